@@ -1,0 +1,25 @@
+"""bptt_core: backpropagation through time in pure NumPy.
+
+The section's RNN with column vectors (a_t = W_hx x_t + W_hh h_{t-1},
+h_t = φ(a_t), o_t = W_qh h_t), its exact and truncated gradients, and the
+analysis behind vanishing and exploding gradients. No Streamlit, no Plotly.
+"""
+
+from .activations import ACTIVATIONS, GAMMA
+from .bptt import (Full, Gradients, Randomized, Truncated, bptt, chunked_xi, multipliers,
+                   randomized_xi)
+from .clipping import clip_by_global_norm, clip_elementwise, global_norm
+from .estimator import (MonteCarlo, randomized_expectation, randomized_monte_carlo,
+                        sampled_gradients, xi_patterns)
+from .jacobians import log10_jacobian_norms, log10_lag_norms, log10_norm_bound, step_jacobians
+from .losses import LOSSES
+from .model import RNN, Trace, forward, init_rnn
+from .scalar import ScalarTerms, butterfly, scalar_recursion, scalar_terms
+from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalues, log10_power_norms,
+                       matrix_from_eigenvalues, random_orthogonal, scale_to_spectral_radius,
+                       singular_values, spectral_radius, spectrum, w_hh)
+from .truncation import (BOOK_FIGURE_PI, BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT,
+                         boundaries_from_xi, full_boundaries, randomized_boundaries,
+                         regular_boundaries, segments, xi_from_segments)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

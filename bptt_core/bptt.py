@@ -1,0 +1,262 @@
+"""Backpropagation through time with the section's three strategies.
+
+Every strategy is a choice of multipliers ξ_t on the flow of gradient from h_t
+back to h_{t-1} (the book's z_t = ∂f/∂w + ξ_t ∂f/∂h_{t-1} z_{t-1}; in reverse
+mode the same ξ_t scales ∂h_t/∂h_{t-1}):
+
+    ∂L/∂h_T = W_qhᵀ ∂L/∂o_T
+    ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + ξ_{t+1} W_hhᵀ (φ'(a_{t+1}) ⊙ ∂L/∂h_{t+1})
+    ∂L/∂W_hx = Σ_t δ_t x_tᵀ,   ∂L/∂W_hh = Σ_t δ_t h_{t-1}ᵀ,   δ_t = φ'(a_t) ⊙ ∂L/∂h_t
+    ∂L/∂W_qh = Σ_t ∂L/∂o_t h_tᵀ
+
+``Full`` has every ξ_t = 1; ``Truncated(tau, "chunked")`` has ξ_t = 0 at each
+cut t = kτ + 1; ``Randomized(pi)`` draws ξ_t ∈ {0, 1/π} with E[ξ_t] = 1
+(Tallec & Ollivier 2017). ``Truncated(tau, "sliding")`` is not a ξ pattern:
+each loss term l_t backpropagates through h_t … h_{t-τ+1} only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activations import phi_prime
+from .checks import as_choice, as_float, as_float_array, as_int, describe
+from .losses import check_targets, loss_and_grad
+from .model import RNN, Trace, first_nonfinite_step, forward
+
+
+@dataclass(frozen=True)
+class Full:
+    """Exact gradient: ξ_t = 1 for all t (the book's third row)."""
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """Regular truncation after ``tau`` steps.
+
+    mode="chunked": the sequence is cut into pieces of length τ, the state is
+    carried forward, the gradient is detached at every cut (ξ_t = 0 at
+    t = kτ + 1, k ≥ 1; the book's second row).
+    mode="sliding": every loss term l_t backpropagates through τ states,
+    h_t … h_{t-τ+1} (the sum of the section terminated after τ terms).
+    """
+
+    tau: int
+    mode: str = "chunked"
+
+    def __post_init__(self):
+        object.__setattr__(self, "tau", as_int("tau", self.tau, minimum=1))
+        as_choice("mode", self.mode, ("chunked", "sliding"))
+
+
+@dataclass(frozen=True, eq=False)
+class Randomized:
+    """Randomized truncation: ξ_t = 1/π with probability π, else 0.
+
+    E[ξ_t] = 1, so the expected gradient is the exact one. ``seed`` makes the
+    draw reproducible; ``xi`` (T,) replays given multipliers exactly (any
+    finite values, so ``xi = ones`` reproduces ``Full``).
+    """
+
+    pi: float
+    seed: int = 0
+    xi: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "pi", as_float("pi", self.pi, low=0.0, high=1.0, low_open=True))
+        object.__setattr__(self, "seed", as_int("seed", self.seed, minimum=0))
+        if self.xi is not None:
+            xi = as_float_array("xi", self.xi, (1,)).copy()
+            xi.setflags(write=False)
+            object.__setattr__(self, "xi", xi)
+
+
+Strategy = Full | Truncated | Randomized
+
+
+@dataclass(frozen=True, eq=False)
+class Gradients:
+    """The result of ``bptt``.
+
+    W_hx (h, d), W_hh (h, h), W_qh (q, h): ∂L/∂W under the strategy.
+    dL_dh (T, [B,] h): ∂L/∂h_t under the strategy (row t-1 is step t).
+    dL_do (T, [B,] q): ∂L/∂o_t. loss: L. xi (T,): the multipliers used,
+    xi[t-1] = ξ_t (None for sliding truncation).
+    forward_overflow_step: first t with non-finite h_t, else None.
+    backward_overflow_step: first t reached going backward (the largest) with
+    non-finite ∂L/∂h_t, else None.
+    """
+
+    W_hx: np.ndarray
+    W_hh: np.ndarray
+    W_qh: np.ndarray
+    dL_dh: np.ndarray
+    dL_do: np.ndarray
+    loss: float
+    xi: np.ndarray | None
+    forward_overflow_step: int | None = None
+    backward_overflow_step: int | None = None
+
+    @property
+    def params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(∂L/∂W_hx, ∂L/∂W_hh, ∂L/∂W_qh)."""
+        return self.W_hx, self.W_hh, self.W_qh
+
+    @property
+    def finite(self) -> bool:
+        """True when neither pass left float64's range."""
+        return self.forward_overflow_step is None and self.backward_overflow_step is None
+
+    def flat(self) -> np.ndarray:
+        """All parameter gradients as one vector (W_hx, W_hh, W_qh, row-major)."""
+        return np.concatenate([g.ravel() for g in self.params])
+
+
+def chunked_xi(T: int, tau: int) -> np.ndarray:
+    """ξ (T,) of regular truncation: 0 at t = kτ + 1 (k ≥ 1), else 1."""
+    xi = np.ones(T)
+    xi[tau::tau] = 0.0  # index kτ is step t = kτ + 1
+    return xi
+
+
+def randomized_xi(T: int, pi: float, seed: int, samples: int | None = None) -> np.ndarray:
+    """ξ (T,) — or (samples, T) — with P(ξ_t = 1/π) = π and P(ξ_t = 0) = 1 − π."""
+    rng = np.random.default_rng(seed)
+    shape = (T,) if samples is None else (samples, T)
+    return np.where(rng.random(shape) < pi, 1.0 / pi, 0.0)
+
+
+def check_strategy(strategy) -> Strategy:
+    if not isinstance(strategy, (Full, Truncated, Randomized)):
+        raise ValueError(f"strategy: expected Full(), Truncated(tau, mode) or Randomized(pi), "
+                         f"got {describe(strategy)}")
+    return strategy
+
+
+def multipliers(strategy: Strategy, T: int) -> np.ndarray | None:
+    """The ξ (T,) a strategy uses over T steps; None for sliding truncation."""
+    check_strategy(strategy)
+    if isinstance(strategy, Full):
+        return np.ones(T)
+    if isinstance(strategy, Truncated):
+        return None if strategy.mode == "sliding" else chunked_xi(T, strategy.tau)
+    if strategy.xi is not None:
+        if strategy.xi.shape != (T,):
+            raise ValueError(f"xi: expected shape ({T},) for T = {T} steps, got {strategy.xi.shape}")
+        return strategy.xi.copy()
+    return randomized_xi(T, strategy.pi, strategy.seed)
+
+
+def reverse_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,
+                  xi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The backward recursion with multipliers ξ, for one or many ξ patterns.
+
+    dq (T, *rest, h): rows W_qhᵀ ∂L/∂o_t;  dphi (T, *rest, h): φ'(a_t).
+    xi (T,) gives (dL_dh, delta) of shape (T, *rest, h); xi (S, T) runs all S
+    patterns at once on a sample axis and gives shape (T, S, *rest, h).
+
+        ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + ξ_{t+1} W_hhᵀ δ_{t+1},   δ_t = φ'(a_t) ⊙ ∂L/∂h_t
+    """
+    T = dq.shape[0]
+    many = xi.ndim == 2
+    shape = (T, xi.shape[0]) + dq.shape[1:] if many else dq.shape
+    dL_dh = np.empty(shape)
+    delta = np.empty(shape)
+    dL_dh[T - 1] = dq[T - 1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.multiply(dL_dh[T - 1], dphi[T - 1], out=delta[T - 1])
+        if many:
+            # ξ for each sample, shaped to broadcast over (S, *rest, h).
+            xis = xi.T.reshape((T, xi.shape[0]) + (1,) * (dq.ndim - 1))
+        for t in range(T - 2, -1, -1):  # row t is step t+1; gradient flows in from step t+2
+            g = dL_dh[t]
+            if many:
+                np.matmul(delta[t + 1], W_hh, out=g)  # rows δᵀ W_hh = (W_hhᵀ δ)ᵀ
+                g *= xis[t + 1]
+                # A cut (ξ = 0) stops the flow even when δ overflowed: no inf·0 = NaN.
+                np.copyto(g, 0.0, where=xis[t + 1] == 0.0)
+                g += dq[t]
+            elif xi[t + 1] == 0.0:
+                g[...] = dq[t]
+            else:
+                np.matmul(delta[t + 1], W_hh, out=g)
+                if xi[t + 1] != 1.0:
+                    g *= xi[t + 1]
+                g += dq[t]
+            np.multiply(g, dphi[t], out=delta[t])
+    return dL_dh, delta
+
+
+def sliding_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,
+                  tau: int) -> tuple[np.ndarray, np.ndarray]:
+    """(dL_dh, delta) of sliding truncation: each l_t reaches h_t … h_{t-τ+1}.
+
+    dq, dphi (T, *rest, h). A window of τ partial sums travels backward: entry
+    k holds the part of ∂L/∂h_t that left a loss term k steps later, and the
+    oldest (k = τ − 1) is dropped before it would pass a τ-th Jacobian.
+        ∂L/∂h_t = Σ_{k=0..τ-1} (∂h_{t+k}/∂h_t)ᵀ W_qhᵀ ∂L/∂o_{t+k}
+    """
+    T = dq.shape[0]
+    k = min(tau, T)
+    dL_dh = np.empty_like(dq)
+    delta = np.empty_like(dq)
+    window = np.zeros((k,) + dq.shape[1:])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(T - 1, -1, -1):
+            if k > 1 and t < T - 1:
+                window[1:] = (window[:-1] * dphi[t + 1]) @ W_hh
+            window[0] = dq[t]
+            window.sum(axis=0, out=dL_dh[t])
+            np.multiply(dL_dh[t], dphi[t], out=delta[t])
+    return dL_dh, delta
+
+
+def parameter_gradients(delta: np.ndarray, trace: Trace, dL_do: np.ndarray):
+    """(∂L/∂W_hx, ∂L/∂W_hh, ∂L/∂W_qh) summed over time (and batch).
+
+    delta (T, *rest, h) gives single matrices; delta (T, S, *rest, h) — S
+    samples of ξ from ``reverse_sweep`` — gives stacks (S, h, ·).
+        ∂L/∂W_hx = Σ_t δ_t x_tᵀ,  ∂L/∂W_hh = Σ_t δ_t h_{t-1}ᵀ,  ∂L/∂W_qh = Σ_t ∂L/∂o_t h_tᵀ
+    """
+    X, Hp, Hn = trace.X, trace.H[:-1], trace.H[1:]
+    d, h, q = X.shape[-1], Hp.shape[-1], dL_do.shape[-1]
+    Xf, Hpf, Hnf = X.reshape(-1, d), Hp.reshape(-1, h), Hn.reshape(-1, h)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dW_qh = dL_do.reshape(-1, q).T @ Hnf
+        if delta.ndim == X.ndim:
+            D = delta.reshape(-1, h)
+            return D.T @ Xf, D.T @ Hpf, dW_qh
+        S = delta.shape[1]
+        # (T, S, *rest, h) → (S, h, T·rest): one batched matmul per parameter.
+        D = np.moveaxis(delta, 1, 0).reshape(S, -1, h).transpose(0, 2, 1)
+        return D @ Xf, D @ Hpf, np.broadcast_to(dW_qh, (S, q, h))
+
+
+def bptt(rnn: RNN, X, Y, strategy: Strategy = Full(), loss: str = "mse", h0=None) -> Gradients:
+    """Gradients of L = (1/T) Σ_t l(o_t, y_t) by backpropagation through time.
+
+    X (T, d) or (T, B, d); Y (T, [B,] q) for ``mse``, integer labels (T, [B])
+    for ``xent``; h0 (h,) or (B, h), zeros by default. The strategy chooses
+    the multipliers ξ (see the module docstring). Invalid arguments raise
+    ``ValueError``; overflow is reported in the result, never raised.
+    """
+    check_strategy(strategy)
+    as_choice("loss", loss, ("mse", "xent"))
+    tr = forward(rnn, X, h0)
+    Y = check_targets(loss, Y, tr.O.shape)
+    xi = multipliers(strategy, tr.T)
+    L, dL_do = loss_and_grad(loss, tr.O, Y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dq = dL_do @ rnn.W_qh  # rows of W_qhᵀ ∂L/∂o_t, all steps at once
+        dphi = phi_prime(rnn.activation, tr.A, tr.H[1:])
+    if xi is None:
+        dL_dh, delta = sliding_sweep(rnn.W_hh, dq, dphi, strategy.tau)
+    else:
+        dL_dh, delta = reverse_sweep(rnn.W_hh, dq, dphi, xi)
+    dW_hx, dW_hh, dW_qh = parameter_gradients(delta, tr, dL_do)
+    bad = first_nonfinite_step(dL_dh[::-1])
+    return Gradients(W_hx=dW_hx, W_hh=dW_hh, W_qh=dW_qh, dL_dh=dL_dh, dL_do=dL_do, loss=L, xi=xi,
+                     forward_overflow_step=tr.overflow_step,
+                     backward_overflow_step=None if bad is None else tr.T - bad)
