@@ -12,8 +12,10 @@ from .clipping import clip_by_global_norm, clip_elementwise, global_norm
 from .estimator import (MonteCarlo, randomized_expectation, randomized_monte_carlo,
                         sampled_gradients, xi_patterns)
 from .jacobians import log10_jacobian_norms, log10_lag_norms, log10_norm_bound, step_jacobians
+from .logspace import FLOAT64_LOG10_MAX, LogNorms, log10_gradient_norms
 from .losses import LOSSES
 from .model import RNN, Trace, forward, init_rnn
+from .problems import TOY_D, TOY_Q, toy_problem
 from .scalar import ScalarTerms, butterfly, scalar_recursion, scalar_terms
 from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalues, log10_power_norms,
                        matrix_from_eigenvalues, random_orthogonal, scale_to_spectral_radius,

@@ -1,0 +1,171 @@
+"""BPTT norms in log space: finite for every finite input, however far past float64.
+
+In the exploding regime h_t, o_t and ∂L/∂h_t outgrow float64 (1.8·10³⁰⁸). Here
+every vector is carried as a pair (s, v) meaning 10^s · v with ‖v‖ = 1, and
+sums of such pairs are taken after factoring out the larger scale, so the same
+forward and backward recursions as ``forward`` and ``bptt``
+
+    a_t = W_hx x_t + W_hh h_{t-1},  h_t = φ(a_t),  o_t = W_qh h_t
+    ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + ξ_{t+1} W_hhᵀ (φ'(a_{t+1}) ⊙ ∂L/∂h_{t+1})
+
+give log10 norms that stay finite (−inf only for an exact zero). Where float64
+does not overflow they agree with ``bptt`` to rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import phi, phi_prime
+from .bptt import Full, check_strategy, multipliers
+from .checks import as_choice, describe
+from .losses import check_targets
+from .model import RNN, check_inputs
+
+FLOAT64_LOG10_MAX = float(np.log10(np.finfo(np.float64).max))  # ≈ 308.25
+
+
+def _normalise(v: np.ndarray, s: float) -> tuple[float, np.ndarray]:
+    """(s', v') with 10^s' v' = 10^s v and ‖v'‖ = 1 (or s' = −inf, v' = 0 for a zero vector)."""
+    n = np.linalg.norm(v)
+    if n == 0.0 or s == -np.inf:
+        return -np.inf, np.zeros_like(v)
+    return s + float(np.log10(n)), v / n
+
+
+def _add(a: tuple[float, np.ndarray], b: tuple[float, np.ndarray]) -> tuple[float, np.ndarray]:
+    """10^s₁ v₁ + 10^s₂ v₂ as a normalised pair; the smaller scale underflows harmlessly."""
+    (s1, v1), (s2, v2) = a, b
+    if s1 == -np.inf:
+        return _normalise(v2, s2)
+    if s2 == -np.inf:
+        return _normalise(v1, s1)
+    m = max(s1, s2)
+    return _normalise(v1 * 10.0 ** (s1 - m) + v2 * 10.0 ** (s2 - m), m)
+
+
+def _values(s: float, v: np.ndarray) -> np.ndarray:
+    """10^s v in float64, saturating at ±10^300 (enough for tanh, σ and softmax, which saturate long before)."""
+    with np.errstate(divide="ignore"):
+        exponent = np.minimum(s + np.log10(np.abs(v)), 300.0)
+    return np.sign(v) * 10.0 ** exponent
+
+
+@dataclass(frozen=True)
+class LogNorms:
+    """log10 norms of one BPTT run (unbatched), every entry finite or −inf (exact zero).
+
+    log10_h (T+1,): log10‖h_t‖ for t = 0..T.
+    log10_dL_dh (T,): log10‖∂L/∂h_t‖ under the strategy.
+    log10_delta (T,): log10‖φ'(a_t) ⊙ ∂L/∂h_t‖.
+    log10_W_hh_terms (T,): log10‖δ_t h_{t-1}ᵀ‖_F, each step's contribution to ∂L/∂W_hh.
+    log10_grads (3,): log10 Frobenius norms of ∂L/∂W_hx, ∂L/∂W_hh, ∂L/∂W_qh.
+    log10_loss: log10 L.
+    """
+
+    log10_h: np.ndarray
+    log10_dL_dh: np.ndarray
+    log10_delta: np.ndarray
+    log10_W_hh_terms: np.ndarray
+    log10_grads: np.ndarray
+    log10_loss: float
+
+    @property
+    def exceeds_float64(self) -> bool:
+        """Whether plain float64 BPTT would overflow somewhere in this run."""
+        peak = max(np.max(self.log10_h), np.max(self.log10_dL_dh), np.max(self.log10_grads), self.log10_loss)
+        return bool(peak > FLOAT64_LOG10_MAX - 1.0)
+
+
+def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=None) -> LogNorms:
+    """``LogNorms`` of BPTT on one sequence X (T, d), targets Y as in ``bptt``.
+
+    Strategies with multipliers ξ (Full, chunked truncation, randomized);
+    sliding truncation is not a ξ pattern and is refused with ``ValueError``.
+    """
+    check_strategy(strategy)
+    as_choice("loss", loss, ("mse", "xent"))
+    X, h0 = check_inputs(rnn, X, h0)
+    if X.ndim != 2:
+        raise ValueError(f"X: expected one sequence (T, d) for log-space norms, got shape {X.shape}")
+    T = X.shape[0]
+    Y = check_targets(loss, Y, (T, rnn.q))
+    xi = multipliers(strategy, T)
+    if xi is None:
+        raise ValueError(f"strategy: expected Full, chunked or randomized truncation, got {describe(strategy)}")
+    act = rnn.activation
+    W_hx, W_hh, W_qh = rnn.params
+
+    # Forward: h_t as (s_t, v_t); φ'(a_t) as plain numbers (bounded for every φ here).
+    hs = np.empty(T + 1)
+    hv = np.empty((T + 1, rnn.h))
+    dphi = np.empty((T, rnn.h))
+    hs[0], hv[0] = _normalise(h0, 0.0)
+    for t in range(1, T + 1):
+        s_a, a_hat = _add(_normalise(W_hx @ X[t - 1], 0.0), (hs[t - 1], W_hh @ hv[t - 1]))
+        if act in ("identity", "relu"):  # positively homogeneous: φ(10^s â) = 10^s φ(â)
+            h_hat = phi(act, a_hat)
+            hs[t], hv[t] = _normalise(h_hat, s_a)
+            dphi[t - 1] = phi_prime(act, a_hat, h_hat)
+        else:
+            a = _values(s_a, a_hat)
+            h = phi(act, a)
+            hs[t], hv[t] = _normalise(h, 0.0)
+            dphi[t - 1] = phi_prime(act, a, h)
+
+    # ∂L/∂o_t = ∂l/∂o_t / T, as pairs; the loss as log10 of a sum of scaled terms.
+    do_s = np.empty(T)
+    do_v = np.empty((T, rnn.q))
+    log_terms = np.empty(T)
+    for t in range(1, T + 1):
+        s_o, o_hat = hs[t], W_qh @ hv[t]
+        if loss == "mse":
+            s_r, r = _add((s_o, o_hat), _normalise(-Y[t - 1], 0.0))  # o_t − y_t
+            do_s[t - 1], do_v[t - 1] = s_r - np.log10(T), r
+            log_terms[t - 1] = 2 * s_r + np.log10(0.5) if s_r > -np.inf else -np.inf
+        else:
+            o = _values(s_o, o_hat) if s_o > -np.inf else np.zeros(rnn.q)
+            z = o - o.max()
+            p = np.exp(z) / np.exp(z).sum()
+            g = p.copy()
+            g[Y[t - 1]] -= 1.0
+            do_s[t - 1], do_v[t - 1] = _normalise(g / T, 0.0)
+            nll = np.log(np.exp(z).sum()) - z[Y[t - 1]]
+            log_terms[t - 1] = np.log10(nll) if nll > 0 else -np.inf
+    finite_terms = log_terms[log_terms > -np.inf]
+    if finite_terms.size:
+        m = finite_terms.max()
+        log10_loss = m + np.log10(np.sum(10.0 ** (finite_terms - m))) - np.log10(T)
+    else:
+        log10_loss = -np.inf
+
+    # Backward, with the parameter gradients accumulated as scaled matrices.
+    log_dh = np.empty(T)
+    log_delta = np.empty(T)
+    log_terms_hh = np.empty(T)
+    acc = {name: (-np.inf, np.zeros(shape)) for name, shape in
+           (("W_hx", W_hx.shape), ("W_hh", W_hh.shape), ("W_qh", W_qh.shape))}
+
+    def accumulate(name, s, M):
+        acc[name] = _add(acc[name], (s, M))
+
+    g = (-np.inf, np.zeros(rnn.h))
+    for t in range(T, 0, -1):
+        dq = _normalise(W_qh.T @ do_v[t - 1], do_s[t - 1])
+        if t < T and xi[t] != 0.0:  # xi[t] is ξ_{t+1}
+            s_d, d_hat = delta
+            g = _add(dq, _normalise(xi[t] * (W_hh.T @ d_hat), s_d))
+        else:
+            g = dq
+        log_dh[t - 1] = g[0]
+        delta = _normalise(dphi[t - 1] * g[1], g[0])
+        log_delta[t - 1] = delta[0]
+        log_terms_hh[t - 1] = delta[0] + hs[t - 1]
+        accumulate("W_hh", delta[0] + hs[t - 1], np.outer(delta[1], hv[t - 1]))
+        accumulate("W_hx", delta[0], np.outer(delta[1], X[t - 1]))
+        accumulate("W_qh", do_s[t - 1] + hs[t], np.outer(do_v[t - 1], hv[t]))
+    log_grads = np.array([acc[k][0] for k in ("W_hx", "W_hh", "W_qh")])
+    return LogNorms(log10_h=hs, log10_dL_dh=log_dh, log10_delta=log_delta, log10_W_hh_terms=log_terms_hh,
+                    log10_grads=log_grads, log10_loss=float(log10_loss))
