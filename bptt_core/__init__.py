@@ -9,7 +9,9 @@ from .activations import ACTIVATIONS, GAMMA
 from .bptt import (Full, Gradients, Randomized, Truncated, bptt, chunked_xi, multipliers,
                    randomized_xi)
 from .clipping import clip_by_global_norm, clip_elementwise, global_norm
-from .estimator import (MonteCarlo, randomized_expectation, randomized_monte_carlo,
+from .comparison import StrategyComparison, compare_strategies, log10_row_norms
+from .estimator import (MonteCarlo, MonteCarloStats, VarianceSweep, randomized_expectation,
+                        randomized_monte_carlo, randomized_statistics, randomized_variance_sweep,
                         sampled_gradients, xi_patterns)
 from .jacobians import log10_jacobian_norms, log10_lag_norms, log10_norm_bound, step_jacobians
 from .logspace import FLOAT64_LOG10_MAX, LogNorms, log10_gradient_norms
@@ -20,6 +22,7 @@ from .scalar import ScalarTerms, butterfly, scalar_recursion, scalar_terms
 from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalues, log10_power_norms,
                        matrix_from_eigenvalues, random_orthogonal, scale_to_spectral_radius,
                        singular_values, spectral_radius, spectrum, w_hh)
+from .text import LoadedText, load_time_machine, preprocess
 from .truncation import (BOOK_FIGURE_PI, BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT,
                          boundaries_from_xi, full_boundaries, randomized_boundaries,
                          regular_boundaries, segments, xi_from_segments)

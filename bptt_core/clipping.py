@@ -33,9 +33,19 @@ def _rebuild(grads, arrays):
     return arrays
 
 
+def _scaled_norm(arrays) -> tuple[float, float]:
+    """(m, r) with ‖g‖ = m·r: m = max|g|, r = ‖g/m‖, so no entry is squared beyond float64."""
+    m = max((float(np.max(np.abs(g))) for g in arrays if g.size), default=0.0)
+    if m == 0.0 or not np.isfinite(m):
+        return m, 1.0
+    return m, float(np.sqrt(sum(float(np.sum((g / m) ** 2)) for g in arrays)))
+
+
 def global_norm(grads) -> float:
-    """‖g‖₂ over all parameters together: sqrt(Σ_W ‖∂L/∂W‖_F²)."""
-    return float(np.sqrt(sum(float(np.sum(g * g)) for g in _arrays(grads))))
+    """‖g‖₂ over all parameters together: sqrt(Σ_W ‖∂L/∂W‖_F²) (inf only if it exceeds float64)."""
+    m, r = _scaled_norm(_arrays(grads))
+    with np.errstate(over="ignore"):
+        return m * r
 
 
 def clip_by_global_norm(grads, theta: float):
@@ -46,9 +56,13 @@ def clip_by_global_norm(grads, theta: float):
     """
     theta = as_float("theta", theta, low=0.0, low_open=True)
     arrays = _arrays(grads)
-    norm = global_norm(arrays)
-    factor = min(1.0, theta / norm) if norm > 0 else 1.0
-    return _rebuild(grads, [g * factor for g in arrays]), norm
+    m, r = _scaled_norm(arrays)
+    with np.errstate(over="ignore"):
+        norm = m * r
+    if m == 0.0 or norm <= theta:
+        return _rebuild(grads, [g.copy() for g in arrays]), norm
+    # g·θ/‖g‖ = (g/m)·(θ/r): exact even when ‖g‖ itself is past float64.
+    return _rebuild(grads, [(g / m) * (theta / r) for g in arrays]), norm
 
 
 def clip_elementwise(grads, c: float):

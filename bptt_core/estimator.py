@@ -15,7 +15,7 @@ from .activations import phi_prime
 from .bptt import bptt, parameter_gradients, randomized_xi, reverse_sweep
 from .checks import as_choice, as_float, as_float_array, as_int
 from .losses import check_targets, loss_and_grad
-from .model import RNN, forward
+from .model import RNN, check_inputs, forward
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,7 +81,7 @@ def randomized_monte_carlo(rnn: RNN, X, Y, pi: float, samples: int = 1000, seed:
     pi = as_float("pi", pi, low=0.0, high=1.0, low_open=True)
     S = as_int("samples", samples, minimum=1)
     exact = bptt(rnn, X, Y, loss=loss, h0=h0).flat()
-    T = np.shape(X)[0]
+    T = np.shape(X)[0]  # X was validated by bptt
     xi = randomized_xi(T, pi, as_int("seed", seed, minimum=0), samples=S)
     G = sampled_gradients(rnn, X, Y, xi, loss=loss, h0=h0)
     mean = G.mean(axis=0)
@@ -105,7 +105,258 @@ def xi_patterns(T: int, pi: float) -> tuple[np.ndarray, np.ndarray]:
 def randomized_expectation(rnn: RNN, X, Y, pi: float, loss: str = "mse", h0=None) -> np.ndarray:
     """E[g] (P,) of the randomized estimator, exactly: the probability-weighted
     sum over all 2^T patterns of ξ (T ≤ 16). Equals the full gradient."""
-    T = np.shape(X)[0] if np.ndim(X) >= 1 else 0
-    xi, prob = xi_patterns(T, pi)
+    X, _ = check_inputs(rnn, X, h0)
+    xi, prob = xi_patterns(X.shape[0], pi)
     G = sampled_gradients(rnn, X, Y, xi, loss=loss, h0=h0)
     return prob @ G
+
+
+# --- Statistics in bounded memory --------------------------------------------
+#
+# ``randomized_monte_carlo`` keeps every sample (S × P floats: 1 GB for S = 2000
+# draws of a 256-unit network). The functions below stream the draws through
+# the batched backward pass in chunks and keep only running statistics, so
+# memory stays at about ``max_floats`` floats per working array whatever S is.
+
+MAX_CHUNK_FLOATS = 8 * 2**20  # floats per working array (64 MB)
+
+
+def chunk_size(T: int, h: int, P: int, samples: int, rest: int = 1,
+               max_floats: int = MAX_CHUNK_FLOATS) -> int:
+    """Draws per chunk so that the (T, c, rest, h) backward arrays and the (c, P)
+    gradients each hold at most ``max_floats`` floats (at least one draw)."""
+    per_draw = max(T * rest * h, P)
+    return int(max(1, min(samples, max_floats // per_draw)))
+
+
+class _Prepared:
+    """The forward pass and the ξ-independent factors of the backward pass."""
+
+    def __init__(self, rnn: RNN, X, Y, loss: str, h0):
+        as_choice("loss", loss, ("mse", "xent"))
+        self.rnn = rnn
+        self.trace = tr = forward(rnn, X, h0)
+        Y = check_targets(loss, Y, tr.O.shape)
+        _, self.dL_do = loss_and_grad(loss, tr.O, Y)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.dq = self.dL_do @ rnn.W_qh
+            self.dphi = phi_prime(rnn.activation, tr.A, tr.H[1:])
+        self.T = tr.T
+        self.exact = self.gradients(np.ones((1, tr.T)))[0]  # ξ ≡ 1: full BPTT
+        self.rest = int(np.prod(tr.X.shape[1:-1], dtype=int))
+        self.P = self.exact.size
+
+    def gradients(self, xi: np.ndarray) -> np.ndarray:
+        """(c, P) flattened gradients for multipliers xi (c, T)."""
+        _, delta = reverse_sweep(self.rnn.W_hh, self.dq, self.dphi, xi)
+        gx, gh, gq = parameter_gradients(delta, self.trace, self.dL_do)
+        c = xi.shape[0]
+        return np.concatenate([gx.reshape(c, -1), gh.reshape(c, -1), gq.reshape(c, -1)], axis=1)
+
+    def chunks(self, xi: np.ndarray, max_floats: int):
+        """(start, G) for consecutive chunks of the rows of xi (S, T)."""
+        S = xi.shape[0]
+        c = chunk_size(self.T, self.rnn.h, self.P, S, self.rest, max_floats)
+        for start in range(0, S, c):
+            yield start, self.gradients(xi[start:start + c])
+
+
+def _exact_scale(exact: np.ndarray) -> float | None:
+    """max |exact_j| when the exact gradient is finite and non-zero, else None."""
+    if not np.isfinite(exact).all():
+        return None
+    m = float(np.max(np.abs(exact)))
+    return m if m > 0 else None
+
+
+class _Moments:
+    """Running count, mean and Σ‖g − mean‖² over chunks (Chan et al.'s pairwise update).
+
+    Each chunk is centred on its own first row before averaging, so identical
+    samples (π = 1) give a variance of exactly 0.
+    """
+
+    def __init__(self, P: int):
+        self.n = 0
+        self.mean = np.zeros(P)
+        self.m2 = 0.0
+
+    def add(self, G: np.ndarray) -> None:
+        c = G.shape[0]
+        D = G - G[0]
+        dmean = D.mean(axis=0)
+        D -= dmean
+        m2 = float(np.einsum("ij,ij->", D, D))
+        cmean = G[0] + dmean
+        if self.n == 0:
+            self.n, self.mean, self.m2 = c, cmean, m2
+            return
+        delta = cmean - self.mean
+        n = self.n + c
+        self.m2 += m2 + float(delta @ delta) * self.n * c / n
+        self.mean = self.mean + delta * (c / n)
+        self.n = n
+
+    @property
+    def total_variance(self) -> float:
+        """Σ_j Var(g_j), the population variance (divides by S, as ``np.var``)."""
+        return self.m2 / self.n if self.n else float("nan")
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloStats:
+    """Running statistics of S randomized-truncation gradients g_1 … g_S.
+
+    Same draws as ``randomized_monte_carlo`` with the same (π, samples, seed):
+    ξ = randomized_xi(T, π, seed, S). With ḡ_n = (1/n) Σ_{i≤n} g_i and g the
+    exact gradient (all arrays (S,), entry n−1 is n samples):
+
+    relative_error: ‖ḡ_n − g‖ / ‖g‖;   running_cosine: cos∠(ḡ_n, g);
+    sample_cosine: cos∠(g_n, g) of the n-th draw alone;
+    expected_error: √(tr Σ / n) / ‖g‖, the root-mean-square of relative_error
+        predicted from the sample covariance Σ (tr Σ = total_variance);
+    coordinate: index j of the largest |g_j| (in ``Gradients.flat()`` order);
+    coordinate_ratio: ḡ_n[j] / g_j, which tends to 1;
+    coordinate_band: 2 σ_j / (√n |g_j|), σ_j the sample standard deviation of
+        g_i[j]: the ratio stays within 1 ± band about 95 % of the time;
+    log10_total_variance: log10 tr Σ (−inf when 0);  relative_variance: tr Σ / ‖g‖².
+    All NaN (and ``exact_finite`` False) when the exact gradient overflowed or is 0;
+    ``finite_samples`` counts draws whose gradient stayed finite (a non-finite draw
+    makes every later running value NaN).
+    """
+
+    pi: float
+    samples: int
+    seed: int
+    relative_error: np.ndarray
+    running_cosine: np.ndarray
+    sample_cosine: np.ndarray
+    expected_error: np.ndarray
+    coordinate: int
+    coordinate_ratio: np.ndarray
+    coordinate_band: np.ndarray
+    log10_total_variance: float
+    relative_variance: float
+    exact_finite: bool
+    finite_samples: int
+
+    @property
+    def n(self) -> np.ndarray:
+        """(S,): 1, 2, …, S."""
+        return np.arange(1, self.samples + 1)
+
+
+def _rows_cosine(A: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """cos∠(A[i], u) for unit u; NaN for non-finite rows, 0 for zero rows."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        m = np.max(np.abs(A), axis=1, keepdims=True)
+        W = A / np.where(m > 0, m, 1.0)
+        nrm = np.linalg.norm(W, axis=1)
+        cos = np.where(nrm > 0, (W @ u) / np.where(nrm > 0, nrm, 1.0), 0.0)
+    return np.where(np.isfinite(A).all(axis=1), np.clip(cos, -1.0, 1.0), np.nan)
+
+
+def _stats_from(prep: _Prepared, xi: np.ndarray, pi: float, seed: int,
+                max_floats: int, running: bool = True) -> MonteCarloStats:
+    S = xi.shape[0]
+    nan = np.full(S, np.nan)
+    scale = _exact_scale(prep.exact)
+    if scale is None:
+        return MonteCarloStats(pi, S, seed, nan, nan.copy(), nan.copy(), nan.copy(), 0, nan.copy(),
+                               nan.copy(), float("nan"), float("nan"), False, 0)
+    g = prep.exact / scale           # every gradient is divided by max|g_j|: no overflow in squares
+    g_norm = float(np.linalg.norm(g))
+    u = g / g_norm
+    j = int(np.argmax(np.abs(g)))
+    rel, run_cos, cos, coord = (np.empty(S) for _ in range(4))
+    total = np.zeros(prep.P)
+    moments = _Moments(prep.P)
+    finite = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start, G in prep.chunks(xi, max_floats):
+            G /= scale
+            c = G.shape[0]
+            stop = start + c
+            ok = np.isfinite(G).all(axis=1)
+            finite += int(ok.sum())
+            cos[start:stop] = _rows_cosine(G, u)
+            coord[start:stop] = G[:, j]
+            if running:
+                run = total + np.cumsum(G, axis=0)                     # Σ_{i≤n} g_i
+                total = run[-1].copy()
+                run /= np.arange(start + 1, stop + 1)[:, None]        # ḡ_n
+                run_cos[start:stop] = _rows_cosine(run, u)
+                run -= g
+                rel[start:stop] = np.linalg.norm(run, axis=1) / g_norm
+            moments.add(G)
+        n = np.arange(1, S + 1)
+        tv = moments.total_variance if finite == S else float("nan")
+        sigma_j = float(np.std(coord)) if finite == S else float("nan")
+        ratio = np.cumsum(coord) / n / g[j]
+        band = 2.0 * sigma_j / np.sqrt(n) / abs(g[j])
+        expected = np.sqrt(tv / n) / g_norm
+        log_tv = float(2 * np.log10(scale) + np.log10(tv)) if tv > 0 else (
+            float("-inf") if tv == 0 else float("nan"))
+    if not running:
+        rel[:] = np.nan
+        run_cos[:] = np.nan
+    rel = np.where(np.isfinite(rel), rel, np.nan)
+    return MonteCarloStats(pi=pi, samples=S, seed=seed, relative_error=rel, running_cosine=run_cos,
+                           sample_cosine=cos, expected_error=expected, coordinate=j,
+                           coordinate_ratio=np.where(np.isfinite(ratio), ratio, np.nan),
+                           coordinate_band=band, log10_total_variance=log_tv,
+                           relative_variance=float(tv / g_norm**2), exact_finite=True,
+                           finite_samples=finite)
+
+
+def randomized_statistics(rnn: RNN, X, Y, pi: float, samples: int = 1000, seed: int = 0,
+                          loss: str = "mse", h0=None, max_floats: int = MAX_CHUNK_FLOATS) -> MonteCarloStats:
+    """Running statistics of S = ``samples`` randomized-truncation gradients.
+
+    The draws are those of ``randomized_monte_carlo`` (same π, S, seed), fed
+    through the batched backward pass ``chunk_size(...)`` at a time, so memory
+    is bounded by ``max_floats`` per working array instead of S × P.
+    """
+    pi = as_float("pi", pi, low=0.0, high=1.0, low_open=True)
+    S = as_int("samples", samples, minimum=1)
+    seed = as_int("seed", seed, minimum=0)
+    max_floats = as_int("max_floats", max_floats, minimum=1)
+    prep = _Prepared(rnn, X, Y, loss, h0)
+    xi = randomized_xi(prep.T, pi, seed, samples=S)
+    return _stats_from(prep, xi, pi, seed, max_floats)
+
+
+@dataclass(frozen=True, eq=False)
+class VarianceSweep:
+    """Total variance of the randomized estimator against the keep probability π.
+
+    pi (K,); log10_total_variance (K,): log10 tr Σ(π) (−inf at π = 1, where every
+    draw is the exact gradient; NaN after overflow); relative_variance (K,):
+    tr Σ(π) / ‖g‖²; samples: draws per π. Common random numbers: every π
+    thresholds the same uniforms, ξ_t = 1/π where U_t < π.
+    """
+
+    pi: np.ndarray
+    log10_total_variance: np.ndarray
+    relative_variance: np.ndarray
+    samples: int
+
+
+def randomized_variance_sweep(rnn: RNN, X, Y, pis, samples: int = 200, seed: int = 0,
+                              loss: str = "mse", h0=None,
+                              max_floats: int = MAX_CHUNK_FLOATS) -> VarianceSweep:
+    """tr Σ(π) for each π in ``pis``: one forward pass, then one batched (chunked)
+    backward pass of ``samples`` draws per π."""
+    pis = as_float_array("pis", pis, (1,))
+    if (pis <= 0).any() or (pis > 1).any():
+        raise ValueError(f"pis: expected values in (0, 1], got {pis.tolist()}")
+    S = as_int("samples", samples, minimum=2)
+    seed = as_int("seed", seed, minimum=0)
+    max_floats = as_int("max_floats", max_floats, minimum=1)
+    prep = _Prepared(rnn, X, Y, loss, h0)
+    logs, rels = np.empty(pis.size), np.empty(pis.size)
+    for k, p in enumerate(pis):
+        st = _stats_from(prep, randomized_xi(prep.T, float(p), seed, samples=S), float(p), seed,
+                         max_floats, running=False)
+        logs[k], rels[k] = st.log10_total_variance, st.relative_variance
+    return VarianceSweep(pi=pis.copy(), log10_total_variance=logs, relative_variance=rels, samples=S)

@@ -12,7 +12,7 @@ import numpy as np
 from .activations import phi_prime
 from .checks import as_int, describe
 from .model import RNN, Trace
-from .spectral import _log10_two_norms
+from .spectral import log10_two_norms, max_abs_scaled
 
 
 def step_jacobians(rnn: RNN, trace: Trace) -> np.ndarray:
@@ -43,6 +43,7 @@ def log10_jacobian_norms(J, stride: int = 1) -> np.ndarray:
     on one array axis, P_s ← J_t P_s, each product renormalised by its
     Frobenius norm with log10 of the factor accumulated, so M is finite for
     every finite input and −inf only where a product is exactly zero.
+    (Each J_t is first divided by its largest entry, and products by theirs.)
     stride > 1 keeps sources and targets on multiples of ``stride`` only (the
     other entries stay NaN), for long sequences.
     """
@@ -58,18 +59,21 @@ def log10_jacobian_norms(J, stride: int = 1) -> np.ndarray:
     started = 0
     for t in range(T + 1):
         if t > 0 and started:
-            P[:started] = J[t - 1] @ P[:started]
-            norms = np.linalg.norm(P[:started], axis=(1, 2))
+            Jt, j = max_abs_scaled(J[t - 1])
+            P[:started] = Jt @ P[:started]
+            # Renormalise by each product's largest entry: nothing is squared, so no
+            # product of finite Jacobians can overflow or underflow to a false zero.
+            norms = np.abs(P[:started]).max(axis=(1, 2))
             newly_zero = norms == 0.0
             zero[:started] |= newly_zero
             norms[newly_zero] = 1.0
             P[:started] /= norms[:, None, None]
-            logscale[:started] += np.log10(norms)
+            logscale[:started] += np.log10(norms) + j
         if started < sources.size and sources[started] == t:
             P[started] = eye
             started += 1
         if t % stride == 0:
-            vals = logscale[:started] + _log10_two_norms(P[:started])
+            vals = logscale[:started] + log10_two_norms(P[:started])
             vals[zero[:started]] = -np.inf
             M[t, sources[:started]] = vals
     return M
@@ -79,7 +83,7 @@ def log10_lag_norms(J) -> np.ndarray:
     """log10 ‖∂h_T/∂h_{T-k}‖₂ for lags k = 0..T, shape (T+1,).
 
     The last row of ``log10_jacobian_norms`` in O(T h³): the product grows on
-    its right, Q_k = Q_{k-1} J_{T-k+1}, renormalised at every step.
+    its right, Q_k = Q_{k-1} J_{T-k+1}, renormalised by its largest entry at every step.
     """
     J = _check_jacobians(J)
     T, h = J.shape[0], J.shape[1]
@@ -88,14 +92,13 @@ def log10_lag_norms(J) -> np.ndarray:
     Q = np.eye(h)
     scale = 0.0
     for k in range(1, T + 1):
-        Q = Q @ J[T - k]
-        c = np.linalg.norm(Q)
-        if c == 0.0:
+        Jk, j = max_abs_scaled(J[T - k])
+        Q, c = max_abs_scaled(Q @ Jk)
+        if not Q.any():
             out[k:] = -np.inf
             break
-        Q /= c
-        scale += np.log10(c)
-        out[k] = scale + _log10_two_norms(Q[None])[0]
+        scale += c + j
+        out[k] = scale + log10_two_norms(Q[None])[0]
     return out
 
 
@@ -105,5 +108,6 @@ def log10_norm_bound(sigma_max: float, gamma: float, lags) -> np.ndarray:
     ‖diag φ'‖ ≤ γ and ‖W_hh‖₂ = λ₁ give ‖∂h_t/∂h_{t-k}‖₂ ≤ (λ₁ γ)^k.
     """
     lags = np.asarray(lags, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return lags * np.log10(float(sigma_max) * float(gamma))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # (λ₁γ)^0 = 1 even for λ₁γ = 0, where lags·log10(0) would give 0·(−inf) = NaN.
+        return np.where(lags == 0, 0.0, lags * np.log10(float(sigma_max) * float(gamma)))

@@ -65,7 +65,10 @@ def matrix_from_eigenvalues(eigvals, nonnormality: float = 0.0, seed: int = 0) -
     """
     if isinstance(eigvals, (str, bytes)) or eigvals is None:
         raise ValueError(f"eigvals: expected a 1-D array of numbers, got {describe(eigvals)}")
-    ev = np.asarray(eigvals)
+    try:
+        ev = np.asarray(eigvals)
+    except (TypeError, ValueError):
+        raise ValueError(f"eigvals: expected a 1-D array of numbers, got {describe(eigvals)}") from None
     if ev.dtype == object or not np.issubdtype(ev.dtype, np.number) or ev.ndim != 1 or ev.size == 0:
         raise ValueError(f"eigvals: expected a non-empty 1-D array of numbers, got {describe(ev)}")
     ev = ev.astype(np.complex128)
@@ -157,7 +160,7 @@ def check_square(name: str, W) -> np.ndarray:
     return W
 
 
-def _log10_two_norms(P: np.ndarray) -> np.ndarray:
+def log10_two_norms(P: np.ndarray) -> np.ndarray:
     """log10 ‖P_i‖₂ for a stack P (n, h, h), through λ_max(PᵀP) (faster than an SVD)."""
     G = np.swapaxes(P, -1, -2) @ P
     lam = np.linalg.eigvalsh(G)[..., -1]
@@ -165,15 +168,27 @@ def _log10_two_norms(P: np.ndarray) -> np.ndarray:
         return 0.5 * np.log10(np.maximum(lam, 0.0))
 
 
+def max_abs_scaled(W: np.ndarray) -> tuple[np.ndarray, float]:
+    """(W / m, log10 m) with m = max|W_ij| (m = 1 for a zero matrix): entries in [−1, 1]."""
+    m = float(np.max(np.abs(W)))
+    return (W, 0.0) if m == 0.0 else (W / m, float(np.log10(m)))
+
+
 def log10_power_norms(W, K: int, chunk: int = 64) -> np.ndarray:
     """log10 ‖W^k‖₂ for k = 0..K, shape (K+1,), for any finite W.
 
-    Renormalised products: P_k = P_{k-1} W / c_k with c_k = ‖P_{k-1} W‖_F, so
-    log10‖W^k‖₂ = Σ_{j≤k} log10 c_j + log10‖P_k‖₂ never leaves float64's range
-    (ρ = 5, K = 2000 included). −inf only where W^k is exactly zero.
+    With W = 10^w Ŵ (max|Ŵ_ij| = 1) and renormalised products
+    P_k = P_{k-1} Ŵ / c_k, c_k = max|(P_{k-1} Ŵ)_ij|,
+
+        log10‖W^k‖₂ = k·w + Σ_{j≤k} log10 c_j + log10‖P_k‖₂,
+
+    every stored number stays in [−1, 1]·h, so the result is finite for every
+    finite W (ρ = 5, K = 2000; entries of 1e±170) and −inf only where W^k is
+    exactly zero.
     """
     W = check_square("W", W)
     K = as_int("K", K, minimum=0)
+    W, w = max_abs_scaled(W)
     h = W.shape[0]
     out = np.empty(K + 1)
     out[0] = 0.0
@@ -184,21 +199,18 @@ def log10_power_norms(W, K: int, chunk: int = 64) -> np.ndarray:
     k = 1
     while k <= K:
         n = min(buf.shape[0], K - k + 1)
+        filled = n
         for i in range(n):
-            P = P @ W
-            c = np.linalg.norm(P)
-            if c == 0.0:  # W is nilpotent: every later power is exactly zero
-                buf[i:n] = 0.0
-                offsets[i:n] = 0.0
-                P = np.zeros_like(P)
+            P, c = max_abs_scaled(P @ W)
+            if not P.any():  # W is nilpotent: this and every later power is exactly zero
+                filled = i
                 break
-            P /= c
-            scale += np.log10(c)
+            scale += c + w
             buf[i] = P
             offsets[i] = scale
-        out[k:k + n] = offsets[:n] + _log10_two_norms(buf[:n])
-        if not P.any():
-            out[k + n:] = -np.inf
+        out[k:k + filled] = offsets[:filled] + log10_two_norms(buf[:filled])
+        if filled < n:
+            out[k + filled:] = -np.inf
             break
         k += n
     return out
