@@ -149,6 +149,11 @@ def multipliers(strategy: Strategy, T: int) -> np.ndarray | None:
     return randomized_xi(T, strategy.pi, strategy.seed)
 
 
+# Below this hidden size one product with [W_hh; I] (adding ∂L/∂o_t inside BLAS)
+# beats a product and a separate addition; above it the extra h² work costs more.
+AUGMENTED_MAX_H = 32
+
+
 def reverse_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,
                   xi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The backward recursion with multipliers ξ, for one or many ξ patterns.
@@ -159,34 +164,76 @@ def reverse_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,
 
         ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + ξ_{t+1} W_hhᵀ δ_{t+1},   δ_t = φ'(a_t) ⊙ ∂L/∂h_t
     """
-    T = dq.shape[0]
-    many = xi.ndim == 2
-    shape = (T, xi.shape[0]) + dq.shape[1:] if many else dq.shape
-    dL_dh = np.empty(shape)
-    delta = np.empty(shape)
-    dL_dh[T - 1] = dq[T - 1]
     with np.errstate(over="ignore", invalid="ignore"):
-        np.multiply(dL_dh[T - 1], dphi[T - 1], out=delta[T - 1])
-        if many:
-            # ξ for each sample, shaped to broadcast over (S, *rest, h).
-            xis = xi.T.reshape((T, xi.shape[0]) + (1,) * (dq.ndim - 1))
-        for t in range(T - 2, -1, -1):  # row t is step t+1; gradient flows in from step t+2
-            g = dL_dh[t]
-            if many:
-                np.matmul(delta[t + 1], W_hh, out=g)  # rows δᵀ W_hh = (W_hhᵀ δ)ᵀ
-                g *= xis[t + 1]
-                # A cut (ξ = 0) stops the flow even when δ overflowed: no inf·0 = NaN.
-                np.copyto(g, 0.0, where=xis[t + 1] == 0.0)
-                g += dq[t]
-            elif xi[t + 1] == 0.0:
-                g[...] = dq[t]
+        G = _sweep_many(W_hh, dq, dphi, xi) if xi.ndim == 2 else _sweep_one(W_hh, dq, dphi, xi)
+        if xi.ndim == 2:
+            return G, G * dphi[:, None]
+        return G, G * dphi
+
+
+def _sweep_one(W_hh, dq, dphi, xi):
+    """∂L/∂h_t (T, *rest, h) for one ξ (T,); rows are h-vectors, so v @ W_hh = W_hhᵀ v."""
+    T, h = dq.shape[0], dq.shape[-1]
+    xs = xi.tolist()
+    G = np.empty_like(dq)
+    G[T - 1] = dq[T - 1]
+    # flow = ξ_{t+2} φ'(a_{t+2}) ⊙ ∂L/∂h_{t+2}: what step t+2 sends back into step t+1 (row t).
+    P = dphi * xi.reshape((T,) + (1,) * (dq.ndim - 1))
+    Gr, Pr, dqr = list(G), list(P), list(dq)
+    if h <= AUGMENTED_MAX_H:
+        # [flow | dq_t] @ [W_hh; I] = W_hhᵀ flow + dq_t in a single BLAS call.
+        Z = np.empty(dq.shape[:-1] + (2 * h,))
+        Z[..., h:] = dq
+        rows = list(Z)
+        flows = [z[..., :h] for z in rows]
+        mul = np.multiply
+        if dq.ndim == 2:  # one sequence: column form [W_hhᵀ | I] [flow; dq], a bound method
+            dot = np.hstack([W_hh.T, np.eye(h)]).dot
+        else:
+            N = np.vstack([W_hh, np.eye(h)])
+            dot = lambda row, out: np.dot(row, N, out)  # noqa: E731
+        for t in range(T - 2, -1, -1):
+            if xs[t + 1] == 0.0:  # a cut: nothing flows back (and no inf·0 = NaN)
+                Gr[t][...] = dqr[t]
             else:
-                np.matmul(delta[t + 1], W_hh, out=g)
-                if xi[t + 1] != 1.0:
-                    g *= xi[t + 1]
-                g += dq[t]
-            np.multiply(g, dphi[t], out=delta[t])
-    return dL_dh, delta
+                mul(Gr[t + 1], Pr[t + 1], flows[t])
+                dot(rows[t], Gr[t])
+        return G
+    v = np.empty(dq.shape[1:])
+    if dq.ndim == 2:
+        dot = np.ascontiguousarray(W_hh.T).dot
+    else:
+        dot = lambda row, out: np.dot(row, W_hh, out)  # noqa: E731
+    mul, add = np.multiply, np.add
+    for t in range(T - 2, -1, -1):
+        if xs[t + 1] == 0.0:
+            Gr[t][...] = dqr[t]
+        else:
+            mul(Gr[t + 1], Pr[t + 1], v)
+            add(dot(v, Gr[t]), dqr[t], Gr[t])
+    return G
+
+
+def _sweep_many(W_hh, dq, dphi, xi):
+    """∂L/∂h_t (T, S, *rest, h) for S patterns ξ (S, T), the patterns on axis 1."""
+    T, S = dq.shape[0], xi.shape[0]
+    xis = xi.T.reshape((T, S) + (1,) * (dq.ndim - 1))
+    G = np.empty((T, S) + dq.shape[1:])
+    G[T - 1] = dq[T - 1]
+    v = np.empty(G.shape[1:])
+    for t in range(T - 2, -1, -1):
+        np.multiply(G[t + 1], dphi[t + 1], out=v)
+        v *= xis[t + 1]
+        np.add(np.matmul(v, W_hh, out=G[t]), dq[t], out=G[t])
+    if not np.isfinite(G).all():
+        # Overflow: redo with the cuts applied exactly, so ξ = 0 stops inf instead of making inf·0 = NaN.
+        cut = xis == 0.0
+        for t in range(T - 2, -1, -1):
+            np.multiply(G[t + 1], dphi[t + 1], out=v)
+            v *= xis[t + 1]
+            np.copyto(v, 0.0, where=cut[t + 1])
+            np.add(np.matmul(v, W_hh, out=G[t]), dq[t], out=G[t])
+    return G
 
 
 def sliding_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,

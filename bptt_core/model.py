@@ -130,17 +130,39 @@ def forward(rnn: RNN, X, h0=None) -> Trace:
     ``Trace.overflow_step`` names the first step where that happened.
     """
     X, h0 = check_inputs(rnn, X, h0)
-    T = X.shape[0]
-    W_hhT = rnn.W_hh.T
-    # The input term of every step at once; only the recurrence is sequential.
-    A = X @ rnn.W_hx.T
-    H = np.empty((T + 1,) + h0.shape)
-    H[0] = h0
+    T, h = X.shape[0], rnn.h
+    # One matrix-vector product per step: a_t = [W_hh | W_hx] [h_{t-1}; x_t], with the
+    # state written straight into the left half of the next row of Z = [h_t | x_{t+1}].
+    Z = np.empty((T + 1,) + h0.shape[:-1] + (h + rnn.d,))
+    Z[0, ..., :h] = h0
+    Z[:T, ..., h:] = X
+    Z[T, ..., h:] = 0.0
+    M = np.concatenate([rnn.W_hh, rnn.W_hx], axis=1)  # (h, h + d)
+    Mt = M.T
+    A = np.empty(X.shape[:-1] + (h,))
     act = rnn.activation
     with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(T):
-            A[t] += H[t] @ W_hhT
-            phi(act, A[t], out=H[t + 1])
+        if X.ndim == 2:
+            # Row views made once and ufuncs called with positional outputs: at small h
+            # the per-step Python overhead, not the arithmetic, is what costs.
+            rows = list(Z)
+            states = [z[:h] for z in rows[1:]]
+            dot = M.dot  # the bound method skips np.dot's dispatch layer
+            if act == "identity":
+                for r, s in zip(rows, states):
+                    dot(r, s)
+                A[...] = Z[1:, :h]
+            elif act == "tanh":
+                tanh = np.tanh
+                for r, a, s in zip(rows, list(A), states):
+                    tanh(dot(r, a), s)
+            else:
+                for r, a, s in zip(rows, list(A), states):
+                    phi(act, dot(r, a), out=s)
+        else:
+            for t in range(T):
+                phi(act, np.dot(Z[t], Mt, out=A[t]), out=Z[t + 1, ..., :h])
+        H = np.ascontiguousarray(Z[..., :h])
         O = H[1:] @ rnn.W_qh.T
     bad = first_nonfinite_step(H[1:])
     return Trace(X=X, H=H, A=A, O=O, overflow_step=None if bad is None else bad + 1)
