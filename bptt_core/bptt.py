@@ -156,19 +156,43 @@ AUGMENTED_MAX_H = 32
 
 def reverse_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,
                   xi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The backward recursion with multipliers ξ, for one or many ξ patterns.
+    """(dL_dh, delta), both (T, *rest, h): the backward recursion with multipliers ξ (T,).
 
     dq (T, *rest, h): rows W_qhᵀ ∂L/∂o_t;  dphi (T, *rest, h): φ'(a_t).
-    xi (T,) gives (dL_dh, delta) of shape (T, *rest, h); xi (S, T) runs all S
-    patterns at once on a sample axis and gives shape (T, S, *rest, h).
 
         ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + ξ_{t+1} W_hhᵀ δ_{t+1},   δ_t = φ'(a_t) ⊙ ∂L/∂h_t
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        G = _sweep_many(W_hh, dq, dphi, xi) if xi.ndim == 2 else _sweep_one(W_hh, dq, dphi, xi)
-        if xi.ndim == 2:
-            return G, G * dphi[:, None]
+        G = _sweep_one(W_hh, dq, dphi, xi)
         return G, G * dphi
+
+
+def sample_deltas(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray, xi: np.ndarray) -> np.ndarray:
+    """δ (T, S, *rest, h) for S multiplier patterns xi (S, T), the patterns on axis 1.
+
+    The recursion of ``reverse_sweep`` for all patterns at once; only δ is kept
+    (∂L/∂h_t lives in one (S, *rest, h) buffer), since δ is all the parameter
+    gradients need.
+    """
+    T, S = dq.shape[0], xi.shape[0]
+    xis = xi.T.reshape((T, S) + (1,) * (dq.ndim - 1))
+    delta = np.empty((T, S) + dq.shape[1:])
+    g = np.empty(delta.shape[1:])
+    v = np.empty(delta.shape[1:])
+    mul, add, matmul = np.multiply, np.add, np.matmul
+    with np.errstate(over="ignore", invalid="ignore"):
+        for guarded in (False, True):
+            g[...] = dq[T - 1]
+            for t in range(T - 1, 0, -1):
+                mul(g, dphi[t], delta[t])
+                mul(delta[t], xis[t], v)
+                if guarded:  # a cut (ξ = 0) stops an overflowed δ instead of making inf·0 = NaN
+                    np.copyto(v, 0.0, where=xis[t] == 0.0)
+                add(matmul(v, W_hh, g), dq[t - 1], g)
+            mul(g, dphi[0], delta[0])
+            if guarded or np.isfinite(delta).all():
+                break
+    return delta
 
 
 def _sweep_one(W_hh, dq, dphi, xi):
@@ -214,28 +238,6 @@ def _sweep_one(W_hh, dq, dphi, xi):
     return G
 
 
-def _sweep_many(W_hh, dq, dphi, xi):
-    """∂L/∂h_t (T, S, *rest, h) for S patterns ξ (S, T), the patterns on axis 1."""
-    T, S = dq.shape[0], xi.shape[0]
-    xis = xi.T.reshape((T, S) + (1,) * (dq.ndim - 1))
-    G = np.empty((T, S) + dq.shape[1:])
-    G[T - 1] = dq[T - 1]
-    v = np.empty(G.shape[1:])
-    for t in range(T - 2, -1, -1):
-        np.multiply(G[t + 1], dphi[t + 1], out=v)
-        v *= xis[t + 1]
-        np.add(np.matmul(v, W_hh, out=G[t]), dq[t], out=G[t])
-    if not np.isfinite(G).all():
-        # Overflow: redo with the cuts applied exactly, so ξ = 0 stops inf instead of making inf·0 = NaN.
-        cut = xis == 0.0
-        for t in range(T - 2, -1, -1):
-            np.multiply(G[t + 1], dphi[t + 1], out=v)
-            v *= xis[t + 1]
-            np.copyto(v, 0.0, where=cut[t + 1])
-            np.add(np.matmul(v, W_hh, out=G[t]), dq[t], out=G[t])
-    return G
-
-
 def sliding_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,
                   tau: int) -> tuple[np.ndarray, np.ndarray]:
     """(dL_dh, delta) of sliding truncation: each l_t reaches h_t … h_{t-τ+1}.
@@ -261,24 +263,39 @@ def sliding_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,
 
 
 def parameter_gradients(delta: np.ndarray, trace: Trace, dL_do: np.ndarray):
-    """(∂L/∂W_hx, ∂L/∂W_hh, ∂L/∂W_qh) summed over time (and batch).
+    """(∂L/∂W_hx, ∂L/∂W_hh, ∂L/∂W_qh) summed over time (and batch), for delta (T, *rest, h).
 
-    delta (T, *rest, h) gives single matrices; delta (T, S, *rest, h) — S
-    samples of ξ from ``reverse_sweep`` — gives stacks (S, h, ·).
         ∂L/∂W_hx = Σ_t δ_t x_tᵀ,  ∂L/∂W_hh = Σ_t δ_t h_{t-1}ᵀ,  ∂L/∂W_qh = Σ_t ∂L/∂o_t h_tᵀ
     """
     X, Hp, Hn = trace.X, trace.H[:-1], trace.H[1:]
     d, h, q = X.shape[-1], Hp.shape[-1], dL_do.shape[-1]
-    Xf, Hpf, Hnf = X.reshape(-1, d), Hp.reshape(-1, h), Hn.reshape(-1, h)
+    D = delta.reshape(-1, h)
     with np.errstate(over="ignore", invalid="ignore"):
-        dW_qh = dL_do.reshape(-1, q).T @ Hnf
-        if delta.ndim == X.ndim:
-            D = delta.reshape(-1, h)
-            return D.T @ Xf, D.T @ Hpf, dW_qh
-        S = delta.shape[1]
-        # (T, S, *rest, h) → (S, h, T·rest): one batched matmul per parameter.
-        D = np.moveaxis(delta, 1, 0).reshape(S, -1, h).transpose(0, 2, 1)
-        return D @ Xf, D @ Hpf, np.broadcast_to(dW_qh, (S, q, h))
+        return D.T @ X.reshape(-1, d), D.T @ Hp.reshape(-1, h), dL_do.reshape(-1, q).T @ Hn.reshape(-1, h)
+
+
+def flat_sample_gradients(delta: np.ndarray, trace: Trace, dL_do: np.ndarray) -> np.ndarray:
+    """(S, P) gradients, flattened as ``Gradients.flat()``, for S samples delta (T, S, *rest, h).
+
+    [∂L/∂W_hx | ∂L/∂W_hh] of sample s is Σ_t δ_{t,s} [x_t; h_{t-1}]ᵀ: without a batch
+    axis, all samples are one matrix product (S·h, T) @ (T, d + h). ∂L/∂W_qh does not
+    depend on ξ and is the same in every row.
+    """
+    X, Hp, Hn = trace.X, trace.H[:-1], trace.H[1:]
+    T, S, h = delta.shape[0], delta.shape[1], delta.shape[-1]
+    d, q = X.shape[-1], dL_do.shape[-1]
+    Z = np.concatenate([X, Hp], axis=-1)  # (T, *rest, d + h)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if delta.ndim == 3:
+            R = (delta.reshape(T, S * h).T @ Z).reshape(S, h, d + h)
+        else:  # a batch axis: contract time and batch together, one product per sample (in C)
+            D = np.moveaxis(delta, 1, 0).reshape(S, -1, h)
+            R = np.swapaxes(D, 1, 2) @ Z.reshape(-1, d + h)
+        out = np.empty((S, h * d + h * h + q * h))
+        out[:, :h * d] = R[:, :, :d].reshape(S, h * d)
+        out[:, h * d:h * (d + h)] = R[:, :, d:].reshape(S, h * h)
+        out[:, h * (d + h):] = (dL_do.reshape(-1, q).T @ Hn.reshape(-1, h)).ravel()
+    return out
 
 
 def bptt(rnn: RNN, X, Y, strategy: Strategy = Full(), loss: str = "mse", h0=None) -> Gradients:

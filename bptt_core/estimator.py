@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import phi_prime
-from .bptt import bptt, parameter_gradients, randomized_xi, reverse_sweep
+from .bptt import bptt, flat_sample_gradients, randomized_xi, sample_deltas
 from .checks import as_choice, as_float, as_float_array, as_int
 from .losses import check_targets, loss_and_grad
 from .model import RNN, check_inputs, forward
@@ -55,20 +55,11 @@ def sampled_gradients(rnn: RNN, X, Y, xi, loss: str = "mse", h0=None) -> np.ndar
 
     Row i equals ``bptt(rnn, X, Y, Randomized(pi, xi=xi[i]), loss, h0).flat()``.
     """
-    as_choice("loss", loss, ("mse", "xent"))
-    tr = forward(rnn, X, h0)
-    Y = check_targets(loss, Y, tr.O.shape)
+    prep = _Prepared(rnn, X, Y, loss, h0)
     xi = as_float_array("xi", xi, (2,))
-    if xi.shape[1] != tr.T:
-        raise ValueError(f"xi: expected shape (S, {tr.T}) for T = {tr.T} steps, got {xi.shape}")
-    _, dL_do = loss_and_grad(loss, tr.O, Y)
-    with np.errstate(over="ignore", invalid="ignore"):
-        dq = dL_do @ rnn.W_qh
-        dphi = phi_prime(rnn.activation, tr.A, tr.H[1:])
-    _, delta = reverse_sweep(rnn.W_hh, dq, dphi, xi)
-    gx, gh, gq = parameter_gradients(delta, tr, dL_do)
-    S = xi.shape[0]
-    return np.concatenate([gx.reshape(S, -1), gh.reshape(S, -1), gq.reshape(S, -1)], axis=1)
+    if xi.shape[1] != prep.T:
+        raise ValueError(f"xi: expected shape (S, {prep.T}) for T = {prep.T} steps, got {xi.shape}")
+    return prep.gradients(xi)
 
 
 def randomized_monte_carlo(rnn: RNN, X, Y, pi: float, samples: int = 1000, seed: int = 0,
@@ -119,6 +110,26 @@ def randomized_expectation(rnn: RNN, X, Y, pi: float, loss: str = "mse", h0=None
 # memory stays at about ``max_floats`` floats per working array whatever S is.
 
 MAX_CHUNK_FLOATS = 8 * 2**20  # floats per working array (64 MB)
+# Work of S draws ≈ S·h²·(T + 50) multiply-adds: T·h² for the backward sweep and
+# the per-draw ∂L/∂W_hh product, about 50·h² for the running statistics. 8·10⁹ is
+# roughly 1.5 s on one core.
+WORK_BUDGET = 8e9
+
+
+def work(T: int, h: int, samples: int) -> float:
+    """The cost model above: samples·h²·(T + 50)."""
+    return float(samples) * h * h * (T + 50)
+
+
+def affordable_samples(T: int, h: int, requested: int, budget: float = WORK_BUDGET,
+                       minimum: int = 10) -> int:
+    """The largest S ≤ ``requested`` with ``work(T, h, S) ≤ budget``, but at least
+    ``minimum`` (or ``requested`` if smaller)."""
+    T = as_int("T", T, minimum=1)
+    h = as_int("h", h, minimum=1)
+    requested = as_int("requested", requested, minimum=1)
+    fit = int(budget // work(T, h, 1))
+    return max(min(requested, minimum), min(requested, fit))
 
 
 def chunk_size(T: int, h: int, P: int, samples: int, rest: int = 1,
@@ -147,11 +158,9 @@ class _Prepared:
         self.P = self.exact.size
 
     def gradients(self, xi: np.ndarray) -> np.ndarray:
-        """(c, P) flattened gradients for multipliers xi (c, T)."""
-        _, delta = reverse_sweep(self.rnn.W_hh, self.dq, self.dphi, xi)
-        gx, gh, gq = parameter_gradients(delta, self.trace, self.dL_do)
-        c = xi.shape[0]
-        return np.concatenate([gx.reshape(c, -1), gh.reshape(c, -1), gq.reshape(c, -1)], axis=1)
+        """(c, P) flattened gradients for multipliers xi (c, T): one batched backward pass."""
+        delta = sample_deltas(self.rnn.W_hh, self.dq, self.dphi, xi)
+        return flat_sample_gradients(delta, self.trace, self.dL_do)
 
     def chunks(self, xi: np.ndarray, max_floats: int):
         """(start, G) for consecutive chunks of the rows of xi (S, T)."""
@@ -245,66 +254,89 @@ class MonteCarloStats:
         """(S,): 1, 2, …, S."""
         return np.arange(1, self.samples + 1)
 
+    @property
+    def log10_relative_variance(self) -> float:
+        """log10 (tr Σ / ‖g‖²): −inf when the variance is 0, NaN when undefined."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.log10(self.relative_variance))
 
-def _rows_cosine(A: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """cos∠(A[i], u) for unit u; NaN for non-finite rows, 0 for zero rows."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        m = np.max(np.abs(A), axis=1, keepdims=True)
-        W = A / np.where(m > 0, m, 1.0)
-        nrm = np.linalg.norm(W, axis=1)
-        cos = np.where(nrm > 0, (W @ u) / np.where(nrm > 0, nrm, 1.0), 0.0)
-    return np.where(np.isfinite(A).all(axis=1), np.clip(cos, -1.0, 1.0), np.nan)
+
+def _coordinate(rnn: RNN, g: np.ndarray) -> int:
+    """Index (in ``Gradients.flat()`` order) of the largest |∂L/∂W_hh| entry: the
+    recurrent weight is where ξ acts (∂L/∂W_qh does not depend on ξ at all)."""
+    start = rnn.h * rnn.d
+    return start + int(np.argmax(np.abs(g[start:start + rnn.h * rnn.h])))
 
 
 def _stats_from(prep: _Prepared, xi: np.ndarray, pi: float, seed: int,
                 max_floats: int, running: bool = True) -> MonteCarloStats:
+    """Statistics of the gradients for the draws xi (S, T), one chunk at a time.
+
+    Every gradient is divided by s = max|g_j| first (no overflow in squares) and
+    taken relative to the exact g, E_i = g_i − g. Since E[g_i] = g, that shift
+    is the true mean, so tr Σ = mean‖E_i‖² − ‖mean E_i‖² loses no precision;
+    ḡ_n − g = (1/n) Σ_{i≤n} E_i is a running sum of the E_i.
+    """
     S = xi.shape[0]
     nan = np.full(S, np.nan)
     scale = _exact_scale(prep.exact)
     if scale is None:
         return MonteCarloStats(pi, S, seed, nan, nan.copy(), nan.copy(), nan.copy(), 0, nan.copy(),
                                nan.copy(), float("nan"), float("nan"), False, 0)
-    g = prep.exact / scale           # every gradient is divided by max|g_j|: no overflow in squares
+    g = prep.exact / scale
     g_norm = float(np.linalg.norm(g))
     u = g / g_norm
-    j = int(np.argmax(np.abs(g)))
-    rel, run_cos, cos, coord = (np.empty(S) for _ in range(4))
-    total = np.zeros(prep.P)
-    moments = _Moments(prep.P)
-    finite = 0
+    j = _coordinate(prep.rnn, g)
+    rel, run_cos, cos, coord = (np.full(S, np.nan) for _ in range(4))
+    carry = np.zeros(prep.P)   # Σ_{i<start} E_i
+    sum_sq = 0.0               # Σ_{i<start} ‖E_i‖²
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for start, G in prep.chunks(xi, max_floats):
             G /= scale
-            c = G.shape[0]
-            stop = start + c
-            ok = np.isfinite(G).all(axis=1)
-            finite += int(ok.sum())
-            cos[start:stop] = _rows_cosine(G, u)
+            stop = start + G.shape[0]
+            n = np.arange(start + 1, stop + 1)
+            sq = np.einsum("ij,ij->i", G, G)
+            cos[start:stop] = np.where(sq > 0, (G @ u) / np.sqrt(sq), 0.0)
             coord[start:stop] = G[:, j]
+            G -= g                                            # E_i
+            sum_sq += float(np.sum(np.einsum("ij,ij->i", G, G)))
             if running:
-                run = total + np.cumsum(G, axis=0)                     # Σ_{i≤n} g_i
-                total = run[-1].copy()
-                run /= np.arange(start + 1, stop + 1)[:, None]        # ḡ_n
-                run_cos[start:stop] = _rows_cosine(run, u)
-                run -= g
-                rel[start:stop] = np.linalg.norm(run, axis=1) / g_norm
-            moments.add(G)
+                G[0] += carry
+                for i in range(1, G.shape[0]):                # Σ_{i≤n} E_i = n (ḡ_n − g), in place
+                    G[i] += G[i - 1]
+                carry = G[-1].copy()
+                b = np.einsum("ij,ij->i", G, G)               # ‖n (ḡ_n − g)‖²
+                a = G @ u                                     # n (ḡ_n − g)·u
+                rel[start:stop] = np.sqrt(b) / n / g_norm
+                along = g_norm + a / n                        # ḡ_n·u
+                across = np.sqrt(np.maximum(b - a * a, 0.0)) / n
+                run_cos[start:stop] = along / np.hypot(along, across)
+            else:
+                carry += G.sum(axis=0)
+        ok = np.isfinite(cos)
+        finite = int(ok.sum())
+        cos = np.where(ok, np.clip(cos, -1.0, 1.0), np.nan)
         n = np.arange(1, S + 1)
-        tv = moments.total_variance if finite == S else float("nan")
-        sigma_j = float(np.std(coord)) if finite == S else float("nan")
+        if finite < S:
+            tv = float("nan")
+        elif (xi == xi[0]).all():
+            tv = 0.0  # identical ξ (π = 1): identical gradients, no variance at all
+        else:
+            mean_e = carry / S
+            tv = max(sum_sq / S - float(mean_e @ mean_e), 0.0)
+        sigma_j = float(np.std(coord)) if finite == S and tv > 0 else (0.0 if tv == 0 else float("nan"))
         ratio = np.cumsum(coord) / n / g[j]
         band = 2.0 * sigma_j / np.sqrt(n) / abs(g[j])
         expected = np.sqrt(tv / n) / g_norm
-        log_tv = float(2 * np.log10(scale) + np.log10(tv)) if tv > 0 else (
-            float("-inf") if tv == 0 else float("nan"))
-    if not running:
-        rel[:] = np.nan
-        run_cos[:] = np.nan
-    rel = np.where(np.isfinite(rel), rel, np.nan)
-    return MonteCarloStats(pi=pi, samples=S, seed=seed, relative_error=rel, running_cosine=run_cos,
-                           sample_cosine=cos, expected_error=expected, coordinate=j,
-                           coordinate_ratio=np.where(np.isfinite(ratio), ratio, np.nan),
-                           coordinate_band=band, log10_total_variance=log_tv,
+        if tv > 0:
+            log_tv = float(2 * np.log10(scale) + np.log10(tv))
+        else:
+            log_tv = float("-inf") if tv == 0 else float("nan")
+    clean = lambda v: np.where(np.isfinite(v), v, np.nan)  # noqa: E731
+    return MonteCarloStats(pi=pi, samples=S, seed=seed, relative_error=clean(rel),
+                           running_cosine=clean(np.clip(run_cos, -1.0, 1.0)), sample_cosine=cos,
+                           expected_error=clean(expected), coordinate=j, coordinate_ratio=clean(ratio),
+                           coordinate_band=clean(band), log10_total_variance=log_tv,
                            relative_variance=float(tv / g_norm**2), exact_finite=True,
                            finite_samples=finite)
 
@@ -340,6 +372,12 @@ class VarianceSweep:
     log10_total_variance: np.ndarray
     relative_variance: np.ndarray
     samples: int
+
+    @property
+    def log10_relative_variance(self) -> np.ndarray:
+        """log10 (tr Σ(π) / ‖g‖²): −inf where the variance is 0, NaN where undefined."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log10(self.relative_variance)
 
 
 def randomized_variance_sweep(rnn: RNN, X, Y, pis, samples: int = 200, seed: int = 0,
