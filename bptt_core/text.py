@@ -120,6 +120,10 @@ class _TooLarge(OSError):
     pass
 
 
+class _Truncated(OSError):
+    pass
+
+
 def download_to_cache(cache_dir: Path, *, url: str = TIME_MACHINE_URL, sha1: str | None = TIME_MACHINE_SHA1,
                       timeout: float = DOWNLOAD_TIMEOUT) -> Path:
     """Download ``url`` into ``cache_dir/timemachine.txt`` and return that path.
@@ -140,6 +144,7 @@ def download_to_cache(cache_dir: Path, *, url: str = TIME_MACHINE_URL, sha1: str
         with os.fdopen(fd, "wb") as out:
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:
+                    announced = response.headers.get("Content-Length")
                     while True:
                         block = response.read(64 * 1024)
                         if not block:
@@ -150,7 +155,10 @@ def download_to_cache(cache_dir: Path, *, url: str = TIME_MACHINE_URL, sha1: str
                                             "that is not The Time Machine")
                         digest.update(block)
                         out.write(block)
-            except _TooLarge:
+                    if announced is not None and announced.strip().isdigit() and size != int(announced):
+                        raise _Truncated(f"download: broken transfer from {url}: the server announced "
+                                         f"{int(announced)} bytes and sent {size}")
+            except (_TooLarge, _Truncated):
                 raise
             except OSError as exc:
                 raise OSError(f"download: could not fetch {url} ({exc})") from None
