@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bptt import Full, Gradients, bptt, check_strategy
+from .bptt import Full, Gradients, Truncated, bptt, check_strategy
 from .checks import as_choice
+from .logspace import log10_gradient_norms
 
 
 def log10_row_norms(V: np.ndarray) -> np.ndarray:
@@ -80,7 +81,10 @@ class StrategyComparison:
     log10_norm (k,): log10 ‖∇_θ L‖ of the parameter gradient (``Gradients.flat()``).
     cosine (k,): cos∠(∇_θ L, exact);  relative_error (k,): ‖∇_θ L − exact‖/‖exact‖
     (both NaN when undefined).  forward_overflow_step, backward_overflow_step (k,):
-    the steps of ``Gradients`` (−1 for none).  loss: L (may be inf).
+    the steps of ``Gradients`` (−1 for none).  log_space (k,): True where float64
+    overflowed and the norms were recomputed in log space (``log10_gradient_norms``:
+    every step finite); sliding truncation has no log-space version, so its
+    overflowed steps stay NaN.  loss: L (may be inf).
     """
 
     keys: tuple[str, ...]
@@ -90,6 +94,7 @@ class StrategyComparison:
     relative_error: np.ndarray
     forward_overflow_step: np.ndarray
     backward_overflow_step: np.ndarray
+    log_space: np.ndarray
     loss: float
 
     @property
@@ -128,14 +133,22 @@ def compare_strategies(rnn, X, Y, strategies, loss: str = "mse", h0=None) -> Str
     T = exact.dL_dh.shape[0]
     log_dh = np.empty((len(pairs), T))
     log_norm, cos, rel, fwd, bwd = (np.empty(len(pairs)) for _ in range(5))
-    for i, g in enumerate(results):
+    log_space = np.zeros(len(pairs), dtype=bool)
+    for i, ((_, s), g) in enumerate(zip(pairs, results)):
         log_dh[i] = log10_row_norms(g.dL_dh)
         flat = g.flat()
         log_norm[i] = log10_norm(flat)
         cos[i], rel[i] = cosine_and_relative_error(flat, ex)
         fwd[i] = -1 if g.forward_overflow_step is None else g.forward_overflow_step
         bwd[i] = -1 if g.backward_overflow_step is None else g.backward_overflow_step
+        sliding = isinstance(s, Truncated) and s.mode == "sliding"
+        if not g.finite and not sliding and np.ndim(X) == 2:
+            ln = log10_gradient_norms(rnn, X, Y, s, loss=loss, h0=h0)
+            log_dh[i] = ln.log10_dL_dh
+            top = float(np.max(ln.log10_grads))
+            log_norm[i] = top + 0.5 * float(np.log10(np.sum(10.0 ** (2 * (ln.log10_grads - top)))))
+            log_space[i] = True
     return StrategyComparison(keys=tuple(str(k) for k, _ in pairs), log10_dL_dh=log_dh,
                               log10_norm=log_norm, cosine=cos, relative_error=rel,
                               forward_overflow_step=fwd.astype(int), backward_overflow_step=bwd.astype(int),
-                              loss=float(exact.loss))
+                              log_space=log_space, loss=float(exact.loss))
