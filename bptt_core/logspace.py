@@ -22,17 +22,22 @@ from .activations import phi, phi_prime
 from .bptt import Full, check_strategy, multipliers
 from .checks import as_choice, describe
 from .losses import check_targets
-from .model import RNN, check_inputs
+from .model import RNN, check_inputs, forward
 
 FLOAT64_LOG10_MAX = float(np.log10(np.finfo(np.float64).max))  # ≈ 308.25
 
 
 def _normalise(v: np.ndarray, s: float) -> tuple[float, np.ndarray]:
-    """(s', v') with 10^s' v' = 10^s v and ‖v'‖ = 1 (or s' = −inf, v' = 0 for a zero vector)."""
-    n = np.linalg.norm(v)
-    if n == 0.0 or s == -np.inf:
+    """(s', v') with 10^s' v' = 10^s v and ‖v'‖ = 1 (or s' = −inf, v' = 0 for a zero vector).
+
+    Divides by the largest entry first, so a finite v near float64's limits is never squared out of range.
+    """
+    m = float(np.max(np.abs(v))) if v.size else 0.0
+    if m == 0.0 or s == -np.inf:
         return -np.inf, np.zeros_like(v)
-    return s + float(np.log10(n)), v / n
+    u = v / m
+    n = np.linalg.norm(u)
+    return s + float(np.log10(m)) + float(np.log10(n)), u / n
 
 
 def _add(a: tuple[float, np.ndarray], b: tuple[float, np.ndarray]) -> tuple[float, np.ndarray]:
@@ -102,8 +107,16 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
     hs = np.empty(T + 1)
     hv = np.empty((T + 1, rnn.h))
     dphi = np.empty((T, rnn.h))
-    hs[0], hv[0] = _normalise(h0, 0.0)
-    for t in range(1, T + 1):
+    trace = forward(rnn, X, h0)
+    if trace.overflow_step is None:
+        # Use forward's own states: a chaotic network (tanh, large ρ) would otherwise
+        # drift onto another trajectory through rounding alone.
+        for t in range(T + 1):
+            hs[t], hv[t] = _normalise(trace.H[t], 0.0)
+        dphi[:] = phi_prime(act, trace.A, trace.H[1:])
+    else:
+        hs[0], hv[0] = _normalise(h0, 0.0)
+    for t in range(1, T + 1 if trace.overflow_step is not None else 1):
         s_a, a_hat = _add(_normalise(W_hx @ X[t - 1], 0.0), (hs[t - 1], W_hh @ hv[t - 1]))
         if act in ("identity", "relu"):  # positively homogeneous: φ(10^s â) = 10^s φ(â)
             h_hat = phi(act, a_hat)
