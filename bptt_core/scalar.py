@@ -93,4 +93,104 @@ def butterfly(rnn: RNN, X, eps: float = 1e-8, seed: int = 0, h0=None) -> np.ndar
     a = forward(rnn, X, base).H
     b = forward(rnn, X, base + eps * u).H
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.linalg.norm(a - b, axis=1)
+        D = a - b
+        m = np.max(np.abs(D), axis=1)  # scale first: squaring entries past 1e154 would overflow the norm
+        scale = np.where((m > 0) & np.isfinite(m), m, 1.0)
+        return scale * np.linalg.norm(D / scale[:, None], axis=1)
+
+
+def scalar_sequences(T: int, c: float, c_noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(b, c), each (T,), for the scalar model: b_t ~ N(0, 1) and c_t ~ U(c − c_noise, c + c_noise).
+
+    c_noise = 0 gives the constant c_t = c. Seeded: the same arguments give the same draw.
+    """
+    T = as_int("T", T, minimum=1)
+    c = float(as_float_array("c", [c], (1,))[0])
+    c_noise = float(as_float_array("c_noise", [c_noise], (1,))[0])
+    if c_noise < 0:
+        raise ValueError(f"c_noise: expected a number >= 0, got {c_noise:g}")
+    rng = np.random.default_rng(as_int("seed", seed, minimum=0))
+    b = rng.standard_normal(T)
+    cs = c + c_noise * rng.uniform(-1.0, 1.0, T) if c_noise > 0 else np.full(T, c)
+    return b, cs
+
+
+def log10_growth(c: float, c_noise: float = 0.0) -> float:
+    """E[log10 |c_t|] for c_t ~ U(c − n, c + n), n = c_noise: the typical factor per step, in log10.
+
+    Each step back multiplies a term by |c_t|, so the terms shrink (< 0) or grow (> 0) by
+    about this many orders of magnitude per step. With F(x) = x ln|x| − x (F(0) = 0),
+    E[ln |c_t|] = (F(c + n) − F(c − n)) / (2n); n = 0 gives log10 |c| (−inf for c = 0).
+    """
+    c = float(as_float_array("c", [c], (1,))[0])
+    n = float(as_float_array("c_noise", [c_noise], (1,))[0])
+    if n < 0:
+        raise ValueError(f"c_noise: expected a number >= 0, got {n:g}")
+    if n == 0.0:
+        return float(np.log10(abs(c))) if c != 0.0 else -np.inf
+
+    def F(x: float) -> float:
+        return x * np.log(abs(x)) - x if x != 0.0 else 0.0
+
+    return float((F(c + n) - F(c - n)) / (2.0 * n) / np.log(10.0))
+
+
+@dataclass(frozen=True)
+class ScalarCheck:
+    """a_t for t = 1..T by the recursion and by the sum of its terms, in log space.
+
+    log10_recursion, sign_recursion (T,): a_t = b_t + c_t a_{t-1}, carried as sign·10^e.
+    log10_sum, sign_sum (T,): Σ_i (Π_{j=i+1..t} c_j) b_i from ``scalar_terms``.
+    log10_total (T,): log10 Σ_i |term_i|, the scale of the sum.
+    gap (T,): |recursion − sum| / Σ_i |term_i| (0 when every term is zero).
+    """
+
+    log10_recursion: np.ndarray
+    sign_recursion: np.ndarray
+    log10_sum: np.ndarray
+    sign_sum: np.ndarray
+    log10_total: np.ndarray
+    gap: np.ndarray
+
+
+def _log_add(s1: float, l1: float, s2: float, l2: float) -> tuple[float, float]:
+    """(sign, log10|x|) of s1·10^l1 + s2·10^l2; zeros are (0, −inf)."""
+    m = max(l1, l2)
+    if m == -np.inf:
+        return 0.0, -np.inf
+    v = s1 * 10.0 ** (l1 - m) + s2 * 10.0 ** (l2 - m)
+    return (float(np.sign(v)), m + float(np.log10(abs(v)))) if v != 0.0 else (0.0, -np.inf)
+
+
+def compare_recursion_and_terms(b, c) -> ScalarCheck:
+    """``ScalarCheck`` for every t: the recursion and the unrolled sum, never overflowing.
+
+    b, c (T,). The recursion is a_t = b_t + c_t a_{t-1} on (sign, log10|·|) pairs; the sum
+    adds the t terms of ``scalar_terms(b, c, t)`` after factoring out the largest.
+    """
+    b, c = _check_bc(b, c)
+    T = b.size
+    out = {k: np.empty(T) for k in ("lr", "sr", "ls", "ss", "lt", "gap")}
+    with np.errstate(divide="ignore"):
+        logb, logc = np.log10(np.abs(b)), np.log10(np.abs(c))
+    s_a, l_a = 0.0, -np.inf
+    with np.errstate(under="ignore"):
+        for t in range(T):
+            s_a, l_a = _log_add(float(np.sign(c[t])) * s_a, l_a + logc[t], float(np.sign(b[t])), logb[t])
+            out["sr"][t], out["lr"][t] = s_a, l_a
+            terms = scalar_terms(b, c, t + 1)
+            live = terms.log10_abs > -np.inf
+            if not live.any():
+                out["ss"][t], out["ls"][t], out["lt"][t], out["gap"][t] = 0.0, -np.inf, -np.inf, 0.0
+                continue
+            m = terms.log10_abs[live].max()
+            scaled = terms.sign[live] * 10.0 ** (terms.log10_abs[live] - m)
+            total = float(np.abs(scaled).sum())
+            s = float(scaled.sum())
+            out["ss"][t], out["ls"][t] = (np.sign(s), m + np.log10(abs(s))) if s != 0.0 else (0.0, -np.inf)
+            lt = m + np.log10(total)
+            out["lt"][t] = lt
+            rec = s_a * 10.0 ** (l_a - lt) if s_a != 0.0 else 0.0
+            out["gap"][t] = abs(rec - s / total)
+    return ScalarCheck(log10_recursion=out["lr"], sign_recursion=out["sr"], log10_sum=out["ls"],
+                       sign_sum=out["ss"], log10_total=out["lt"], gap=out["gap"])
