@@ -10,18 +10,24 @@ from .bptt import (Full, Gradients, Randomized, Truncated, bptt, chunked_xi, mul
                    randomized_xi)
 from .clipping import clip_by_global_norm, clip_elementwise, global_norm
 from .comparison import StrategyComparison, compare_strategies, log10_row_norms
+from .contributions import (Edge, Expansion, ScaledRows, UnrolledGradients, expanded_dL_dh, product_form_dL_dh,
+                            product_form_steps, recursion_dL_dh, scaled_rows, unrolled_gradients,
+                            w_hh_contributions)
 from .estimator import (MonteCarlo, MonteCarloStats, VarianceSweep, randomized_expectation,
                         randomized_monte_carlo, randomized_statistics, randomized_variance_sweep,
                         sampled_gradients, xi_patterns)
-from .jacobians import log10_jacobian_norms, log10_lag_norms, log10_norm_bound, step_jacobians
+from .jacobians import (FactoredJacobians, factored_step_jacobians, grid_stride, log10_jacobian_norms,
+                        log10_jacobian_norms_on_grid, log10_lag_norms, log10_norm_bound, step_jacobians)
 from .logspace import FLOAT64_LOG10_MAX, LogNorms, log10_gradient_norms
 from .losses import LOSSES
 from .model import RNN, Trace, forward, init_rnn
 from .problems import TOY_D, TOY_Q, toy_problem
 from .scalar import ScalarTerms, butterfly, scalar_recursion, scalar_terms
+from .scalar import ScalarCheck, compare_recursion_and_terms, log10_growth, scalar_sequences
 from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalues, log10_power_norms,
                        matrix_from_eigenvalues, random_orthogonal, scale_to_spectral_radius,
-                       singular_values, spectral_radius, spectrum, w_hh)
+                       second_modulus_ratio, singular_values, spectral_radius, spectrum, w_hh,
+                       w_hh_schur)
 from .text import LoadedText, load_time_machine, preprocess
 from .truncation import (BOOK_FIGURE_PI, BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT,
                          boundaries_from_xi, full_boundaries, randomized_boundaries,
