@@ -1,0 +1,46 @@
+"""BPTT Lab: the entry point. Builds the navigation from the view registry."""
+
+import streamlit as st
+
+from ui.controls import set_values, url_warnings
+from ui.registry import SCENARIOS, VIEWS
+from ui.runtime import limit_blas_threads
+
+st.set_page_config(page_title="BPTT Lab", page_icon=":material/timeline:", layout="wide")
+limit_blas_threads()
+
+
+def home():
+    st.title("BPTT Lab")
+    st.markdown(
+        "An interactive laboratory for **backpropagation through time**, following the section "
+        "*Backpropagation Through Time* of Dive into Deep Learning. A recurrent network applies the same "
+        "weights at every step, so the gradient of an early step is a product of many Jacobians "
+        "∂h_t/∂h_{t-1}: it shrinks or grows geometrically with the eigenvalues of W_hh. "
+        "Move a slider and watch gradients vanish or explode, then see what full, truncated and "
+        "randomized-truncation BPTT do about it."
+    )
+    st.latex(r"\mathbf{h}_t = \phi(\mathbf{W}_{hx}\mathbf{x}_t + \mathbf{W}_{hh}\mathbf{h}_{t-1}),\quad "
+             r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t,\quad "
+             r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} "
+             r"\left(\mathbf{W}_{hh}^\top\right)^{T-i}\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}}")
+    st.subheader("Scenarios")
+    cols = st.columns(len(SCENARIOS))
+    for col, (label, caption, values, target) in zip(cols, SCENARIOS):
+        with col:
+            st.caption(caption.format(**values))
+            if st.button(label, key=f"scenario_{target}_{label}", width="stretch"):
+                set_values(values)
+                st.switch_page(next(v.path for v in VIEWS if v.url_path == target))
+    st.subheader("The views, in the order of the section")
+    for view in VIEWS:
+        st.page_link(view.path, label=view.title, icon=view.icon)
+        st.caption(view.summary)
+
+
+pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
+pages += [st.Page(v.path, title=v.title, icon=v.icon, url_path=v.url_path) for v in VIEWS]
+navigation = st.navigation(pages)
+for warning in url_warnings():
+    st.warning(warning, icon=":material/link_off:")
+navigation.run()

@@ -1,0 +1,1 @@
+"""Shared Streamlit helpers: the controls table and URL codec, cached core calls, messages."""

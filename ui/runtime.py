@@ -1,0 +1,16 @@
+"""Process-wide settings for serving many sessions on few cores."""
+
+import numpy  # noqa: F401  (loads OpenBLAS first: threadpoolctl only limits libraries already loaded)
+import streamlit as st
+from threadpoolctl import threadpool_limits
+
+
+@st.cache_resource
+def limit_blas_threads():
+    """One BLAS thread per computation, set once per server process.
+
+    Every session's core call already runs in its own thread; on a 2-core
+    machine a multi-threaded BLAS under load only adds contention (measured
+    5–10× slower log-space norms with the default threading).
+    """
+    return threadpool_limits(limits=1, user_api="blas")
