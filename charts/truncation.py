@@ -1,0 +1,264 @@
+"""Figures of the truncation view: the book's figure of segments over The Time
+Machine, per-step gradient norms of each strategy, their agreement with the
+exact gradient, and the Monte-Carlo behaviour of randomized truncation."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .style import FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, note
+
+# The figure's rows, top to bottom, as in the book: randomized, regular, full.
+ROWS = ("randomized", "chunked", "full")
+ROW_LABELS = {"randomized": "Randomized", "chunked": "Regular", "full": "Full"}
+SPACE = "␣"          # a visible space
+BOX_GAP = 0.07       # horizontal gap between neighbouring segment boxes, in characters
+BOX_HALF = 0.36      # half height of a segment box, in rows
+FILL_OPACITY = (0.38, 0.14)  # alternating shades of a row's colour
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def visible(text: str) -> str:
+    """``text`` with every space shown as '␣'."""
+    return text.replace(" ", SPACE)
+
+
+def segment_labels(text: str, boundaries) -> list[str]:
+    """The segments of ``text`` between boundaries, spaces shown as '␣' (e.g. 'the', '␣time')."""
+    b = [int(v) for v in boundaries]
+    return [visible(text[b[i]:b[i + 1]]) for i in range(len(b) - 1)]
+
+
+def _check_boundaries(key: str, b, n: int) -> list[int]:
+    b = [int(v) for v in np.asarray(b).ravel()]
+    if len(b) < 2 or b[0] != 0 or b[-1] != n or any(x >= y for x, y in zip(b, b[1:])):
+        raise ValueError(f"boundaries[{key!r}]: expected increasing positions from 0 to {n}, got {b}")
+    return b
+
+
+def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = None,
+                      title: str = "Where each strategy cuts the gradient") -> go.Figure:
+    """The book's figure: one row per strategy, the text's characters in cells, and
+    each segment (gradient flows inside it, not across its left edge) drawn as a
+    box, neighbouring boxes in alternating shades.
+
+    text: the characters shown (n of them). boundaries: {"randomized", "chunked",
+    "full"} → [0, b_1, …, n] segment starts and end (``bptt_core.truncation``).
+    row_labels: optional y-axis label per row. Shapes are named "<row> segment <k>",
+    and ``layout.meta["boundaries"]`` / ``["segments"]`` repeat the rows' partitions.
+    """
+    n = len(text)
+    if n == 0:
+        raise ValueError("text: expected at least one character, got ''")
+    labels = dict(ROW_LABELS, **(row_labels or {}))
+    fig = go.Figure()
+    size = 20 if n <= 30 else 16 if n <= 50 else 13 if n <= 65 else 11
+    meta_b, meta_s = {}, {}
+    for r, key in enumerate(ROWS):
+        b = _check_boundaries(key, boundaries[key], n)
+        y = len(ROWS) - 1 - r  # randomized on top
+        colour = STRATEGIES[key]["color"]
+        for k in range(len(b) - 1):
+            fig.add_shape(type="rect", x0=b[k] + BOX_GAP, x1=b[k + 1] - BOX_GAP, y0=y - BOX_HALF, y1=y + BOX_HALF,
+                          line=dict(color=colour, width=1.5, dash=STRATEGIES[key]["dash"]),
+                          fillcolor=_rgba(colour, FILL_OPACITY[k % 2] * (0.5 if key == "full" else 1.0)),
+                          layer="below",
+                          name=f"{key} segment {k}")
+        seg_of = np.searchsorted(b, np.arange(n), side="right")  # 1-based segment of each character
+        hover = [f"t = {i + 1} · '{visible(text[i])}' · segment {seg_of[i]} of {len(b) - 1}: "
+                 f"'{visible(text[b[seg_of[i] - 1]:b[seg_of[i]]])}'" for i in range(n)]
+        fig.add_trace(go.Scatter(
+            x=np.arange(n) + 0.5, y=np.full(n, float(y)), mode="text", text=list(visible(text)),
+            textfont=dict(family="DejaVu Sans Mono, Menlo, Consolas, monospace", size=size, color=PALETTE["black"]),
+            name=STRATEGIES[key]["name"], hovertext=hover, hoverinfo="text", showlegend=False))
+        meta_b[key] = b
+        meta_s[key] = segment_labels(text, b)
+    layout(fig, title=title, x="Position in the text (time step t)", y="Strategy",
+           height=120 + 75 * len(ROWS))
+    fig.update_layout(meta=dict(boundaries=meta_b, segments=meta_s), showlegend=False,
+                      margin=dict(l=130, r=20, t=60, b=60))
+    step = 1 if n <= 30 else 5 if n <= 60 else 10
+    fig.update_xaxes(range=[-0.3, n + 0.3], showgrid=False, zeroline=False,
+                     tickmode="array", tickvals=[i - 0.5 for i in range(step, n + 1, step)] if step > 1
+                     else [i + 0.5 for i in range(n)],
+                     ticktext=[str(i) for i in range(step, n + 1, step)] if step > 1
+                     else [str(i + 1) for i in range(n)])
+    fig.update_yaxes(range=[-0.6, len(ROWS) - 0.4], showgrid=False, zeroline=False, tickmode="array",
+                     tickvals=[len(ROWS) - 1 - r for r in range(len(ROWS))],
+                     ticktext=[labels[k] for k in ROWS], fixedrange=True)
+    return fig
+
+
+def gradient_norms_figure(log10_dL_dh, keys, *, log_space=None,
+                          title: str = "‖∂L/∂h_t‖ under each strategy") -> go.Figure:
+    """log10 ‖∂L/∂h_t‖ against t, one line per strategy (rows of ``log10_dL_dh`` (k, T),
+    named by ``keys`` ∈ STRATEGIES). Non-finite values are left out and counted in a note;
+    ``log_space`` (k,) marks rows recomputed in log space after float64 overflowed."""
+    V = np.asarray(log10_dL_dh, dtype=float)
+    if V.ndim != 2 or V.shape[0] != len(keys):
+        raise ValueError(f"log10_dL_dh: expected shape ({len(keys)}, T), got {V.shape}")
+    t = np.arange(1, V.shape[1] + 1)
+    fig = go.Figure()
+    dropped = 0
+    for i, key in enumerate(keys):
+        style = STRATEGIES[key]
+        x, y, bad = finite_xy(t, V[i])
+        dropped += bad
+        name = style["name"] + (" (log space)" if log_space is not None and log_space[i] else "")
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
+                                 line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                                 hovertemplate="t = %{x}<br>log₁₀ ‖∂L/∂h_t‖ = %{y:.3f}<extra>" + name + "</extra>"))
+    layout(fig, title=title, x="Time step t", y="log₁₀ ‖∂L/∂h_t‖")
+    if dropped:
+        note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: float64 overflowed there "
+                  "(or the gradient is exactly 0), so there is no finite value to draw.")
+    return fig
+
+
+def agreement_figure(keys, cosine, relative_error,
+                     title: str = "How close each strategy's gradient is to the exact one") -> go.Figure:
+    """Bars of cos∠(∇_θL, exact ∇_θL) per strategy, labelled with the relative error
+    ‖∇_θL − exact‖ / ‖exact‖. Strategies whose values are undefined (overflow) are
+    left out with a note."""
+    cosine = np.asarray(cosine, dtype=float)
+    relative_error = np.asarray(relative_error, dtype=float)
+    fig = go.Figure()
+    patterns = {"full": "", "chunked": "/", "sliding": ".", "randomized": "x"}
+    missing = []
+    for i, key in enumerate(keys):
+        style = STRATEGIES[key]
+        if not np.isfinite(cosine[i]):
+            missing.append(style["name"])
+            continue
+        err = relative_error[i]
+        label = f"cos = {cosine[i]:.3f}" + (f"<br>error = {err:.3g}" if np.isfinite(err) else "")
+        fig.add_trace(go.Bar(x=[style["name"]], y=[cosine[i]], name=style["name"], text=[label],
+                             textposition="outside", cliponaxis=False,
+                             marker=dict(color=style["color"], pattern=dict(shape=patterns.get(key, "")),
+                                         line=dict(color=style["color"], width=1.5)),
+                             hovertemplate="%{x}<br>" + label.replace("<br>", ", ") + "<extra></extra>"))
+    layout(fig, title=title, x="Strategy", y="cos∠(gradient, exact gradient)")
+    fig.update_xaxes(type="category", categoryorder="array",
+                     categoryarray=[STRATEGIES[k]["name"] for k in keys])
+    fig.update_yaxes(range=[min(-0.05, float(np.nanmin(cosine)) - 0.1) if np.isfinite(cosine).any() else -0.05,
+                            1.3])
+    fig.update_layout(showlegend=False, bargap=0.35)
+    fig.update_xaxes(tickangle=0)
+    if len(missing) == len(keys):
+        fig.add_annotation(text="No strategy has a finite gradient to compare: float64 overflowed.",
+                           xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                           font=dict(size=FONT_SIZE, color=PALETTE["grey"]))
+        fig.update_xaxes(showticklabels=False)
+    elif missing:
+        note(fig, "Left out (float64 overflowed, so the cosine is undefined): " + ", ".join(missing) + ".")
+    return fig
+
+
+def mc_error_figure(n, relative_error, expected_error, *, running_cosine=None, pi: float | None = None,
+                    title: str = "The running mean of randomized gradients approaches the exact gradient"
+                    ) -> go.Figure:
+    """‖ḡ_n − g‖/‖g‖ against the number of samples n (log–log), with its predicted
+    root-mean-square √(tr Σ / n)/‖g‖ from the sample covariance Σ (slope −½).
+    Non-positive or non-finite points are left out (a log axis cannot show them)."""
+    n = np.asarray(n, dtype=float)
+    fig = go.Figure()
+    e = np.asarray(expected_error, dtype=float)
+    x, y, _ = finite_xy(n, np.where(e > 0, e, np.nan))
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="Predicted √(tr Σ / n) / ‖g‖",
+                             line=dict(color=PALETTE["grey"], dash="dash", width=LINE_WIDTH),
+                             hovertemplate="n = %{x}<br>predicted = %{y:.3g}<extra></extra>"))
+    r = np.asarray(relative_error, dtype=float)
+    keep = np.isfinite(r) & (r > 0)
+    dropped = int((~keep).sum())
+    style = STRATEGIES["randomized"]
+    label = style["name"].replace("π", f"π = {pi:g}") if pi is not None else style["name"]
+    custom = None
+    hover = "n = %{x}<br>relative error = %{y:.3g}"
+    if running_cosine is not None:
+        c = np.asarray(running_cosine, dtype=float)[keep]
+        custom = np.where(np.isfinite(c), c, 0.0)
+        hover += "<br>cos∠(ḡ_n, g) = %{customdata:.4f}"
+    fig.add_trace(go.Scatter(x=n[keep], y=r[keep], mode="lines", name=label + ": running mean ḡ_n",
+                             customdata=custom, hovertemplate=hover + "<extra></extra>",
+                             line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH)))
+    layout(fig, title=title, x="Number of samples n", y="‖ḡ_n − g‖ / ‖g‖", log_x=True, log_y=True)
+    if dropped:
+        note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: the error is 0 "
+                  "(identical to the exact gradient) or not finite, which a log axis cannot show.")
+    return fig
+
+
+def mc_coordinate_figure(n, ratio, band, *, label: str = "largest entry of ∂L/∂W_hh", pi: float | None = None,
+                         title: str = "One coordinate: the running mean stays inside ±2σ/√n"
+                         ) -> go.Figure:
+    """The running mean of one gradient coordinate divided by its exact value,
+    ḡ_n[j] / g_j, against n (log x), inside the band 1 ± 2σ_j/(√n |g_j|) where it
+    should stay about 95 % of the time, and the exact value 1 (full BPTT)."""
+    n = np.asarray(n, dtype=float)
+    ratio = np.asarray(ratio, dtype=float)
+    band = np.asarray(band, dtype=float)
+    fig = go.Figure()
+    xb, b, _ = finite_xy(n, band)
+    if xb.size:
+        fig.add_trace(go.Scatter(x=np.concatenate([xb, xb[::-1]]), y=np.concatenate([1 + b, (1 - b)[::-1]]),
+                                 fill="toself", fillcolor=_rgba(STRATEGIES["randomized"]["color"], 0.15),
+                                 line=dict(width=0), name="1 ± 2σ/√n (95 % band)", hoverinfo="skip"))
+    full = STRATEGIES["full"]
+    fig.add_trace(go.Scatter(x=[float(n.min()), float(n.max())] if n.size else [], y=[1.0, 1.0] if n.size else [],
+                             mode="lines", name=full["name"] + " (exact)",
+                             line=dict(color=full["color"], dash=full["dash"], width=1.5)))
+    x, y, dropped = finite_xy(n, ratio)
+    style = STRATEGIES["randomized"]
+    name = (style["name"].replace("π", f"π = {pi:g}") if pi is not None else style["name"]) + ": running mean"
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
+                             line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                             hovertemplate="n = %{x}<br>ḡ_n / g = %{y:.4f}<extra></extra>"))
+    layout(fig, title=title, x="Number of samples n", y=f"ḡ_n / g  ({label})", log_x=True)
+    # Keep the view on the converging part: the band at n = 1 can be very wide.
+    ref = [abs(v - 1) for v in y[x >= min(10, x.max())]] if x.size else []
+    ref += [float(b[min(9, b.size - 1)])] if b.size else []
+    span = max(ref + [0.05]) * 1.3
+    fig.update_yaxes(range=[1 - span, 1 + span])
+    if dropped:
+        note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: a draw overflowed float64, "
+                  "so the running mean is not finite from there on.")
+    return fig
+
+
+def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = None,
+                    current_value: float | None = None, samples: int | None = None,
+                    title: str = "The price of randomized truncation: variance against π") -> go.Figure:
+    """log10 (tr Σ(π) / ‖g‖²) against the keep probability π: the total variance of
+    one randomized gradient relative to the exact gradient's squared norm.
+    π = 1 is full BPTT (variance 0, −inf in log10): left out with a note."""
+    pi = np.asarray(pi, dtype=float)
+    v = np.asarray(log10_relative_variance, dtype=float)
+    style = STRATEGIES["randomized"]
+    x, y, dropped = finite_xy(pi, v)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers",
+                             name=style["name"] + (f" ({samples} draws per π)" if samples else ""),
+                             line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                             marker=dict(size=8, symbol="circle"),
+                             hovertemplate="π = %{x:.2f}<br>log₁₀ (tr Σ / ‖g‖²) = %{y:.3f}<extra></extra>"))
+    if current_pi is not None and current_value is not None and np.isfinite(current_value):
+        fig.add_trace(go.Scatter(x=[current_pi], y=[current_value], mode="markers",
+                                 name=f"π = {current_pi:g} (the Monte-Carlo samples above)",
+                                 marker=dict(size=14, symbol="star", color=PALETTE["vermillion"],
+                                             line=dict(color=PALETTE["black"], width=1))))
+    layout(fig, title=title, x="Keep probability π", y="log₁₀ (tr Σ / ‖g‖²)")
+    fig.update_xaxes(range=[0, 1.05])
+    if dropped:
+        at_one = bool(np.any((pi == 1.0) & np.isneginf(v)))
+        why = ("π = 1 is full BPTT: every draw is the exact gradient and the variance is 0, "
+               "which has no logarithm" if at_one and dropped == 1 else
+               f"{dropped} value{'s' if dropped > 1 else ''} left out: a variance of 0 (π = 1, full BPTT) "
+               "or one float64 could not hold")
+        note(fig, why + ".")
+    return fig

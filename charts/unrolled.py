@@ -1,0 +1,298 @@
+"""Figures of the unrolled-network view: the section's computational graph with
+the size of the gradient on every edge, ‖∂L/∂h_t‖ over time, the recursion
+against the expanded sum, and each step's share of ∂L/∂W_hh."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from .style import FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, note
+
+# One hue from light to dark (readable with every colour-vision deficiency): small gradients fade
+# into the page, large ones stand out, and the arrow's width says the same again.
+COLORSCALE = [[0.0, "#B9D3E8"], [0.5, "#4A90C2"], [1.0, "#08306B"]]
+PARAM_FILL = "#C8C8C8"  # the book shades parameters
+EDGE_WIDTH = (1.2, 7.0)  # arrow widths for the smallest and the largest gradient
+STEP_DX = 4.0            # horizontal distance between time steps
+
+# Symbols as HTML (Plotly text understands <sub>).
+_SYMBOL = {"x": "x", "h": "h", "o": "o", "l": "l", "y": "y"}
+_PARAM = {"W_hx": "W<sub>hx</sub>", "W_hh": "W<sub>hh</sub>", "W_qh": "W<sub>qh</sub>"}
+
+def _note(fig: go.Figure, text: str) -> go.Figure:
+    """``note`` placed below the x-axis title (not on it), with room for it in the bottom margin."""
+    note(fig, text)
+    fig.layout.annotations[-1].update(y=0.0, yanchor="top", yshift=-52)
+    fig.update_layout(margin=dict(b=100))
+    return fig
+
+
+
+def _html(name: str) -> str:
+    """'h_2' → 'h<sub>2</sub>', 'W_hh' → 'W<sub>hh</sub>', 'L' → 'L'."""
+    if name in _PARAM:
+        return _PARAM[name]
+    if "_" in name:
+        base, sub = name.split("_", 1)
+        return f"{base}<sub>{sub}</sub>"
+    return name
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "—"
+    if not math.isfinite(v):
+        return "overflow"
+    return "0" if v == 0.0 else f"{v:.3g}"
+
+
+def graph_positions(T: int) -> dict[str, tuple[float, float]]:
+    """Drawing positions of the graph's nodes (parameters once per step: 'W_hh@2')."""
+    pos = {"h_0": (0.0, 2.0), "L": (STEP_DX * (T + 1) / 2.0, 6.9)}
+    for t in range(1, T + 1):
+        cx = STEP_DX * t
+        pos.update({
+            f"h_{t}": (cx, 2.0), f"a_{t}": (cx - 1.3, 2.0), f"x_{t}": (cx - 1.3, 0.2),
+            f"W_hx@{t}": (cx - 2.6, 1.1), f"W_hh@{t}": (cx - 2.6, 2.9),
+            f"m_{t}": (cx, 3.25), f"W_qh@{t}": (cx - 1.3, 3.7),
+            f"o_{t}": (cx, 4.45), f"l_{t}": (cx, 5.65), f"y_{t}": (cx + 1.3, 5.65),
+        })
+    return pos
+
+
+def _kind(node: str) -> str:
+    if node.startswith("W_"):
+        return "parameter"
+    if node.startswith(("a_", "m_")):
+        return "operator"
+    return "variable"
+
+
+def unrolled_graph(graph, *, activation: str = "identity",
+                   title: str = "The unrolled graph for T = 3, with the gradient on every edge") -> go.Figure:
+    """The section's computational graph (``bptt_core.UnrolledGradients``) as arrows between boxes.
+
+    Boxes are variables, shaded boxes parameters (drawn at every step: one matrix shared by all),
+    circles operators (φ of the step, × of the output). Arrows point forward; each arrow's width and
+    colour give the size ‖·‖ of the gradient that flows back along it (log scale), written beside it
+    and in its hover text. The data y_t takes no gradient (thin grey arrow).
+    """
+    T = int(graph.T)
+    pos = graph_positions(T)
+    values, grads = graph.value_norms, graph.grad_norms
+
+    # Drawn edges: the core's, with h_t → o_t and W_qh → o_t routed through the output operator m_t.
+    drawn = []  # (source, target, norm, message)
+    for e in graph.edges:
+        src, dst = e.source, e.target
+        if src.startswith("W_"):
+            t = dst.split("_", 1)[1]
+            src = f"{src}@{t}"
+        if dst.startswith("o_") and not src.startswith("y_"):
+            t = dst.split("_", 1)[1]
+            drawn.append((src, f"m_{t}", e.norm, e.message))
+            if not src.startswith("W_"):
+                drawn.append((f"m_{t}", dst, grads.get(dst), f"∂L/∂o_{t}"))
+            continue
+        drawn.append((src, dst, e.norm, e.message))
+
+    logs = np.array([math.log10(n) for _, _, n, _ in drawn if n is not None and math.isfinite(n) and n > 0])
+    lo, hi = (float(logs.min()), float(logs.max())) if logs.size else (0.0, 1.0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+
+    def level(n):
+        if n is None or not math.isfinite(n) or n <= 0:
+            return 0.0
+        return (math.log10(n) - lo) / (hi - lo)
+
+    fig = go.Figure()
+    mid_x, mid_y, mid_c, mid_text, mid_label, mid_pos = [], [], [], [], [], []
+    for src, dst, n, message in drawn:
+        (x0, y0), (x1, y1) = pos[src], pos[dst]
+        if n is None:
+            fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                               showarrow=True, arrowhead=2, arrowsize=1.0, arrowwidth=1.0,
+                               arrowcolor=PALETTE["grey"], standoff=20, startstandoff=20, text="")
+            continue
+        f = level(n)
+        colour = sample_colorscale(COLORSCALE, [f])[0]
+        width = EDGE_WIDTH[0] + f * (EDGE_WIDTH[1] - EDGE_WIDTH[0])
+        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=2, arrowsize=max(0.55, 2.2 / width), arrowwidth=width,
+                           arrowcolor=colour, standoff=20, startstandoff=20, text="")
+        mid_x.append(0.5 * (x0 + x1))
+        mid_y.append(0.5 * (y0 + y1))
+        mid_c.append(lo + f * (hi - lo))
+        mid_label.append(_fmt(n))
+        mid_pos.append("top center" if abs(y1 - y0) < 1e-9 else "middle right" if abs(x1 - x0) < 1e-9
+                       else "middle left")
+        mid_text.append(f"{_html(src.split('@')[0])} → {_html(dst)}<br>gradient flowing back: {message}"
+                        f"<br>‖·‖ = {_fmt(n)}")
+    fig.add_trace(go.Scatter(
+        x=mid_x, y=mid_y, mode="markers+text", name="Gradient on an edge ‖·‖",
+        text=mid_label, textposition=mid_pos, textfont=dict(size=FONT_SIZE - 4, color=PALETTE["black"]),
+        marker=dict(size=9, symbol="diamond", color=mid_c, colorscale=COLORSCALE, cmin=lo, cmax=hi,
+                    line=dict(width=0.5, color=PALETTE["black"]),
+                    colorbar=dict(title=dict(text="log₁₀ ‖·‖", side="right"), thickness=14, len=0.8)),
+        hovertext=mid_text, hoverinfo="text"))
+
+    op_label = "+" if activation == "identity" else "φ"
+    groups = {"variable": ([], [], [], []), "parameter": ([], [], [], []), "operator": ([], [], [], [])}
+    for node, (x, y) in pos.items():
+        kind = _kind(node)
+        base = node.split("@")[0]
+        xs, ys, labels, hovers = groups[kind]
+        xs.append(x)
+        ys.append(y)
+        if kind == "operator":
+            if node.startswith("a_"):
+                t = node[2:]
+                labels.append(op_label)
+                hovers.append(f"a<sub>{t}</sub> = W<sub>hx</sub>x<sub>{t}</sub> + W<sub>hh</sub>h<sub>{int(t) - 1}</sub>, "
+                              f"h<sub>{t}</sub> = φ(a<sub>{t}</sub>)<br>‖a<sub>{t}</sub>‖ = {_fmt(values.get(node))}"
+                              f"<br>‖δ<sub>{t}</sub>‖ = ‖∂L/∂a<sub>{t}</sub>‖ = {_fmt(grads.get(node))}")
+            else:
+                t = node[2:]
+                labels.append("×")
+                hovers.append(f"o<sub>{t}</sub> = W<sub>qh</sub>h<sub>{t}</sub>")
+        elif kind == "parameter":
+            t = node.split("@")[1]
+            labels.append(_html(base))
+            hovers.append(f"{_html(base)} (the same matrix at every step, here step {t})"
+                          f"<br>‖{_html(base)}‖ = {_fmt(values.get(base))}"
+                          f"<br>‖∂L/∂{_html(base)}‖ = {_fmt(grads.get(base))} (summed over the steps)")
+        else:
+            labels.append(_html(base))
+            text = f"{_html(base)}<br>‖value‖ = {_fmt(values.get(base))}" if not base.startswith(("l_", "L")) \
+                else f"{_html(base)} = {_fmt(values.get(base))} (loss)"
+            if base in grads and not base.startswith("y_"):
+                text += f"<br>‖∂L/∂{_html(base)}‖ = {_fmt(grads.get(base))}"
+            elif base.startswith("y_"):
+                text += "<br>target (data): no gradient is taken"
+            hovers.append(text)
+    styles = {
+        "variable": dict(name="Variables", symbol="square", size=40, color="white", line=PALETTE["black"]),
+        "parameter": dict(name="Parameters (shared by all steps)", symbol="square", size=40, color=PARAM_FILL,
+                          line=PALETTE["black"]),
+        "operator": dict(name="Operators", symbol="circle", size=28, color="white", line=PALETTE["grey"]),
+    }
+    for kind, (xs, ys, labels, hovers) in groups.items():
+        s = styles[kind]
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="markers+text", name=s["name"], text=labels, textposition="middle center",
+            textfont=dict(size=FONT_SIZE - (2 if kind == "parameter" else 0), color=PALETTE["black"]),
+            marker=dict(symbol=s["symbol"], size=s["size"], color=s["color"], line=dict(width=1.5, color=s["line"])),
+            hovertext=hovers, hoverinfo="text"))
+
+    layout(fig, title=title, x="", y="", height=560)
+    xs = [p[0] for p in pos.values()]
+    fig.update_xaxes(visible=False, range=[min(xs) - 0.8, max(xs) + 1.6], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-0.5, 7.5], fixedrange=True)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0.0),
+                      margin=dict(l=20, r=20, t=60, b=40))
+    return fig
+
+
+def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None,
+                             title: str = "How large ∂L/∂h_t is at each step (full BPTT)") -> go.Figure:
+    """log10 ‖∂L/∂h_t‖ (T,) against t = 1..T on a linear axis.
+
+    With ``rho``, a dashed reference line log10 ‖∂L/∂h_T‖ + (T − t) log10 ρ: the growth
+    (or decay) of ‖(W_hhᵀ)^(T−t)‖ ≈ ρ^(T−t), anchored at the last step.
+    """
+    y = np.asarray(log10_dL_dh, dtype=float)
+    T = y.size
+    t = np.arange(1, T + 1)
+    fig = go.Figure()
+    style = STRATEGIES["full"]
+    xs, ys, dropped = finite_xy(t, y)
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=style["name"],
+                             line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                             hovertemplate="t = %{x}<br>log₁₀ ‖∂L/∂h_t‖ = %{y:.3f}<extra></extra>"))
+    if rho is not None and rho > 0 and np.isfinite(y[-1]):
+        ref = y[-1] + (T - t) * math.log10(rho)
+        fig.add_trace(go.Scatter(x=t, y=ref, mode="lines", name=f"ρ^(T−t) from t = T (ρ = {rho:g})",
+                                 line=dict(color=PALETTE["vermillion"], dash="dash", width=LINE_WIDTH - 0.5),
+                                 hovertemplate="t = %{x}<br>reference: %{y:.3f}<extra></extra>"))
+    layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂h_t‖")
+    if dropped:
+        _note(fig, f"{dropped} step(s) left out: the gradient there is exactly zero.")
+    return fig
+
+
+def recursion_vs_sum(log10_recursion, log10_sum, steps, *, form: str = "closed",
+                     title: str = "The recursion and the expanded sum give the same ∂L/∂h_t") -> go.Figure:
+    """log10 ‖∂L/∂h_t‖ from the backward recursion (T,), t = 1..T, and from the sum of terms
+    (n,) at ``steps`` (1-based), on a linear axis. ``form``: "closed" or "product"."""
+    rec = np.asarray(log10_recursion, dtype=float)
+    fig = go.Figure()
+    xs, ys, d1 = finite_xy(np.arange(1, rec.size + 1), rec)
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="Recursion (backward pass of BPTT)",
+                             line=dict(color=PALETTE["black"], dash="solid", width=LINE_WIDTH),
+                             hovertemplate="t = %{x}<br>recursion: %{y:.6f}<extra></extra>"))
+    name = ("Expanded sum Σ (W_hhᵀ)^(T−i) W_qhᵀ ∂L/∂o" if form == "closed"
+            else "Sum of Jacobian-product terms")
+    sx, sy, d2 = finite_xy(np.asarray(steps, dtype=float), np.asarray(log10_sum, dtype=float))
+    fig.add_trace(go.Scatter(x=sx, y=sy, mode="markers", name=name,
+                             marker=dict(color=PALETTE["orange"], symbol="circle-open",
+                                         size=7 if sx.size <= 150 else 4,
+                                         line=dict(width=1.5 if sx.size <= 150 else 1.0)),
+                             hovertemplate="t = %{x}<br>sum of terms: %{y:.6f}<extra></extra>"))
+    layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂h_t‖")
+    if d1 + d2:
+        _note(fig, f"{d1 + d2} point(s) left out: the gradient there is exactly zero.")
+    return fig
+
+
+def sum_terms(first_terms_log10, first: int, *, form: str = "closed",
+              title: str | None = None) -> go.Figure:
+    """log10 ‖term i‖ of the sum for ∂L/∂h_first against the loss step i = first..T.
+
+    Closed form: term i is (W_hhᵀ)^(i − first) W_qhᵀ ∂L/∂o_i; product form: the same
+    with Jacobians J_jᵀ in place of W_hhᵀ.
+    """
+    y = np.asarray(first_terms_log10, dtype=float)
+    i = np.arange(first, first + y.size)
+    xs, ys, dropped = finite_xy(i, y)
+    fig = go.Figure()
+    label = (f"‖(W_hhᵀ)^(i−{first}) W_qhᵀ ∂L/∂o_i‖" if form == "closed"
+             else f"‖J_{first + 1}ᵀ⋯J_iᵀ W_qhᵀ ∂L/∂o_i‖")
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label,
+                             line=dict(color=PALETTE["blue"], dash="solid", width=LINE_WIDTH - 1),
+                             marker=dict(size=4, color=PALETTE["blue"]),
+                             hovertemplate="loss step i = %{x}<br>log₁₀ ‖term‖ = %{y:.3f}<extra></extra>"))
+    layout(fig, title=title or f"What each loss l_i adds to ∂L/∂h_{first}",
+           x="loss step i (distance i − t back through the network)", y="log₁₀ ‖term i‖")
+    if dropped:
+        _note(fig, f"{dropped} term(s) left out: they are exactly zero.")
+    return fig
+
+
+def w_hh_contribution_bars(log10_terms, *,
+                           title: str = "Each step's contribution δ_t h_{t−1}ᵀ to ∂L/∂W_hh") -> go.Figure:
+    """Bars of log10 ‖δ_t h_{t−1}ᵀ‖_F = log10 (‖δ_t‖ ‖h_{t−1}‖) over t = 1..T (T,), on a linear axis.
+
+    Bars rise from just below the smallest value, so longer means larger; exactly zero
+    contributions (h_0 = 0 makes the first one zero) are left out and counted in a note.
+    """
+    y = np.asarray(log10_terms, dtype=float)
+    t = np.arange(1, y.size + 1)
+    xs, ys, dropped = finite_xy(t, y)
+    fig = go.Figure()
+    if ys.size:
+        base = math.floor(float(ys.min())) - 1.0
+        fig.add_trace(go.Bar(x=xs, y=ys - base, base=base, name="‖δ_t h_{t−1}ᵀ‖_F",
+                             marker=dict(color=PALETTE["blue"], line=dict(width=0)),
+                             customdata=ys,
+                             hovertemplate="t = %{x}<br>log₁₀ ‖δ_t h_{t−1}ᵀ‖_F = %{customdata:.3f}<extra></extra>"))
+    layout(fig, title=title, x="time step t", y="log₁₀ ‖δ_t h_{t−1}ᵀ‖_F")
+    fig.update_layout(bargap=0.1 if y.size < 200 else 0.0)
+    if dropped:
+        _note(fig, f"{dropped} step(s) left out: their contribution is exactly zero"
+                  + (" (h_0 = 0 at t = 1)." if not np.isfinite(y[0]) else "."))
+    return fig

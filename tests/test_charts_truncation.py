@@ -1,0 +1,196 @@
+"""Chart builders of the truncation view: the book's figure (three rows, the book's
+segments), strategy names and styles from STRATEGIES, axis titles, and no inf/NaN
+in any trace, including at overflow."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bptt_core import (BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT, Full, Randomized, Truncated,
+                       boundaries_from_xi, compare_strategies, full_boundaries, randomized_boundaries,
+                       regular_boundaries, toy_problem, xi_from_segments)
+from bptt_core.estimator import randomized_statistics, randomized_variance_sweep
+from charts.style import STRATEGIES
+from charts.truncation import (ROWS, SPACE, agreement_figure, gradient_norms_figure, mc_coordinate_figure,
+                               mc_error_figure, segment_labels, truncation_figure, variance_figure)
+
+KEYS = ("full", "chunked", "sliding", "randomized")
+BOOK_ROW = ["the", "␣time", "␣m", "achine␣", "by", "␣h␣g", "␣wel", "ls"]
+
+
+def nonfinite(fig) -> int:
+    """inf/NaN values in any numeric field of any trace (None is a deliberate gap)."""
+    bad = 0
+    for trace in fig.to_plotly_json()["data"]:
+        for field in ("x", "y", "z", "customdata"):
+            values = trace.get(field)
+            if values is None:
+                continue
+            for v in np.asarray(values, dtype=object).ravel():
+                if isinstance(v, (int, float, np.integer, np.floating)) and not math.isfinite(float(v)):
+                    bad += 1
+    return bad
+
+
+def book_boundaries(n=len(BOOK_FIGURE_TEXT), tau=BOOK_FIGURE_TAU):
+    return {"randomized": boundaries_from_xi(xi_from_segments(BOOK_FIGURE_SEGMENTS)),
+            "chunked": regular_boundaries(n, tau), "full": full_boundaries(n)}
+
+
+def row_segments(fig, key):
+    """(start, end) of the boxes drawn for one row, read back from the figure's shapes."""
+    shapes = [s for s in fig.layout.shapes if s.name and s.name.startswith(key + " segment")]
+    return [(round(s.x0), round(s.x1)) for s in sorted(shapes, key=lambda s: s.x0)]
+
+
+# --- the book's figure -------------------------------------------------------------------------
+
+def test_book_figure_has_three_rows_with_the_books_segments():
+    fig = truncation_figure(BOOK_FIGURE_TEXT, book_boundaries())
+    text_traces = [t for t in fig.data if t.mode == "text"]
+    assert [t.name for t in text_traces] == [STRATEGIES[k]["name"] for k in ROWS]
+    assert ROWS == ("randomized", "chunked", "full")
+    # Randomized: the|␣time|␣m|achine␣|by|␣h␣g|␣wel|ls, read from the drawn boxes.
+    b = np.cumsum((0,) + BOOK_FIGURE_SEGMENTS)
+    assert row_segments(fig, "randomized") == list(zip(b[:-1].tolist(), b[1:].tolist()))
+    assert [BOOK_FIGURE_TEXT[i:j].replace(" ", SPACE) for i, j in row_segments(fig, "randomized")] == BOOK_ROW
+    assert fig.layout.meta["segments"]["randomized"] == BOOK_ROW
+    # Regular, τ = 4: the␣|time|␣mac|hine|␣by␣|h␣g␣|well|s.
+    assert fig.layout.meta["segments"]["chunked"] == ["the␣", "time", "␣mac", "hine", "␣by␣", "h␣g␣", "well", "s"]
+    assert row_segments(fig, "chunked") == [(i, min(i + 4, 29)) for i in range(0, 29, 4)]
+    # Full: one segment.
+    assert row_segments(fig, "full") == [(0, 29)]
+
+
+def test_book_figure_characters_in_their_cells_with_visible_spaces():
+    fig = truncation_figure(BOOK_FIGURE_TEXT, book_boundaries())
+    rows_y = []
+    for trace in (t for t in fig.data if t.mode == "text"):
+        assert "".join(trace.text) == BOOK_FIGURE_TEXT.replace(" ", SPACE)
+        assert np.allclose(trace.x, np.arange(29) + 0.5)  # character i sits in the cell [i, i+1]
+        assert len(set(trace.y)) == 1
+        rows_y.append(trace.y[0])
+    assert rows_y == sorted(rows_y, reverse=True)  # randomized on top, full at the bottom
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text and fig.layout.title.text
+    assert nonfinite(fig) == 0
+
+
+def test_neighbouring_boxes_alternate_shades():
+    fig = truncation_figure(BOOK_FIGURE_TEXT, book_boundaries())
+    fills = [s.fillcolor for s in fig.layout.shapes if s.name.startswith("randomized")]
+    assert len(fills) == len(BOOK_FIGURE_SEGMENTS)
+    assert all(a != b for a, b in zip(fills, fills[1:]))
+    assert fills[0] == fills[2]
+
+
+def test_random_draw_rows_match_the_core():
+    text = "the time machine by h g wells i the time traveller for so it will be convenient to"
+    n = len(text)
+    b = {"randomized": randomized_boundaries(n, 0.3, 7), "chunked": regular_boundaries(n, 5),
+         "full": full_boundaries(n)}
+    fig = truncation_figure(text, b)
+    for key in ROWS:
+        got = row_segments(fig, key)
+        want = list(zip(b[key][:-1].tolist(), b[key][1:].tolist()))
+        assert got == want, key
+        assert "".join(s.replace(SPACE, " ") for s in fig.layout.meta["segments"][key]) == text
+
+
+def test_segment_labels():
+    assert segment_labels("ab cd", [0, 2, 5]) == ["ab", "␣cd"]
+
+
+@pytest.mark.parametrize("bad", [[0, 10], [1, 29], [0, 5, 5, 29], [0, 30]])
+def test_figure_rejects_boundaries_that_do_not_cover_the_text(bad):
+    b = book_boundaries()
+    b["chunked"] = bad
+    with pytest.raises(ValueError, match="boundaries"):
+        truncation_figure(BOOK_FIGURE_TEXT, b)
+
+
+# --- the four gradients ------------------------------------------------------------------------
+
+def strategies(tau=4, pi=0.5, seed=0):
+    return {"full": Full(), "chunked": Truncated(tau), "sliding": Truncated(tau, "sliding"),
+            "randomized": Randomized(pi, seed)}
+
+
+def test_gradient_norms_figure_names_styles_and_axes():
+    rnn, X, Y = toy_problem(40, 8, "tanh", 1.1, 0)
+    cmp = compare_strategies(rnn, X, Y, strategies())
+    fig = gradient_norms_figure(cmp.log10_dL_dh, cmp.keys, log_space=cmp.log_space)
+    assert [t.name for t in fig.data] == [STRATEGIES[k]["name"] for k in KEYS]
+    for trace, key in zip(fig.data, KEYS):
+        assert trace.line.color == STRATEGIES[key]["color"] and trace.line.dash == STRATEGIES[key]["dash"]
+        assert len(trace.x) == 40
+    assert fig.layout.yaxis.title.text.startswith("log₁₀")
+    assert fig.layout.xaxis.title.text == "Time step t"
+    assert nonfinite(fig) == 0
+
+
+def test_agreement_figure():
+    rnn, X, Y = toy_problem(30, 6, "identity", 0.9, 1)
+    cmp = compare_strategies(rnn, X, Y, strategies())
+    fig = agreement_figure(cmp.keys, cmp.cosine, cmp.relative_error)
+    assert [t.name for t in fig.data] == [STRATEGIES[k]["name"] for k in KEYS]
+    assert fig.data[0].y[0] == pytest.approx(1.0)  # full against itself
+    assert all(-1 <= t.y[0] <= 1 for t in fig.data)
+    assert fig.layout.xaxis.type == "category"
+    assert nonfinite(fig) == 0
+
+
+def test_overflow_drops_nonfinite_points_with_a_note():
+    rnn, X, Y = toy_problem(800, 8, "identity", 3.0, 0)  # h_t ~ 3^t: float64 overflows near t = 650
+    cmp = compare_strategies(rnn, X, Y, strategies())
+    assert not cmp.finite.all()
+    fig = gradient_norms_figure(cmp.log10_dL_dh, cmp.keys, log_space=cmp.log_space)
+    assert nonfinite(fig) == 0
+    names = [t.name for t in fig.data]
+    assert names[0] == STRATEGIES["full"]["name"] + " (log space)"
+    assert names[2] == STRATEGIES["sliding"]["name"]  # no log-space version: its overflowed steps are dropped
+    assert len(fig.data[0].x) == 800 and len(fig.data[2].x) < 800
+    assert any("left out" in a.text for a in fig.layout.annotations)
+    bars = agreement_figure(cmp.keys, cmp.cosine, cmp.relative_error)
+    assert nonfinite(bars) == 0 and len(bars.data) == 0
+    assert any("overflowed" in a.text for a in bars.layout.annotations)
+
+
+def test_partial_agreement_notes_what_is_missing():
+    fig = agreement_figure(KEYS, [1.0, 0.5, float("nan"), 0.7], [0.0, 0.9, float("nan"), 0.8])
+    assert [t.name for t in fig.data] == [STRATEGIES[k]["name"] for k in ("full", "chunked", "randomized")]
+    assert any(STRATEGIES["sliding"]["name"] in a.text for a in fig.layout.annotations)
+
+
+# --- Monte-Carlo -----------------------------------------------------------------------------
+
+def test_monte_carlo_figures():
+    rnn, X, Y = toy_problem(20, 6, "tanh", 1.0, 2)
+    stats = randomized_statistics(rnn, X, Y, 0.5, samples=200, seed=3)
+    err = mc_error_figure(stats.n, stats.relative_error, stats.expected_error,
+                          running_cosine=stats.running_cosine, pi=0.5)
+    assert err.layout.xaxis.type == "log" and err.layout.yaxis.type == "log"
+    assert "(log scale)" in err.layout.xaxis.title.text and "(log scale)" in err.layout.yaxis.title.text
+    assert err.data[-1].name.startswith(STRATEGIES["randomized"]["name"].replace("π", "π = 0.5"))
+    assert err.data[-1].line.color == STRATEGIES["randomized"]["color"]
+    coord = mc_coordinate_figure(stats.n, stats.coordinate_ratio, stats.coordinate_band, pi=0.5)
+    names = [t.name for t in coord.data]
+    assert any("±" in n for n in names) and any(STRATEGIES["full"]["name"] in n for n in names)
+    sweep = randomized_variance_sweep(rnn, X, Y, np.linspace(0.1, 1.0, 10), samples=50, seed=3)
+    var = variance_figure(sweep.pi, sweep.log10_relative_variance, current_pi=0.5,
+                          current_value=stats.log10_relative_variance, samples=50)
+    assert len(var.data[0].x) == 9  # π = 1 has variance 0: no logarithm, left out with a note
+    assert any("π = 1" in a.text for a in var.layout.annotations)
+    for fig in (err, coord, var):
+        assert nonfinite(fig) == 0
+        assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_monte_carlo_figures_survive_nan_inputs():
+    n = np.arange(1, 11)
+    nan = np.full(10, np.nan)
+    for fig in (mc_error_figure(n, nan, nan), mc_coordinate_figure(n, nan, nan),
+                variance_figure(np.linspace(0.1, 1, 10), np.full(10, -np.inf))):
+        assert nonfinite(fig) == 0

@@ -1,0 +1,168 @@
+"""Tests of charts.unrolled: the graph for T = 3, ‖∂L/∂h_t‖ over time, the recursion against the
+expanded sum, its terms, and each step's share of ∂L/∂W_hh — names, axes, and never an inf or NaN."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from bptt_core import (ACTIVATIONS, expanded_dL_dh, log10_gradient_norms, product_form_dL_dh, recursion_dL_dh,
+                       toy_problem, unrolled_gradients)
+from charts.style import STRATEGIES
+from charts.unrolled import (graph_positions, gradient_norms_over_time, recursion_vs_sum, sum_terms,
+                             unrolled_graph, w_hh_contribution_bars)
+
+
+def nonfinite(value) -> int:
+    """inf/NaN numbers anywhere in a figure's JSON-like value (strings and None are fine)."""
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        return 0
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return 0 if np.isfinite(value) else 1
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fc":
+            return int((~np.isfinite(value)).sum())
+        return sum(nonfinite(v) for v in value.ravel()) if value.dtype.kind == "O" else 0
+    if isinstance(value, dict):
+        return sum(nonfinite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(nonfinite(v) for v in value)
+    return 0
+
+
+def assert_clean(fig: go.Figure):
+    spec = fig.to_plotly_json()
+    assert nonfinite(spec["data"]) == 0
+    assert nonfinite(spec["layout"]) == 0
+    assert fig.layout.title.text
+
+
+def names(fig):
+    return [t.name for t in fig.data]
+
+
+# --- the graph ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("rho", [0.1, 1.0, 3.0])
+def test_graph_has_every_node_and_edge(activation, rho):
+    ug = unrolled_gradients(*toy_problem(3, 16, activation, rho, seed=0))
+    fig = unrolled_graph(ug, activation=activation)
+    assert_clean(fig)
+    assert names(fig) == ["Gradient on an edge ‖·‖", "Variables", "Parameters (shared by all steps)", "Operators"]
+    by_name = {t.name: t for t in fig.data}
+    variables = {s.replace("<sub>", "_").replace("</sub>", "") for s in by_name["Variables"].text}
+    want = {"h_0", "L"} | {f"{v}_{t}" for v in "xholy" for t in (1, 2, 3)}
+    assert variables == want
+    params = [s.replace("<sub>", "_").replace("</sub>", "") for s in by_name["Parameters (shared by all steps)"].text]
+    assert sorted(params) == sorted(["W_hx", "W_hh", "W_qh"] * 3)
+    ops = list(by_name["Operators"].text)
+    assert ops.count("×") == 3 and ops.count("+" if activation == "identity" else "φ") == 3
+    # One arrow per drawn edge: the core's 30, with h_t → o_t and W_qh → o_t through "×" (+3).
+    assert len(fig.layout.annotations) == 33
+    # Every edge with a gradient has a midpoint marker whose hover text gives the number.
+    edges = by_name["Gradient on an edge ‖·‖"]
+    assert len(edges.x) == 30  # 33 arrows minus the three y_t → l_t, which take no gradient
+    assert all("‖·‖ =" in h for h in edges.hovertext)
+    assert edges.marker.colorbar.title.text == "log₁₀ ‖·‖"
+    # Widths grow with the gradient: the widest arrow carries the largest number.
+    widths = [a.arrowwidth for a in fig.layout.annotations]
+    assert max(widths) > min(widths)
+    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
+
+
+def test_graph_positions_are_distinct():
+    pos = graph_positions(3)
+    assert len(set(pos.values())) == len(pos)
+    assert {k for k in pos if k.startswith("W_hh@")} == {"W_hh@1", "W_hh@2", "W_hh@3"}
+
+
+def test_graph_with_all_zero_messages_stays_finite():
+    # Zero the data so many messages vanish; the figure must still have no inf/NaN.
+    rnn, X, Y = toy_problem(3, 4, "relu", 0.1, seed=0)
+    ug = unrolled_gradients(rnn, np.zeros_like(X), np.zeros_like(Y))
+    assert_clean(unrolled_graph(ug, activation="relu"))
+
+
+# --- ‖∂L/∂h_t‖ over time ------------------------------------------------------------------------
+
+def test_gradient_norms_over_time_with_reference():
+    rnn, X, Y = toy_problem(1000, 16, "identity", 3.0, seed=0)
+    ln = log10_gradient_norms(rnn, X, Y)
+    fig = gradient_norms_over_time(ln.log10_dL_dh, rho=3.0)
+    assert_clean(fig)
+    assert names(fig) == [STRATEGIES["full"]["name"], "ρ^(T−t) from t = T (ρ = 3)"]
+    assert fig.data[0].line.dash == STRATEGIES["full"]["dash"]
+    assert fig.data[1].line.dash == "dash"
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖∂L/∂h_t‖"
+    assert fig.layout.yaxis.type == "linear" and fig.layout.xaxis.title.text == "time step t"
+    assert len(fig.data[0].x) == 1000
+    ref = np.asarray(fig.data[1].y)
+    assert ref[-1] == pytest.approx(ln.log10_dL_dh[-1]) and ref[0] == pytest.approx(ln.log10_dL_dh[-1] + 999 * np.log10(3))
+
+
+def test_gradient_norms_over_time_drops_exact_zeros():
+    fig = gradient_norms_over_time(np.array([-np.inf, 0.5, 1.0]))
+    assert_clean(fig)
+    assert names(fig) == [STRATEGIES["full"]["name"]]
+    assert len(fig.data[0].x) == 2
+    assert "1 step(s) left out" in fig.layout.annotations[0].text
+
+
+# --- recursion against expanded sum -----------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def test_recursion_vs_sum(activation):
+    rnn, X, Y = toy_problem(200, 8, activation, 2.0, seed=0)
+    rec = recursion_dL_dh(rnn, X, Y)
+    ex = expanded_dL_dh(rnn, X, Y) if activation == "identity" else product_form_dL_dh(rnn, X, Y, last=50)
+    fig = recursion_vs_sum(rec.log10_norms(), ex.dL_dh.log10_norms(), ex.dL_dh.steps, form=ex.form)
+    assert_clean(fig)
+    second = "Expanded sum Σ (W_hhᵀ)^(T−i) W_qhᵀ ∂L/∂o" if ex.form == "closed" else "Sum of Jacobian-product terms"
+    assert names(fig) == ["Recursion (backward pass of BPTT)", second]
+    assert fig.data[0].mode == "lines" and fig.data[1].mode == "markers"
+    assert len(fig.data[1].x) == (200 if activation == "identity" else 50)
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖∂L/∂h_t‖" and fig.layout.yaxis.type == "linear"
+    np.testing.assert_allclose(np.asarray(fig.data[1].y), np.asarray(fig.data[0].y)[-len(fig.data[1].y):],
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize("form", ["closed", "product"])
+def test_sum_terms(form):
+    y = np.array([-1.0, -1.5, -np.inf, -2.5])
+    fig = sum_terms(y, 7, form=form)
+    assert_clean(fig)
+    assert len(fig.data) == 1
+    assert fig.data[0].name == ("‖(W_hhᵀ)^(i−7) W_qhᵀ ∂L/∂o_i‖" if form == "closed" else "‖J_8ᵀ⋯J_iᵀ W_qhᵀ ∂L/∂o_i‖")
+    assert list(fig.data[0].x) == [7, 8, 10]
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖term i‖" and fig.layout.yaxis.type == "linear"
+    assert fig.layout.title.text == "What each loss l_i adds to ∂L/∂h_7"
+    assert "1 term(s) left out" in fig.layout.annotations[0].text
+
+
+# --- contributions to ∂L/∂W_hh ----------------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_w_hh_bars_past_float64(activation):
+    rnn, X, Y = toy_problem(1000, 16, activation, 3.0, seed=0)
+    terms = log10_gradient_norms(rnn, X, Y).log10_W_hh_terms
+    fig = w_hh_contribution_bars(terms)
+    assert_clean(fig)
+    assert names(fig) == ["‖δ_t h_{t−1}ᵀ‖_F"]
+    bar = fig.data[0]
+    assert bar.type == "bar"
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖δ_t h_{t−1}ᵀ‖_F" and fig.layout.yaxis.type == "linear"
+    # The bars' tops are the log10 values (base + length), and the first step (h_0 = 0) is left out.
+    finite = np.isfinite(terms)
+    np.testing.assert_allclose(bar.base + np.asarray(bar.y), terms[finite])
+    np.testing.assert_allclose(np.asarray(bar.customdata), terms[finite])
+    assert np.all(np.asarray(bar.y) > 0)
+    assert "(h_0 = 0 at t = 1)" in fig.layout.annotations[0].text
+
+
+def test_w_hh_bars_all_zero():
+    fig = w_hh_contribution_bars(np.full(4, -np.inf))
+    assert_clean(fig)
+    assert len(fig.data) == 0
+    assert "4 step(s) left out" in fig.layout.annotations[0].text

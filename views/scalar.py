@@ -1,0 +1,109 @@
+# The scalar model: a_t = b_t + c_t a_{t-1} and its unrolled terms (vanishing for |c| < 1,
+# exploding for |c| > 1), the recursion against the sum of its terms, and the butterfly effect of
+# a tiny change of h_0 in the sidebar's RNN.
+
+import streamlit as st
+
+from bptt_core import (butterfly, compare_recursion_and_terms, forward, log10_growth, scalar_sequences,
+                       scalar_terms, toy_problem)
+from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
+from ui.controls import shared_controls, widget
+from ui.messages import FLOAT64_MAX
+
+EDGE = 1e-3  # |E log10|c_t|| below this counts as "on the edge" (|c| within about 0.2 % of 1)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def scalar_run(T: int, c: float, c_noise: float, seed: int):
+    b, cs = scalar_sequences(T, c, c_noise, seed)
+    terms = scalar_terms(b, cs)
+    check = compare_recursion_and_terms(b, cs)
+    return terms, check, float(check.gap.max())
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def butterfly_run(T: int, h: int, activation: str, rho: float, seed: int, log_eps: int):
+    rnn, X, _ = toy_problem(T, h, activation, rho, seed)
+    return butterfly(rnn, X, eps=10.0 ** log_eps, seed=seed), forward(rnn, X).overflow_step
+
+
+st.title("The scalar model")
+st.markdown(
+    "The section strips the RNN down to numbers: $a_t = \\partial h_t/\\partial w_h$ obeys "
+    "$a_t = b_t + c_t a_{t-1}$, and unrolling it writes $a_t$ as a sum of terms, each $b_i$ multiplied by the "
+    "$c_j$ of every step between $i$ and $t$. Move $c$ and watch the bars: with $|c| < 1$ the old terms vanish "
+    "geometrically, with $|c| > 1$ they explode and the oldest input dominates. The butterfly plot shows the "
+    "same in the forward pass of the sidebar's RNN: a change of $h_0$ by $\\varepsilon$ shrinks or grows with "
+    "every step."
+)
+st.latex(r"a_t = b_t + c_t\,a_{t-1},\quad a_0 = 0 \qquad\Longrightarrow\qquad "
+         r"a_t = b_t + \sum_{i=1}^{t-1}\Big(\prod_{j=i+1}^{t} c_j\Big) b_i")
+st.latex(r"a_t = \frac{\partial h_t}{\partial w_h},\qquad b_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial w_h},"
+         r"\qquad c_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial h_{t-1}}")
+st.latex(r"\tilde{\mathbf{h}}_0 = \mathbf{h}_0 + \varepsilon\,\mathbf{u}:\qquad "
+         r"\|\mathbf{h}_t - \tilde{\mathbf{h}}_t\| \overset{\phi = \mathrm{id}}{=} "
+         r"\varepsilon\,\|\mathbf{W}_{hh}^{\,t}\mathbf{u}\| \sim \varepsilon\,\rho(\mathbf{W}_{hh})^t")
+
+values = shared_controls()
+T, h, activation, rho, seed = (values[k] for k in ("T", "h", "activation", "rho", "seed"))
+
+
+def regime_text(growth: float, c_noise: float) -> str:
+    typical = "|c|" if c_noise == 0 else "the geometric mean of |c_t|"
+    if growth == float("-inf"):
+        return "**Every c_t is 0**: a_t is just b_t, and every older term is exactly zero."
+    if growth < -EDGE:
+        return (f"**Vanishing** ({typical} = {10 ** growth:.3g} < 1): each step back multiplies a term by about "
+                f"that factor, {-growth:.3f} orders of magnitude smaller per step, so old inputs hardly count.")
+    if growth > EDGE:
+        return (f"**Exploding** ({typical} = {10 ** growth:.3g} > 1): each step back multiplies a term by about "
+                f"that factor, {growth:.3f} orders of magnitude larger per step, so the oldest inputs dominate.")
+    return (f"**On the edge** ({typical} ≈ 1): terms neither shrink nor grow on average, so every input "
+            f"counts about the same however old it is.")
+
+
+@st.fragment
+def terms_section(T: int, seed: int):
+    st.subheader("Vanishing and exploding terms")
+    left, right = st.columns(2)
+    c = widget("c", left)
+    c_noise = widget("c_noise", right)
+    st.markdown(regime_text(log10_growth(c, c_noise), c_noise)
+                + (f" Here c_t is drawn uniformly from {c - c_noise:.2f} … {c + c_noise:.2f} and b_t from a "
+                   f"standard normal (seed {seed})." if c_noise > 0 else
+                   f" Here c_t = {c:.2f} at every step and b_t is drawn from a standard normal (seed {seed})."))
+    terms, check, max_gap = scalar_run(T, c, c_noise, seed)
+    st.plotly_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), width="stretch", key="scalar_terms")
+    st.caption(f"log₁₀ of the size of each of the {T} terms of a_{T} (solid blue: positive, hatched vermillion: "
+               f"negative); the term from step i has been multiplied by the {T} − i factors c_(i+1) … c_{T}.")
+    m1, m2, m3 = st.columns(3)
+    m1.metric(f"log₁₀ |a_{T}| by the recursion", f"{check.log10_recursion[-1]:.6f}")
+    m2.metric(f"log₁₀ |a_{T}| by the sum of terms", f"{check.log10_sum[-1]:.6f}")
+    m3.metric("Max |recursion − sum| / Σ|terms|", f"{max_gap:.1e}",
+              help="Over every t = 1..T; relative to the total size of the terms, so cancellation does not inflate it.")
+    st.plotly_chart(recursion_vs_terms(check), width="stretch", key="scalar_recursion_vs_terms")
+    st.caption("log₁₀|a_t| at every t from the recursion (line) and from adding up its terms (circles), both "
+               "carried in log space so they stay finite where a_t itself would overflow float64; they agree "
+               "to rounding.")
+
+
+@st.fragment
+def butterfly_section(T: int, h: int, activation: str, rho: float, seed: int):
+    st.subheader("The butterfly effect")
+    log_eps = widget("log_eps")
+    distance, overflow_step = butterfly_run(T, h, activation, rho, seed, log_eps)
+    if overflow_step is not None:
+        st.warning(f"The forward pass overflowed float64: the hidden state h_t grew past the largest double "
+                   f"({FLOAT64_MAX}) at step t = {overflow_step} of {T}. From there on h_t − h̃_t is not a number, "
+                   f"so those steps are left out of the chart (a note under it says how many).",
+                   icon=":material/warning:")
+    st.plotly_chart(butterfly_figure(distance, eps=10.0 ** log_eps, rho=rho if activation == "identity" else None),
+                    width="stretch", key="scalar_butterfly")
+    st.caption(f"log₁₀ of the distance between two runs of the sidebar's RNN (h = {h}, φ = {activation}, "
+               f"ρ = {rho:g}) whose initial states differ by ε = 10^{log_eps} in a random direction"
+               + ("; the dashed line is ε ρ^t, the growth of W_hh^t." if activation == "identity" else
+                  f"; with φ = {activation} the rate also depends on φ′ along the way, so no single ρ line applies."))
+
+
+terms_section(T, seed)
+butterfly_section(T, h, activation, rho, seed)
