@@ -154,17 +154,20 @@ def multipliers(strategy: Strategy, T: int) -> np.ndarray | None:
 AUGMENTED_MAX_H = 32
 
 
-def reverse_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,
-                  xi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reverse_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray, xi: np.ndarray | None,
+                  back_matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(dL_dh, delta), both (T, *rest, h): the backward recursion with multipliers ξ (T,).
 
     dq (T, *rest, h): rows W_qhᵀ ∂L/∂o_t;  dphi (T, *rest, h): φ'(a_t).
+    xi None means every ξ_t = 1 (full BPTT). back_matrix: ``RNN.back_matrix``, if at hand.
 
         ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + ξ_{t+1} W_hhᵀ δ_{t+1},   δ_t = φ'(a_t) ⊙ ∂L/∂h_t
+
+    Overflow gives inf/NaN; the caller decides about floating-point warnings (``bptt``
+    silences them once for the whole backward pass).
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        G = _sweep_one(W_hh, dq, dphi, xi)
-        return G, G * dphi
+    G = _sweep_one(W_hh, dq, dphi, xi, back_matrix)
+    return G, G * dphi
 
 
 def sample_deltas(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray, xi: np.ndarray) -> np.ndarray:
@@ -195,46 +198,44 @@ def sample_deltas(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray, xi: np.nda
     return delta
 
 
-def _sweep_one(W_hh, dq, dphi, xi):
-    """∂L/∂h_t (T, *rest, h) for one ξ (T,); rows are h-vectors, so v @ W_hh = W_hhᵀ v."""
+def _sweep_one(W_hh, dq, dphi, xi, back_matrix):
+    """∂L/∂h_t (T, *rest, h) for one ξ (T,); rows are h-vectors, so v @ W_hh = W_hhᵀ v.
+
+    flow = ξ_{t+2} φ'(a_{t+2}) ⊙ ∂L/∂h_{t+2} is what step t+2 sends back into row t.
+    The fast loop has no branch: a cut is a zero row of ξφ'. Only if that meets an
+    overflowed gradient (inf·0 = NaN) is the sweep redone with cuts as explicit resets.
+    """
     T, h = dq.shape[0], dq.shape[-1]
-    xs = xi.tolist()
     G = np.empty_like(dq)
     G[T - 1] = dq[T - 1]
-    # flow = ξ_{t+2} φ'(a_{t+2}) ⊙ ∂L/∂h_{t+2}: what step t+2 sends back into step t+1 (row t).
-    P = dphi * xi.reshape((T,) + (1,) * (dq.ndim - 1))
-    Gr, Pr, dqr = list(G), list(P), list(dq)
+    P = dphi if xi is None else dphi * xi.reshape((T,) + (1,) * (dq.ndim - 1))
+    mul, add = np.multiply, np.add
+    backward = slice(-2, None, -1)  # rows T-2 … 0
     if h <= AUGMENTED_MAX_H:
         # [flow | dq_t] @ [W_hh; I] = W_hhᵀ flow + dq_t in a single BLAS call.
         Z = np.empty(dq.shape[:-1] + (2 * h,))
         Z[..., h:] = dq
-        rows = list(Z)
-        flows = [z[..., :h] for z in rows]
-        mul = np.multiply
+        flows = Z[..., :h]
         if dq.ndim == 2:  # one sequence: column form [W_hhᵀ | I] [flow; dq], a bound method
-            dot = np.hstack([W_hh.T, np.eye(h)]).dot
+            dot = (np.hstack([W_hh.T, np.eye(h)]) if back_matrix is None else back_matrix).dot
         else:
             N = np.vstack([W_hh, np.eye(h)])
             dot = lambda row, out: np.dot(row, N, out)  # noqa: E731
-        for t in range(T - 2, -1, -1):
-            if xs[t + 1] == 0.0:  # a cut: nothing flows back (and no inf·0 = NaN)
-                Gr[t][...] = dqr[t]
-            else:
-                mul(Gr[t + 1], Pr[t + 1], flows[t])
-                dot(rows[t], Gr[t])
-        return G
-    v = np.empty(dq.shape[1:])
-    if dq.ndim == 2:
-        dot = np.ascontiguousarray(W_hh.T).dot
+        for g_next, p, flow, row, g in zip(G[:0:-1], P[:0:-1], flows[backward], Z[backward], G[backward]):
+            mul(g_next, p, flow)
+            dot(row, g)
     else:
-        dot = lambda row, out: np.dot(row, W_hh, out)  # noqa: E731
-    mul, add = np.multiply, np.add
-    for t in range(T - 2, -1, -1):
-        if xs[t + 1] == 0.0:
-            Gr[t][...] = dqr[t]
+        v = np.empty(dq.shape[1:])
+        if dq.ndim == 2:
+            dot = np.ascontiguousarray(W_hh.T).dot
         else:
-            mul(Gr[t + 1], Pr[t + 1], v)
-            add(dot(v, Gr[t]), dqr[t], Gr[t])
+            dot = lambda row, out: np.dot(row, W_hh, out)  # noqa: E731
+        for g_next, p, q, g in zip(G[:0:-1], P[:0:-1], dq[backward], G[backward]):
+            mul(g_next, p, v)
+            add(dot(v, g), q, g)
+    if xi is not None and not np.isfinite(G).all() and (xi == 0.0).any():
+        for t in range(T - 2, -1, -1):
+            G[t] = dq[t] if xi[t + 1] == 0.0 else (G[t + 1] * P[t + 1]) @ W_hh + dq[t]
     return G
 
 
@@ -270,8 +271,7 @@ def parameter_gradients(delta: np.ndarray, trace: Trace, dL_do: np.ndarray):
     X, Hp, Hn = trace.X, trace.H[:-1], trace.H[1:]
     d, h, q = X.shape[-1], Hp.shape[-1], dL_do.shape[-1]
     D = delta.reshape(-1, h)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return D.T @ X.reshape(-1, d), D.T @ Hp.reshape(-1, h), dL_do.reshape(-1, q).T @ Hn.reshape(-1, h)
+    return D.T @ X.reshape(-1, d), D.T @ Hp.reshape(-1, h), dL_do.reshape(-1, q).T @ Hn.reshape(-1, h)
 
 
 def flat_sample_gradients(delta: np.ndarray, trace: Trace, dL_do: np.ndarray) -> np.ndarray:
@@ -312,14 +312,16 @@ def bptt(rnn: RNN, X, Y, strategy: Strategy = Full(), loss: str = "mse", h0=None
     Y = check_targets(loss, Y, tr.O.shape)
     xi = multipliers(strategy, tr.T)
     L, dL_do = loss_and_grad(loss, tr.O, Y)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, not warned about
         dq = dL_do @ rnn.W_qh  # rows of W_qhᵀ ∂L/∂o_t, all steps at once
         dphi = phi_prime(rnn.activation, tr.A, tr.H[1:])
-    if xi is None:
-        dL_dh, delta = sliding_sweep(rnn.W_hh, dq, dphi, strategy.tau)
-    else:
-        dL_dh, delta = reverse_sweep(rnn.W_hh, dq, dphi, xi)
-    dW_hx, dW_hh, dW_qh = parameter_gradients(delta, tr, dL_do)
+        if xi is None:
+            dL_dh, delta = sliding_sweep(rnn.W_hh, dq, dphi, strategy.tau)
+        else:
+            full = isinstance(strategy, Full)
+            back = rnn.back_matrix if rnn.h <= AUGMENTED_MAX_H else None
+            dL_dh, delta = reverse_sweep(rnn.W_hh, dq, dphi, None if full else xi, back)
+        dW_hx, dW_hh, dW_qh = parameter_gradients(delta, tr, dL_do)
     bad = first_nonfinite_step(dL_dh[::-1])
     return Gradients(W_hx=dW_hx, W_hh=dW_hh, W_qh=dW_qh, dL_dh=dL_dh, dL_do=dL_do, loss=L, xi=xi,
                      forward_overflow_step=tr.overflow_step,

@@ -45,7 +45,7 @@ def loss_and_grad(loss: str, O: np.ndarray, Y: np.ndarray) -> tuple[float, np.nd
     with np.errstate(over="ignore", invalid="ignore"):
         if loss == "mse":
             R = O - Y
-            return float(0.5 * np.sum(R * R) / n), R / n
+            return float(0.5 * np.vdot(R, R) / n), R / n
         # Subtract the row maximum so exp never overflows (a finite o always works).
         Z = O - O.max(axis=-1, keepdims=True)
         E = np.exp(Z)

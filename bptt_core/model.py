@@ -13,6 +13,7 @@ optional batch axis sits between time and features: ``X (T, B, d)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -68,6 +69,17 @@ class RNN:
         """(W_hx, W_hh, W_qh)."""
         return self.W_hx, self.W_hh, self.W_qh
 
+    # Derived matrices for the loops over time, built once per model (the weights are read-only).
+    @cached_property
+    def step_matrix(self) -> np.ndarray:
+        """[W_hh | W_hx] (h, h + d): a_t = [W_hh | W_hx] [h_{t-1}; x_t] in one product."""
+        return np.concatenate([self.W_hh, self.W_hx], axis=1)
+
+    @cached_property
+    def back_matrix(self) -> np.ndarray:
+        """[W_hhᵀ | I] (h, 2h): W_hhᵀ v + u = [W_hhᵀ | I] [v; u] in one product."""
+        return np.hstack([self.W_hh.T, np.eye(self.h)])
+
 
 @dataclass(frozen=True, eq=False)
 class Trace:
@@ -117,6 +129,8 @@ def check_inputs(rnn: RNN, X, h0=None) -> tuple[np.ndarray, np.ndarray]:
 
 def first_nonfinite_step(V: np.ndarray) -> int | None:
     """Index along axis 0 of the first slice of ``V`` holding inf or NaN, else None."""
+    if np.isfinite(V).all():  # the common case, without a per-row reduction
+        return None
     bad = ~np.isfinite(V.reshape(V.shape[0], -1)).all(axis=1)
     return int(np.argmax(bad)) if bad.any() else None
 
@@ -137,27 +151,25 @@ def forward(rnn: RNN, X, h0=None) -> Trace:
     Z[0, ..., :h] = h0
     Z[:T, ..., h:] = X
     Z[T, ..., h:] = 0.0
-    M = np.concatenate([rnn.W_hh, rnn.W_hx], axis=1)  # (h, h + d)
+    M = rnn.step_matrix  # (h, h + d)
     Mt = M.T
     A = np.empty(X.shape[:-1] + (h,))
     act = rnn.activation
     with np.errstate(over="ignore", invalid="ignore"):
         if X.ndim == 2:
-            # Row views made once and ufuncs called with positional outputs: at small h
-            # the per-step Python overhead, not the arithmetic, is what costs.
-            rows = list(Z)
-            states = [z[:h] for z in rows[1:]]
-            dot = M.dot  # the bound method skips np.dot's dispatch layer
+            # Iterating the arrays yields row views; ufuncs get positional outputs and the
+            # product is a bound method: at small h the per-step Python overhead is the cost.
+            dot, states = M.dot, Z[1:, :h]
             if act == "identity":
-                for r, s in zip(rows, states):
+                for r, s in zip(Z, states):
                     dot(r, s)
-                A[...] = Z[1:, :h]
+                A[...] = states
             elif act == "tanh":
                 tanh = np.tanh
-                for r, a, s in zip(rows, list(A), states):
+                for r, a, s in zip(Z, A, states):
                     tanh(dot(r, a), s)
             else:
-                for r, a, s in zip(rows, list(A), states):
+                for r, a, s in zip(Z, A, states):
                     phi(act, dot(r, a), out=s)
         else:
             for t in range(T):
