@@ -30,6 +30,7 @@ import numpy as np
 from .activations import phi, phi_prime
 from .bptt import bptt
 from .checks import as_float, as_int, describe
+from .logspace import normalised, scaled_sum
 from .losses import check_targets, loss_and_grad
 from .model import RNN, check_inputs, forward
 
@@ -120,24 +121,6 @@ def _add_rows(s1, U1, s2, U2) -> tuple[np.ndarray, np.ndarray]:
     return _normalise_rows(U1 * f1[..., None] + U2 * f2[..., None], np.where(live, m_safe, -np.inf))
 
 
-def _normalise(v: np.ndarray, s: float) -> tuple[float, np.ndarray]:
-    """One vector: (s', u) with 10^s' u = 10^s v, ‖u‖ = 1; v's entries are modest (no overflow)."""
-    n = float(np.sqrt(v @ v))
-    if n == 0.0 or s == -np.inf:
-        return -np.inf, np.zeros_like(v)
-    return s + math.log10(n), v / n
-
-
-def _add(s1: float, v1: np.ndarray, s2: float, v2: np.ndarray) -> tuple[float, np.ndarray]:
-    """One pair: 10^s1 v1 + 10^s2 v2, normalised."""
-    if s1 == -np.inf:
-        return _normalise(v2, s2)
-    if s2 == -np.inf:
-        return _normalise(v1, s1)
-    m = max(s1, s2)
-    return _normalise(v1 * 10.0 ** (s1 - m) + v2 * 10.0 ** (s2 - m), m)
-
-
 @dataclass(frozen=True, eq=False)
 class _Scaled:
     """What the term-by-term sums need from the forward pass: φ'(a_t) and ∂L/∂o_t as scaled rows."""
@@ -163,16 +146,16 @@ def _scaled_forward(rnn: RNN, X: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray
     W_hh = rnn.W_hh
     with np.errstate(under="ignore"):
         for t in range(1, T + 1):
-            s_a, a_hat = _add(u_s[t - 1], u_u[t - 1], h_s[t - 1], W_hh @ h_u[t - 1])
+            s_a, a_hat = scaled_sum((u_s[t - 1], u_u[t - 1]), (h_s[t - 1], W_hh @ h_u[t - 1]))
             if homogeneous:
                 hh = phi(act, a_hat)
                 dphi[t - 1] = phi_prime(act, a_hat, hh)
-                h_s[t], h_u[t] = _normalise(hh, s_a)
+                h_s[t], h_u[t] = normalised(hh, s_a)
             else:  # tanh, sigmoid: h_t is bounded, so a_t is a modest float64 number
                 a = a_hat * (10.0 ** s_a if s_a > -np.inf else 0.0)
                 hh = phi(act, a)
                 dphi[t - 1] = phi_prime(act, a, hh)
-                h_s[t], h_u[t] = _normalise(hh, 0.0)
+                h_s[t], h_u[t] = normalised(hh, 0.0)
     return h_s, h_u, dphi
 
 
@@ -220,7 +203,7 @@ def recursion_dL_dh(rnn: RNN, X, Y, loss: str = "mse", h0=None) -> ScaledRows:
     W_hh = rnn.W_hh
     with np.errstate(under="ignore"):
         for t in range(T - 2, -1, -1):  # row t is step t+1
-            g_s[t], g_u[t] = _add(sc.dq_s[t], sc.dq_u[t], g_s[t + 1], (g_u[t + 1] * sc.dphi[t + 1]) @ W_hh)
+            g_s[t], g_u[t] = scaled_sum((sc.dq_s[t], sc.dq_u[t]), (g_s[t + 1], (g_u[t + 1] * sc.dphi[t + 1]) @ W_hh))
     return ScaledRows(unit=g_u, log10_scale=g_s, steps=np.arange(1, T + 1))
 
 

@@ -27,7 +27,7 @@ from .model import RNN, check_inputs, forward
 FLOAT64_LOG10_MAX = float(np.log10(np.finfo(np.float64).max))  # ≈ 308.25
 
 
-def _normalise(v: np.ndarray, s: float) -> tuple[float, np.ndarray]:
+def normalised(v: np.ndarray, s: float) -> tuple[float, np.ndarray]:
     """(s', v') with 10^s' v' = 10^s v and ‖v'‖ = 1 (or s' = −inf, v' = 0 for a zero vector).
 
     Divides by the largest entry first, so a finite v near float64's limits is never squared out of range.
@@ -40,15 +40,15 @@ def _normalise(v: np.ndarray, s: float) -> tuple[float, np.ndarray]:
     return s + float(np.log10(m)) + float(np.log10(n)), u / n
 
 
-def _add(a: tuple[float, np.ndarray], b: tuple[float, np.ndarray]) -> tuple[float, np.ndarray]:
+def scaled_sum(a: tuple[float, np.ndarray], b: tuple[float, np.ndarray]) -> tuple[float, np.ndarray]:
     """10^s₁ v₁ + 10^s₂ v₂ as a normalised pair; the smaller scale underflows harmlessly."""
     (s1, v1), (s2, v2) = a, b
     if s1 == -np.inf:
-        return _normalise(v2, s2)
+        return normalised(v2, s2)
     if s2 == -np.inf:
-        return _normalise(v1, s1)
+        return normalised(v1, s1)
     m = max(s1, s2)
-    return _normalise(v1 * 10.0 ** (s1 - m) + v2 * 10.0 ** (s2 - m), m)
+    return normalised(v1 * 10.0 ** (s1 - m) + v2 * 10.0 ** (s2 - m), m)
 
 
 def _values(s: float, v: np.ndarray) -> np.ndarray:
@@ -112,20 +112,20 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
         # Use forward's own states: a chaotic network (tanh, large ρ) would otherwise
         # drift onto another trajectory through rounding alone.
         for t in range(T + 1):
-            hs[t], hv[t] = _normalise(trace.H[t], 0.0)
+            hs[t], hv[t] = normalised(trace.H[t], 0.0)
         dphi[:] = phi_prime(act, trace.A, trace.H[1:])
     else:
-        hs[0], hv[0] = _normalise(h0, 0.0)
+        hs[0], hv[0] = normalised(h0, 0.0)
     for t in range(1, T + 1 if trace.overflow_step is not None else 1):
-        s_a, a_hat = _add(_normalise(W_hx @ X[t - 1], 0.0), (hs[t - 1], W_hh @ hv[t - 1]))
+        s_a, a_hat = scaled_sum(normalised(W_hx @ X[t - 1], 0.0), (hs[t - 1], W_hh @ hv[t - 1]))
         if act in ("identity", "relu"):  # positively homogeneous: φ(10^s â) = 10^s φ(â)
             h_hat = phi(act, a_hat)
-            hs[t], hv[t] = _normalise(h_hat, s_a)
+            hs[t], hv[t] = normalised(h_hat, s_a)
             dphi[t - 1] = phi_prime(act, a_hat, h_hat)
         else:
             a = _values(s_a, a_hat)
             h = phi(act, a)
-            hs[t], hv[t] = _normalise(h, 0.0)
+            hs[t], hv[t] = normalised(h, 0.0)
             dphi[t - 1] = phi_prime(act, a, h)
 
     # ∂L/∂o_t = ∂l/∂o_t / T, as pairs; the loss as log10 of a sum of scaled terms.
@@ -135,7 +135,7 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
     for t in range(1, T + 1):
         s_o, o_hat = hs[t], W_qh @ hv[t]
         if loss == "mse":
-            s_r, r = _add((s_o, o_hat), _normalise(-Y[t - 1], 0.0))  # o_t − y_t
+            s_r, r = scaled_sum((s_o, o_hat), normalised(-Y[t - 1], 0.0))  # o_t − y_t
             do_s[t - 1], do_v[t - 1] = s_r - np.log10(T), r
             log_terms[t - 1] = 2 * s_r + np.log10(0.5) if s_r > -np.inf else -np.inf
         else:
@@ -144,7 +144,7 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
             p = np.exp(z) / np.exp(z).sum()
             g = p.copy()
             g[Y[t - 1]] -= 1.0
-            do_s[t - 1], do_v[t - 1] = _normalise(g / T, 0.0)
+            do_s[t - 1], do_v[t - 1] = normalised(g / T, 0.0)
             nll = np.log(np.exp(z).sum()) - z[Y[t - 1]]
             log_terms[t - 1] = np.log10(nll) if nll > 0 else -np.inf
     finite_terms = log_terms[log_terms > -np.inf]
@@ -162,18 +162,18 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
            (("W_hx", W_hx.shape), ("W_hh", W_hh.shape), ("W_qh", W_qh.shape))}
 
     def accumulate(name, s, M):
-        acc[name] = _add(acc[name], (s, M))
+        acc[name] = scaled_sum(acc[name], (s, M))
 
     g = (-np.inf, np.zeros(rnn.h))
     for t in range(T, 0, -1):
-        dq = _normalise(W_qh.T @ do_v[t - 1], do_s[t - 1])
+        dq = normalised(W_qh.T @ do_v[t - 1], do_s[t - 1])
         if t < T and xi[t] != 0.0:  # xi[t] is ξ_{t+1}
             s_d, d_hat = delta
-            g = _add(dq, _normalise(xi[t] * (W_hh.T @ d_hat), s_d))
+            g = scaled_sum(dq, normalised(xi[t] * (W_hh.T @ d_hat), s_d))
         else:
             g = dq
         log_dh[t - 1] = g[0]
-        delta = _normalise(dphi[t - 1] * g[1], g[0])
+        delta = normalised(dphi[t - 1] * g[1], g[0])
         log_delta[t - 1] = delta[0]
         log_terms_hh[t - 1] = delta[0] + hs[t - 1]
         accumulate("W_hh", delta[0] + hs[t - 1], np.outer(delta[1], hv[t - 1]))

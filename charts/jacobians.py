@@ -16,14 +16,6 @@ HIST_BINS = 50
 SATURATED = 0.01  # φ'(a) below this fraction of γ counts as saturated
 
 
-def _note(fig: go.Figure, text: str) -> go.Figure:
-    """``note`` placed below the x-axis title (not on it), with room for it in the bottom margin."""
-    note(fig, text)
-    fig.layout.annotations[-1].update(y=0.0, yanchor="top", yshift=-52)
-    fig.update_layout(margin=dict(b=100))
-    return fig
-
-
 def _gamma(g: float) -> str:
     return GAMMA_TEXT.get(float(g), f"{float(g):g}")
 
@@ -78,7 +70,7 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                       margin=dict(r=220))
     if dropped:
         parts = ", ".join(f"{n} for {act}" for act, n in dropped.items())
-        _note(fig, f"Left out ({parts}): the product is exactly zero there (φ' = 0 for every unit at some step).")
+        note(fig, f"Left out ({parts}): the product is exactly zero there (φ' = 0 for every unit at some step).")
     return fig
 
 
@@ -120,7 +112,7 @@ def jacobian_heatmap(M, grid, *, activation: str,
         text += f" {minus_inf} cell(s) with s ≤ t left blank: the product is exactly zero there."
     if other_bad:
         text += f" {other_bad} non-finite cell(s) left blank."
-    _note(fig, text)
+    note(fig, text)
     return fig
 
 
@@ -162,5 +154,5 @@ def dphi_histogram(dphi, *, activation: str, gamma: float,
         span = hi - lo
         fig.update_xaxes(range=[lo - 0.02 * span, hi + 0.04 * span])
     if dropped:
-        _note(fig, f"{dropped} non-finite value(s) left out (the forward pass overflowed).")
+        note(fig, f"{dropped} non-finite value(s) left out (the forward pass overflowed).")
     return fig

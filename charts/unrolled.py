@@ -23,14 +23,6 @@ STEP_DX = 4.0            # horizontal distance between time steps
 _SYMBOL = {"x": "x", "h": "h", "o": "o", "l": "l", "y": "y"}
 _PARAM = {"W_hx": "W<sub>hx</sub>", "W_hh": "W<sub>hh</sub>", "W_qh": "W<sub>qh</sub>"}
 
-def _note(fig: go.Figure, text: str) -> go.Figure:
-    """``note`` placed below the x-axis title (not on it), with room for it in the bottom margin."""
-    note(fig, text)
-    fig.layout.annotations[-1].update(y=0.0, yanchor="top", yshift=-52)
-    fig.update_layout(margin=dict(b=100))
-    return fig
-
-
 
 def _html(name: str) -> str:
     """'h_2' → 'h<sub>2</sub>', 'W_hh' → 'W<sub>hh</sub>', 'L' → 'L'."""
@@ -223,7 +215,7 @@ def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None,
                                  hovertemplate="t = %{x}<br>reference: %{y:.3f}<extra></extra>"))
     layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂h_t‖")
     if dropped:
-        _note(fig, f"{dropped} step(s) left out: the gradient there is exactly zero.")
+        note(fig, f"{dropped} step(s) left out: the gradient there is exactly zero.")
     return fig
 
 
@@ -247,7 +239,7 @@ def recursion_vs_sum(log10_recursion, log10_sum, steps, *, form: str = "closed",
                              hovertemplate="t = %{x}<br>sum of terms: %{y:.6f}<extra></extra>"))
     layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂h_t‖")
     if d1 + d2:
-        _note(fig, f"{d1 + d2} point(s) left out: the gradient there is exactly zero.")
+        note(fig, f"{d1 + d2} point(s) left out: the gradient there is exactly zero.")
     return fig
 
 
@@ -271,7 +263,7 @@ def sum_terms(first_terms_log10, first: int, *, form: str = "closed",
     layout(fig, title=title or f"What each loss l_i adds to ∂L/∂h_{first}",
            x="loss step i (distance i − t back through the network)", y="log₁₀ ‖term i‖")
     if dropped:
-        _note(fig, f"{dropped} term(s) left out: they are exactly zero.")
+        note(fig, f"{dropped} term(s) left out: they are exactly zero.")
     return fig
 
 
@@ -295,6 +287,6 @@ def w_hh_contribution_bars(log10_terms, *,
     layout(fig, title=title, x="time step t", y="log₁₀ ‖δ_t h_{t−1}ᵀ‖_F")
     fig.update_layout(bargap=0.1 if y.size < 200 else 0.0)
     if dropped:
-        _note(fig, f"{dropped} step(s) left out: their contribution is exactly zero"
+        note(fig, f"{dropped} step(s) left out: their contribution is exactly zero"
                   + (" (h_0 = 0 at t = 1)." if not np.isfinite(y[0]) else "."))
     return fig
