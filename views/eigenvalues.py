@@ -67,11 +67,11 @@ drifted = drift > DRIFT * max(1.0, rho)
 col_plane, col_sv = st.columns(2)
 with col_plane:
     st.plotly_chart(eigen_plane(designed, rho=rho, computed=computed if drifted else None),
-                    width="stretch", key="eigenvalues_plane")
+                    width="stretch", theme=None, key="eigenvalues_plane")
     st.caption(f"The {h} eigenvalues W_hh was built with ({kind}), inside the circle of radius ρ = {rho:.2f}; "
                "the dashed circle is |λ| = 1, where powers neither shrink nor grow.")
 with col_sv:
-    st.plotly_chart(moduli_and_singular_values(designed, sv), width="stretch", key="eigenvalues_singular")
+    st.plotly_chart(moduli_and_singular_values(designed, sv), width="stretch", theme=None, key="eigenvalues_singular")
     st.caption(f"|λ_i| and σ_i sorted: equal for a normal W_hh, while a non-normal one has σ₁ = ‖W_hh‖₂ = "
                f"{sv[0]:.3g} above ρ = {rho:.2f}.")
 if drifted:
@@ -87,7 +87,7 @@ def powers_section(h: int, rho: float, kind: str, spread: float, s: float, seed:
     K = widget("K")
     with st.spinner("Computing ‖W_hh^k‖₂ …"):
         lv = power_norms(h, rho, kind, spread, s, seed, K)
-    st.plotly_chart(power_norms_figure(lv, rho=rho, sigma_max=sigma1), width="stretch",
+    st.plotly_chart(power_norms_figure(lv, rho=rho, sigma_max=sigma1), width="stretch", theme=None,
                     key="eigenvalues_powers")
     st.caption("log₁₀‖W_hh^k‖₂ for k = 0 … K (black) between ρ^k (dashed) and ‖W_hh‖₂^k (dotted), on a linear "
                "axis of log₁₀ values, so 10^954 fits; computed exactly in renormalised log space.")
@@ -95,7 +95,7 @@ def powers_section(h: int, rho: float, kind: str, spread: float, s: float, seed:
 
     st.subheader("Exercise 1: M^k x aligns with the top eigenvector")
     cos = alignment(h, rho, kind, spread, s, seed, K)
-    st.plotly_chart(alignment_figure(cos), width="stretch", key="eigenvalues_alignment")
+    st.plotly_chart(alignment_figure(cos), width="stretch", theme=None, key="eigenvalues_alignment")
     complex_top = kind != "symmetric" and h > 1
     st.caption("|cos| of the angle between M^k x and the top eigenvector v₁ of M = W_hh (for a complex top pair: "
                f"the plane it spans), for a random Gaussian x (seed {seed}).")

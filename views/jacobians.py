@@ -78,7 +78,7 @@ st.subheader("How far back does a gradient reach?")
 st.plotly_chart(lag_norms_figure({act: r[0] for act, r in results.items()},
                                  bounds={act: r[1] for act, r in results.items()},
                                  gammas={act: GAMMA[act] for act in LINE_ACTIVATIONS}, sigma_max=lam1),
-                width="stretch", key="jacobians_lags")
+                width="stretch", theme=None, key="jacobians_lags")
 st.caption(f"log₁₀ of the norm of the product of the last k Jacobians of the same RNN (T = {T}, h = {h}, "
            f"ρ = {rho:.2f}, λ₁ = {lam1:.3g}) with three activations; long dashes: the bound k·log₁₀(λ₁γ) in the "
            "same colour.")
@@ -92,7 +92,7 @@ st.subheader(f"Every pair of steps, φ = {activation}")
 if steps >= 1:
     with st.spinner("Computing the heatmap …"):
         M, grid, stride = heatmap(T, h, activation, rho, seed, steps)
-    st.plotly_chart(jacobian_heatmap(M, grid, activation=activation), width="stretch",
+    st.plotly_chart(jacobian_heatmap(M, grid, activation=activation), width="stretch", theme=None,
                     key="jacobians_heatmap")
     every = "every step" if stride == 1 else f"every {stride}th step"
     st.caption(f"Each cell is log₁₀‖∂h_t/∂h_s‖₂ for source s (x) and target t (y), on {every}: a {grid.size}×{grid.size} "
@@ -102,7 +102,7 @@ else:
     st.info("No step before the overflow: there is no Jacobian to show.")
 
 st.subheader(f"How saturated are the units? φ = {activation}")
-st.plotly_chart(dphi_histogram(dphi, activation=activation, gamma=GAMMA[activation]), width="stretch",
+st.plotly_chart(dphi_histogram(dphi, activation=activation, gamma=GAMMA[activation]), width="stretch", theme=None,
                 key="jacobians_dphi")
 st.caption(f"The diagonal of every diag(φ'(a_t)) over all {steps} steps and {h} units: values near 0 are saturated "
            "units that stop the gradient; the dashed line is γ, the bound's worst case.")

@@ -73,7 +73,7 @@ def terms_section(T: int, seed: int):
                    f"standard normal (seed {seed})." if c_noise > 0 else
                    f" Here c_t = {c:.2f} at every step and b_t is drawn from a standard normal (seed {seed})."))
     terms, check, max_gap = scalar_run(T, c, c_noise, seed)
-    st.plotly_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), width="stretch", key="scalar_terms")
+    st.plotly_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), width="stretch", theme=None, key="scalar_terms")
     st.caption(f"log₁₀ of the size of each of the {T} terms of a_{T} (solid blue: positive, hatched vermillion: "
                f"negative); the term from step i has been multiplied by the {T} − i factors c_(i+1) … c_{T}.")
     m1, m2, m3 = st.columns(3)
@@ -81,7 +81,7 @@ def terms_section(T: int, seed: int):
     m2.metric(f"log₁₀ |a_{T}| by the sum of terms", f"{check.log10_sum[-1]:.6f}")
     m3.metric("Max |recursion − sum| / Σ|terms|", f"{max_gap:.1e}",
               help="Over every t = 1..T; relative to the total size of the terms, so cancellation does not inflate it.")
-    st.plotly_chart(recursion_vs_terms(check), width="stretch", key="scalar_recursion_vs_terms")
+    st.plotly_chart(recursion_vs_terms(check), width="stretch", theme=None, key="scalar_recursion_vs_terms")
     st.caption("log₁₀|a_t| at every t from the recursion (line) and from adding up its terms (circles), both "
                "carried in log space so they stay finite where a_t itself would overflow float64; they agree "
                "to rounding.")
@@ -98,7 +98,7 @@ def butterfly_section(T: int, h: int, activation: str, rho: float, seed: int):
                    f"so those steps are left out of the chart (a note under it says how many).",
                    icon=":material/warning:")
     st.plotly_chart(butterfly_figure(distance, eps=10.0 ** log_eps, rho=rho if activation == "identity" else None),
-                    width="stretch", key="scalar_butterfly")
+                    width="stretch", theme=None, key="scalar_butterfly")
     st.caption(f"log₁₀ of the distance between two runs of the sidebar's RNN (h = {h}, φ = {activation}, "
                f"ρ = {rho:g}) whose initial states differ by ε = 10^{log_eps} in a random direction"
                + ("; the dashed line is ε ρ^t, the growth of W_hh^t." if activation == "identity" else

@@ -121,7 +121,7 @@ else:
 rows = figure_rows(n, tau, pi, seed + 10_000 * draw, book)
 fig = truncation_figure(text, rows, row_labels={"randomized": random_label, "chunked": f"Regular (τ = {tau})",
                                                 "full": "Full"})
-st.plotly_chart(fig, width="stretch", key="truncation_figure")
+st.plotly_chart(fig, width="stretch", theme=None, key="truncation_figure")
 if book:
     st.caption("The book's three rows over its first 29 characters: the randomized row is the book's own draw "
                f"(the|␣time|␣m|achine␣|by|␣h␣g|␣wel|ls), the regular row cuts every τ = {tau} characters, and "
@@ -146,11 +146,11 @@ if not cmp.finite.all() and cmp.log_space.any():
                "recomputed in log space; sliding truncation has no log-space version, so its overflowed steps "
                "are left out.")
 st.plotly_chart(gradient_norms_figure(cmp.log10_dL_dh, cmp.keys, log_space=cmp.log_space),
-                width="stretch", key="truncation_norms")
+                width="stretch", theme=None, key="truncation_norms")
 st.caption(f"log₁₀ ‖∂L/∂h_t‖ at each step for T = {T}, h = {h}, φ = {activation}, ρ = {rho:g}: truncation "
            f"(τ = {tau}) drops the gradient that would arrive from later steps, randomized truncation (π = {pi:g}, "
            "one draw) drops it at random and scales the rest by 1/π.")
-st.plotly_chart(agreement_figure(cmp.keys, cmp.cosine, cmp.relative_error), width="stretch",
+st.plotly_chart(agreement_figure(cmp.keys, cmp.cosine, cmp.relative_error), width="stretch", theme=None,
                 key="truncation_agreement")
 st.caption("Cosine between each strategy's gradient of (W_hx, W_hh, W_qh) and the exact one (1 = same direction), "
            "with the relative error ‖∇L − ∇L_exact‖ / ‖∇L_exact‖ on each bar.")
@@ -184,20 +184,20 @@ def monte_carlo(T: int, h: int, activation: str, rho: float, seed: int, pi: floa
                    f"1/π = {1 / pi:.3g} at every step grows fast); running averages stop where the first did.")
     st.plotly_chart(mc_error_figure(stats.n, stats.relative_error, stats.expected_error,
                                     running_cosine=stats.running_cosine, pi=pi),
-                    width="stretch", key="truncation_mc_error")
+                    width="stretch", theme=None, key="truncation_mc_error")
     st.caption(f"Relative error of the mean of the first n of {S} randomized gradients (π = {pi:g}); the dashed "
                "line is the root-mean-square error the sample variance predicts, falling like 1/√n. A jump is a "
                "rare draw with a long unbroken run, weighted by (1/π)ᵏ. Hover for the cosine between the running "
                "mean and the exact gradient.")
     st.plotly_chart(mc_coordinate_figure(stats.n, stats.coordinate_ratio, stats.coordinate_band, pi=pi),
-                    width="stretch", key="truncation_mc_coordinate")
+                    width="stretch", theme=None, key="truncation_mc_coordinate")
     st.caption("One coordinate, the largest entry of ∂L/∂W_hh: its running mean divided by the exact value, "
                "inside the band 1 ± 2σ/√n (σ estimated from the draws) where it should stay about 95 % of the time.")
     sweep_samples = affordable_samples(T, h, max(S, SWEEP_MIN_SAMPLES), budget=WORK_BUDGET / len(SWEEP_PIS))
     sweep = variance_sweep(T, h, activation, rho, seed, sweep_samples)
     st.plotly_chart(variance_figure(sweep.pi, sweep.log10_relative_variance, current_pi=pi,
                                     current_value=stats.log10_relative_variance, samples=sweep.samples),
-                    width="stretch", key="truncation_mc_variance")
+                    width="stretch", theme=None, key="truncation_mc_variance")
     st.caption(f"Total variance tr Σ of one randomized gradient, relative to ‖g‖², for π from 0.1 to 1 "
                f"({sweep.samples} draws per π, the same uniforms for every π); the star is the {S} draws above. "
                "Smaller π cuts more often and pays for it in variance. At small π much of the variance sits in "

@@ -65,7 +65,7 @@ T, h, activation, rho, seed = (values[k] for k in ("T", "h", "activation", "rho"
 # --- the graph ---------------------------------------------------------------------------------
 st.subheader("The computational graph for T = 3")
 graph = graph_run(h, activation, rho, seed)
-st.plotly_chart(unrolled_graph(graph, activation=activation), width="stretch", key="unrolled_graph")
+st.plotly_chart(unrolled_graph(graph, activation=activation), width="stretch", theme=None, key="unrolled_graph")
 st.caption(
     f"Boxes are variables, shaded boxes the parameters (one matrix each, drawn at every step where it is "
     f"used), circles operators; arrows point forward, and each arrow's width, colour and number give the "
@@ -80,7 +80,7 @@ message = overflow_message(forward_overflow, backward_overflow, T)
 if message:
     st.warning(message, icon=":material/warning:")
 st.plotly_chart(gradient_norms_over_time(norms.log10_dL_dh, rho=rho if activation == "identity" else None),
-                width="stretch", key="unrolled_dL_dh")
+                width="stretch", theme=None, key="unrolled_dL_dh")
 st.caption(
     "log₁₀‖∂L/∂h_t‖ of full BPTT at every step, computed in log space so it stays finite past float64"
     + ("; the dashed line changes by log₁₀ρ per step back from t = T, the rate of ρ(W_hh)^(T−t) (with a loss "
@@ -118,11 +118,11 @@ c1.metric("Max relative difference", f"{ex['max_gap']:.1e}",
                "(in scaled arithmetic, so it works past float64 too).")
 c2.metric("Steps compared", f"{ex['compared']} of {T}")
 st.plotly_chart(recursion_vs_sum(ex["recursion"], ex["sums"], ex["steps"], form=ex["form"]),
-                width="stretch", key="unrolled_recursion_vs_sum")
+                width="stretch", theme=None, key="unrolled_recursion_vs_sum")
 st.caption("log₁₀‖∂L/∂h_t‖ from the backward recursion (line) and from adding up every term of the sum "
            "(circles); they agree to the relative difference above, which is rounding only.")
 st.plotly_chart(sum_terms(ex["first_terms"], ex["first"], form=ex["form"]),
-                width="stretch", key="unrolled_terms")
+                width="stretch", theme=None, key="unrolled_terms")
 st.caption(f"The size of each term of the sum for ∂L/∂h_{ex['first']}: what the loss at step i adds after "
            f"travelling i − {ex['first']} steps back; it shrinks geometrically when gradients vanish and "
            f"grows when they explode.")
@@ -130,6 +130,6 @@ st.caption(f"The size of each term of the sum for ∂L/∂h_{ex['first']}: what 
 # --- where ∂L/∂W_hh comes from ------------------------------------------------------------------
 st.subheader("Where ∂L/∂W_hh comes from")
 st.metric("log₁₀ ‖∂L/∂W_hh‖_F (the sum of all contributions)", f"{norms.log10_grads[1]:.3f}")
-st.plotly_chart(w_hh_contribution_bars(norms.log10_W_hh_terms), width="stretch", key="unrolled_w_hh")
+st.plotly_chart(w_hh_contribution_bars(norms.log10_W_hh_terms), width="stretch", theme=None, key="unrolled_w_hh")
 st.caption("log₁₀ of each step's share ‖δ_t h_{t−1}ᵀ‖_F = ‖δ_t‖‖h_{t−1}‖ of ∂L/∂W_hh, in log space so it "
            "stays finite when float64 overflows; the tallest bars are the steps that dominate the update.")
