@@ -14,24 +14,18 @@ Playwright's own browser download does not work on these machines: Chromium is a
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tools.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
 from ui.controls import CONTROLS, encode_value
 from ui.registry import SCENARIOS, VIEWS
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 LOGS = ROOT / "artifacts" / "logs"
 WAIT_MS = 60_000
@@ -53,51 +47,20 @@ LABEL_TO_KEY = {c.label: c.key for c in CONTROLS.values()}
 
 # --- the server and the browser ------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`streamlit run app.py` on a free loopback port, killed on stop()."""
+class Server(StreamlitServer):
+    """The lab (`streamlit run app.py`), its output kept in artifacts/logs/streamlit-<name>.log."""
 
     def __init__(self, name: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         LOGS.mkdir(parents=True, exist_ok=True)
         self.log_path = LOGS / f"streamlit-{name}.log"
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                self.stop()
-                pytest.fail(f"streamlit exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"streamlit did not become healthy in 60 s:\n{self.log_path.read_text()}")
-            time.sleep(0.25)
+        try:
+            super().__init__("app.py", open(self.log_path, "w+b"))
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
+        super().stop()
+        self.log.close()
 
 
 @pytest.fixture(scope="session")
