@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import streamlit as st
 
@@ -67,7 +67,19 @@ _CONTROLS = [
     Control("log_eps", "Perturbation log₁₀ ε", "int", -8, -12, -1, 1, help="Size of the change to h_0 in the butterfly plot."),
 ]
 CONTROLS: dict[str, Control] = {c.key: c for c in _CONTROLS}
-SHARED = ("T", "h", "activation", "rho", "seed")
+
+
+class Model(NamedTuple):
+    """The sidebar's model settings, shared by every view."""
+
+    T: int
+    h: int
+    activation: str
+    rho: float
+    seed: int
+
+
+SHARED = Model._fields  # the sidebar controls, in order
 
 MAX_URL_VALUE_LENGTH = 64
 
@@ -195,8 +207,8 @@ def widget(key: str, container=None):
     return out
 
 
-def shared_controls() -> dict[str, Any]:
-    """The sidebar's model controls (T, h, activation, ρ, seed) and their values."""
+def shared_controls() -> Model:
+    """Draw the sidebar's model controls (T, h, activation, ρ, seed); returns their values."""
     with st.sidebar:
         st.header("Model")
-        return {key: widget(key) for key in SHARED}
+        return Model(*(widget(key) for key in SHARED))

@@ -50,8 +50,8 @@ st.latex(r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} \left(\math
 st.latex(r"\rho(\mathbf{W}_{hh})^k \;\le\; \big\|(\mathbf{W}_{hh}^\top)^k\big\|_2 = \big\|\mathbf{W}_{hh}^k\big\|_2"
          r" \;\le\; \|\mathbf{W}_{hh}\|_2^k = \sigma_1^k")
 
-values = shared_controls()
-h, rho, seed = values["h"], values["rho"], values["seed"]
+model = shared_controls()
+h, rho, seed = model.h, model.rho, model.seed
 
 left, middle, right = st.columns(3)
 kind = widget("kind", left)

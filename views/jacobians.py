@@ -63,8 +63,7 @@ st.latex(r"\left\|\frac{\partial \mathbf{h}_t}{\partial \mathbf{h}_{t-k}}\right\
          r"\Big(\big\|\operatorname{diag}\phi'\big\|_2\,\|\mathbf{W}_{hh}\|_2\Big)^k \le (\lambda_1\gamma)^k,"
          r"\qquad \gamma_{\mathrm{identity}} = \gamma_{\tanh} = 1,\quad \gamma_{\sigma} = \tfrac14")
 
-values = shared_controls()
-T, h, activation, rho, seed = (values[k] for k in ("T", "h", "activation", "rho", "seed"))
+T, h, activation, rho, seed = shared_controls()
 
 with st.spinner("Multiplying Jacobians …"):
     results = {act: lag_curve(T, h, act, rho, seed) for act in LINE_ACTIVATIONS}

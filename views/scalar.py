@@ -44,8 +44,7 @@ st.latex(r"\tilde{\mathbf{h}}_0 = \mathbf{h}_0 + \varepsilon\,\mathbf{u}:\qquad 
          r"\|\mathbf{h}_t - \tilde{\mathbf{h}}_t\| \overset{\phi = \mathrm{id}}{=} "
          r"\varepsilon\,\|\mathbf{W}_{hh}^{\,t}\mathbf{u}\| \sim \varepsilon\,\rho(\mathbf{W}_{hh})^t")
 
-values = shared_controls()
-T, h, activation, rho, seed = (values[k] for k in ("T", "h", "activation", "rho", "seed"))
+T, h, activation, rho, seed = shared_controls()
 
 
 def regime_text(growth: float, c_noise: float) -> str:

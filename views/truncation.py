@@ -86,8 +86,7 @@ st.latex(r"z_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial w_h} + \xi_t\,"
 st.latex(r"P(\xi_t = 0) = 1 - \pi,\qquad P\!\left(\xi_t = \tfrac{1}{\pi}\right) = \pi,\qquad "
          r"E[\xi_t] = (1-\pi)\cdot 0 + \pi \cdot \tfrac{1}{\pi} = 1")
 
-values = shared_controls()
-T, h, activation, rho, seed = (values[k] for k in ("T", "h", "activation", "rho", "seed"))
+T, h, activation, rho, seed = shared_controls()
 left, right = st.columns(2)
 with left:
     tau = widget("tau")

@@ -59,8 +59,7 @@ st.latex(r"\frac{\partial L}{\partial \mathbf{W}_{hh}} = \sum_{t=1}^{T} \boldsym
          r"\qquad \big\|\boldsymbol{\delta}_t \mathbf{h}_{t-1}^\top\big\|_F"
          r" = \|\boldsymbol{\delta}_t\|\,\|\mathbf{h}_{t-1}\|")
 
-values = shared_controls()
-T, h, activation, rho, seed = (values[k] for k in ("T", "h", "activation", "rho", "seed"))
+T, h, activation, rho, seed = shared_controls()
 
 # --- the graph ---------------------------------------------------------------------------------
 st.subheader("The computational graph for T = 3")
