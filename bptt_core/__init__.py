@@ -22,8 +22,8 @@ from .logspace import FLOAT64_LOG10_MAX, LogNorms, log10_gradient_norms
 from .losses import LOSSES
 from .model import RNN, Trace, forward, init_rnn
 from .problems import TOY_D, TOY_Q, toy_problem
-from .scalar import ScalarTerms, butterfly, scalar_recursion, scalar_terms
-from .scalar import ScalarCheck, compare_recursion_and_terms, log10_growth, scalar_sequences
+from .scalar import (ScalarCheck, ScalarTerms, butterfly, compare_recursion_and_terms, log10_growth,
+                     scalar_recursion, scalar_sequences, scalar_terms)
 from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalues, log10_power_norms,
                        matrix_from_eigenvalues, random_orthogonal, scale_to_spectral_radius,
                        second_modulus_ratio, singular_values, spectral_radius, spectrum, w_hh,
