@@ -308,8 +308,7 @@ def _stats_from(prep: _Prepared, xi: np.ndarray, pi: float, seed: int,
             sum_sq += float(np.sum(np.einsum("ij,ij->i", G, G)))
             if running:
                 G[0] += carry
-                for i in range(1, G.shape[0]):                # Σ_{i≤n} E_i = n (ḡ_n − g), in place
-                    G[i] += G[i - 1]
+                np.cumsum(G, axis=0, out=G)                   # Σ_{i≤n} E_i = n (ḡ_n − g), in place
                 carry = G[-1].copy()
                 b = np.einsum("ij,ij->i", G, G)               # ‖n (ḡ_n − g)‖²
                 a = G @ u                                     # n (ḡ_n − g)·u
