@@ -24,7 +24,7 @@ from .model import RNN, Trace, forward, init_rnn
 from .problems import TOY_D, TOY_Q, toy_problem
 from .scalar import (ScalarCheck, ScalarTerms, butterfly, compare_recursion_and_terms, log10_growth,
                      scalar_recursion, scalar_sequences, scalar_terms)
-from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalues, log10_power_norms,
+from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,
                        matrix_from_eigenvalues, random_orthogonal, scale_to_spectral_radius,
                        second_modulus_ratio, singular_values, spectral_radius, spectrum, w_hh,
                        w_hh_schur)

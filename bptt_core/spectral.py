@@ -185,6 +185,16 @@ def second_modulus_ratio(eigvals) -> float:
     return float(min(1.0, max(abs(mu) for mu in rest) / abs(top)))
 
 
+def eigenvalue_drift(designed, computed) -> float:
+    """max_i min_j |λ_i − μ_j|: how far the computed eigenvalues μ (m,) lie from the designed λ (n,).
+
+    Rounding in a strongly non-normal matrix moves its eigenvalues visibly; this says how much.
+    """
+    designed = np.asarray(designed, dtype=np.complex128).ravel()
+    computed = np.asarray(computed, dtype=np.complex128).ravel()
+    return float(np.abs(designed[:, None] - computed[None, :]).min(axis=1).max())
+
+
 def singular_values(W) -> np.ndarray:
     """Singular values (h,) of W, decreasing."""
     return np.linalg.svd(check_square("W", W), compute_uv=False)

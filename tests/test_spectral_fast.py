@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bptt_core import (KINDS, eigenvalues, log10_lag_norms, log10_power_norms, matrix_from_eigenvalues,
                        second_modulus_ratio, singular_values, spectrum, w_hh, w_hh_schur)
 from bptt_core.spectral import TRACK_MIN_H, NormTracker, _radial_log10_rho, _ritz_bracket
+from tests.test_spectral import pairs
 
 
 def reference_power_norms(W: np.ndarray, K: int) -> np.ndarray:
@@ -24,14 +25,6 @@ def reference_power_norms(W: np.ndarray, K: int) -> np.ndarray:
         P /= c
         scale += np.log10(c)
         out.append(scale + np.log10(np.linalg.norm(P, 2)))
-    return np.array(out)
-
-
-def pairs(radii, angles):
-    out = []
-    for r, th in zip(radii, angles):
-        lam = r * np.exp(1j * th)
-        out += [lam, np.conj(lam)]
     return np.array(out)
 
 

@@ -3,11 +3,10 @@
 # W_hh = Q (D + s·N) Qᵀ from bptt_core.w_hh; norms and angles are computed on its Schur factor
 # U = D + s·N (same values: Q is orthogonal), which keeps the eigenvalues exact in float64.
 
-import numpy as np
 import streamlit as st
 
-from bptt_core import (alignment_with_top_eigenvector, eigenvalues, log10_power_norms, second_modulus_ratio,
-                       singular_values, spectrum, w_hh, w_hh_schur)
+from bptt_core import (alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,
+                       second_modulus_ratio, singular_values, spectrum, w_hh, w_hh_schur)
 from charts.eigen import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
                           power_norm_summary, power_norms_figure)
 from ui.controls import shared_controls, widget
@@ -20,7 +19,7 @@ def spectra(h: int, rho: float, kind: str, spread: float, nonnormality: float, s
     designed = spectrum(h, rho, kind, spread)
     W = w_hh(h, rho, kind, spread, nonnormality, seed)
     computed = eigenvalues(W)
-    drift = float(max(np.min(np.abs(computed - lam)) for lam in designed))
+    drift = eigenvalue_drift(designed, computed)
     return designed, computed, drift, singular_values(W), second_modulus_ratio(designed)
 
 
