@@ -29,6 +29,7 @@ from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalue_drift, 
                        second_modulus_ratio, singular_values, spectral_radius, spectrum, w_hh,
                        w_hh_schur)
 from .text import LoadedText, load_time_machine, preprocess
+from .uploads import MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, read_text
 from .truncation import (BOOK_FIGURE_PI, BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT,
                          boundaries_from_xi, full_boundaries, randomized_boundaries,
                          regular_boundaries, segments, xi_from_segments)
