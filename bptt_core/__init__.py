@@ -10,6 +10,7 @@ from .bptt import (Full, Gradients, Randomized, Truncated, bptt, chunked_xi, mul
                    randomized_xi)
 from .clipping import clip_by_global_norm, clip_elementwise, global_norm
 from .comparison import StrategyComparison, compare_strategies, log10_row_norms
+from .corpus import Batches, Corpus, Vocab, make_corpus, minibatches, random_batches, sequential_batches
 from .contributions import (Edge, Expansion, ScaledRows, UnrolledGradients, expanded_dL_dh, product_form_dL_dh,
                             product_form_steps, recursion_dL_dh, scaled_rows, unrolled_gradients,
                             w_hh_contributions)
@@ -28,7 +29,7 @@ from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalue_drift, 
                        matrix_from_eigenvalues, random_orthogonal, scale_to_spectral_radius,
                        second_modulus_ratio, singular_values, spectral_radius, spectrum, w_hh,
                        w_hh_schur)
-from .text import LoadedText, load_time_machine, preprocess
+from .text import FALLBACK_TEXT, LoadedText, load_time_machine, preprocess
 from .uploads import MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, read_text
 from .truncation import (BOOK_FIGURE_PI, BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT,
                          boundaries_from_xi, full_boundaries, randomized_boundaries,

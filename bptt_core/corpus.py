@@ -1,0 +1,187 @@
+"""A preprocessed text as the book trains on it: characters, a split, minibatches.
+
+The vocabulary is the sorted set of characters of the preprocessed text (for
+The Time Machine: the space and the 26 lower-case letters), so index i is the
+i-th character in code-point order. A ``Corpus`` keeps the first part of the
+text for training and the last ``valid_fraction`` for validation (one cut, so
+no validation character was ever seen in a training window).
+
+Minibatches follow the book's two ways of partitioning a long sequence
+(d2l ``seq_data_iter_random`` and ``seq_data_iter_sequential``), with time on
+axis 0: every batch is a pair (X, Y) of token indices of shape (T, B), the
+window of T = num_steps characters of B subsequences, and Y is X shifted one
+character ahead (the targets of next-character prediction).
+
+- random: drop a random offset in [0, T), cut the rest into subsequences of T,
+  shuffle them, and deal them out B at a time; neighbouring batches are not
+  neighbours in the text, so a model's state must be reset between them.
+- sequential: drop a random offset in [0, T], lay the rest out as B parallel
+  streams, and walk along them T characters at a time; row b of batch i + 1
+  continues row b of batch i, so the state can be carried over (detached).
+
+All randomness comes from the ``rng`` (a ``numpy.random.Generator``) or seed given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .checks import as_float, as_int, describe
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Characters and their indices: ``chars[i]`` is the character with index i."""
+
+    chars: str
+
+    @classmethod
+    def from_text(cls, text: str) -> "Vocab":
+        """The sorted distinct characters of ``text`` (which must not be empty)."""
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"text: expected a non-empty string, got {describe(text)}")
+        return cls("".join(sorted(set(text))))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    @cached_property
+    def _table(self) -> np.ndarray:
+        """Code point → index (−1 for characters outside the vocabulary)."""
+        table = np.full(max(map(ord, self.chars)) + 1, -1, dtype=np.intp)
+        table[[ord(c) for c in self.chars]] = np.arange(len(self.chars))
+        return table
+
+    def encode(self, text: str) -> np.ndarray:
+        """Indices (len(text),) of the characters of ``text``; ``ValueError`` naming the first unknown one."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.intp)
+        table = self._table
+        idx = np.where(codes < table.size, table[np.minimum(codes, table.size - 1)], -1)
+        if (idx < 0).any():
+            i = int(np.argmax(idx < 0))
+            raise ValueError(f"text: character {text[i]!r} at position {i} is not in the vocabulary "
+                             f"({len(self)} characters: {self.chars!r})")
+        return idx
+
+    def decode(self, indices) -> str:
+        """The string with the characters at ``indices`` (any integer array-like)."""
+        idx = np.asarray(indices, dtype=np.intp).ravel()
+        if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
+            raise ValueError(f"indices: expected values in [0, {len(self) - 1}], got [{idx.min()}, {idx.max()}]")
+        return "".join(self.chars[i] for i in idx.tolist())
+
+
+@dataclass(frozen=True, eq=False)
+class Corpus:
+    """A preprocessed text cut into training and validation token indices.
+
+    text: the preprocessed text; vocab: its characters; train (N_train,) and
+    valid (N_valid,): intp indices of the first and the last part of the text.
+    """
+
+    text: str
+    vocab: Vocab
+    train: np.ndarray
+    valid: np.ndarray
+
+
+def make_corpus(text: str, valid_fraction: float = 0.1) -> Corpus:
+    """Vocabulary of ``text`` and the split: the last ``valid_fraction`` of the characters validate.
+
+    ``text`` should already be preprocessed (``bptt_core.preprocess``); both parts
+    keep at least 2 characters (one input and its target).
+    """
+    vocab = Vocab.from_text(text)
+    valid_fraction = as_float("valid_fraction", valid_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    tokens = vocab.encode(text)
+    n_valid = int(round(len(tokens) * valid_fraction))
+    if n_valid < 2 or len(tokens) - n_valid < 2:
+        raise ValueError(f"text: {len(tokens)} characters are too few to keep {valid_fraction:g} of them for "
+                         "validation and the rest for training (at least 2 each)")
+    cut = len(tokens) - n_valid
+    train, valid = tokens[:cut].copy(), tokens[cut:].copy()
+    train.setflags(write=False)
+    valid.setflags(write=False)
+    return Corpus(text=text, vocab=vocab, train=train, valid=valid)
+
+
+@dataclass(frozen=True, eq=False)
+class Batches:
+    """One epoch of minibatches: X, Y (N, T, B) token indices, Y[n, t, b] the successor of
+    X[n, t, b] in the text; ``sequential`` says whether batch n + 1 continues batch n row by row;
+    ``starts`` (N, B): the position in the token array of X[n, 0, b]."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    sequential: bool
+    starts: np.ndarray
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+
+def _generator(rng) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(as_int("seed", rng, minimum=0))
+
+
+def _check(tokens, batch_size, num_steps):
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer):
+        raise ValueError(f"tokens: expected a 1-D integer array, got {describe(tokens)}")
+    return tokens, as_int("batch_size", batch_size, minimum=1), as_int("num_steps", num_steps, minimum=1)
+
+
+def _too_short(n, batch_size, num_steps, need):
+    return ValueError(f"tokens: {n} characters are too few for one minibatch of batch_size = {batch_size} "
+                      f"subsequences of num_steps = {num_steps} (need at least {need}); use a shorter "
+                      "window or a smaller batch")
+
+
+def random_batches(tokens, batch_size: int, num_steps: int, rng=0) -> Batches:
+    """The book's random partitioning (d2l ``seq_data_iter_random``), one epoch.
+
+    offset ~ U{0, …, T−1}; subsequences start at offset + kT for
+    k < ⌊(N − offset − 1)/T⌋, in a random order; the first B·⌊K/B⌋ of them
+    fill N_b = ⌊K/B⌋ batches of B. Returns ``Batches`` with X, Y (N_b, T, B).
+    """
+    tokens, B, T = _check(tokens, batch_size, num_steps)
+    rng = _generator(rng)
+    offset = int(rng.integers(0, T))
+    n_sub = (tokens.size - offset - 1) // T
+    n_batches = n_sub // B
+    if n_batches < 1:
+        raise _too_short(tokens.size, B, T, B * T + T)
+    starts = offset + T * rng.permutation(n_sub)[:n_batches * B].reshape(n_batches, B)
+    window = starts[:, None, :] + np.arange(T)[None, :, None]  # (N_b, T, B)
+    return Batches(X=tokens[window], Y=tokens[window + 1], sequential=False, starts=starts)
+
+
+def sequential_batches(tokens, batch_size: int, num_steps: int, rng=0) -> Batches:
+    """The book's sequential partitioning (d2l ``seq_data_iter_sequential``), one epoch.
+
+    offset ~ U{0, …, T}; the M = B·⌊(N − offset − 1)/B⌋ tokens after it are laid
+    out as B streams of L = M/B; batch i holds characters iT … iT + T − 1 of
+    every stream, for i < ⌊L/T⌋. Returns ``Batches`` with X, Y (N_b, T, B).
+    """
+    tokens, B, T = _check(tokens, batch_size, num_steps)
+    rng = _generator(rng)
+    offset = int(rng.integers(0, T + 1))
+    L = (tokens.size - offset - 1) // B
+    n_batches = L // T if L > 0 else 0
+    if n_batches < 1:
+        raise _too_short(tokens.size, B, T, B * T + T + 1)
+    stream = offset + L * np.arange(B)  # where each of the B streams starts
+    starts = stream[None, :] + T * np.arange(n_batches)[:, None]  # (N_b, B)
+    window = starts[:, None, :] + np.arange(T)[None, :, None]
+    return Batches(X=tokens[window], Y=tokens[window + 1], sequential=True, starts=starts)
+
+
+def minibatches(tokens, batch_size: int, num_steps: int, *, sequential: bool, rng=0) -> Batches:
+    """``sequential_batches`` or ``random_batches``."""
+    part = sequential_batches if sequential else random_batches
+    return part(tokens, batch_size, num_steps, rng)
