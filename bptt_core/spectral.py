@@ -397,6 +397,7 @@ def alignment_with_top_eigenvector(M, K: int, seed: int = 0) -> np.ndarray:
     """
     M = check_square("M", M)
     K = as_int("K", K, minimum=0)
+    M, _ = max_abs_scaled(M)  # directions ignore a positive scale; M x stays finite for entries of 1e±300
     vals, vecs = np.linalg.eig(M)
     v = vecs[:, int(np.argmax(np.abs(vals)))]
     basis = np.column_stack([v.real, v.imag]) if np.abs(v.imag).max() > 1e-12 else v.real[:, None]

@@ -144,7 +144,9 @@ def power_norms_figure(log10_norms, *, rho: float, sigma_max: float | None = Non
 
 
 def _power_of_ten(log10_value: float) -> str:
-    """A size for a sentence: 263 or 1.2·10^954 (markdown with inline LaTeX)."""
+    """A size for a sentence: 263 or 1.2·10^954 (markdown with inline LaTeX); 0 for log10 0 = −∞."""
+    if log10_value == -math.inf:  # a nilpotent W_hh (a user's own one can be): W^K is exactly zero
+        return "0"
     if -3 <= log10_value <= 6:
         return f"{10 ** log10_value:.3g}"
     exponent = math.floor(log10_value)
