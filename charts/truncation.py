@@ -4,6 +4,8 @@ exact gradient, and the Monte-Carlo behaviour of randomized truncation."""
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -60,6 +62,8 @@ def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = 
     fig = go.Figure()
     size = 20 if n <= 30 else 16 if n <= 50 else 13 if n <= 65 else 11
     meta_b, meta_s = {}, {}
+    # Plotly reads <b>, <br>, <a href> … in text and hover labels: a user's text goes in as entities.
+    cells = [escape(c, quote=False) for c in visible(text)]
     boxes = []  # set once below: add_shape in a loop re-validates all earlier shapes (quadratic)
     for r, key in enumerate(ROWS):
         b = _check_boundaries(key, boundaries[key], n)
@@ -71,10 +75,10 @@ def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = 
                        layer="below", name=f"{key} segment {k}")
                   for k in range(len(b) - 1)]
         seg_of = np.searchsorted(b, np.arange(n), side="right")  # 1-based segment of each character
-        hover = [f"t = {i + 1} · '{visible(text[i])}' · segment {seg_of[i]} of {len(b) - 1}: "
-                 f"'{visible(text[b[seg_of[i] - 1]:b[seg_of[i]]])}'" for i in range(n)]
+        hover = [f"t = {i + 1} · '{cells[i]}' · segment {seg_of[i]} of {len(b) - 1}: "
+                 f"'{escape(visible(text[b[seg_of[i] - 1]:b[seg_of[i]]]), quote=False)}'" for i in range(n)]
         fig.add_trace(go.Scatter(
-            x=np.arange(n) + 0.5, y=np.full(n, float(y)), mode="text", text=list(visible(text)),
+            x=np.arange(n) + 0.5, y=np.full(n, float(y)), mode="text", text=cells,
             textfont=dict(family="DejaVu Sans Mono, Menlo, Consolas, monospace", size=size, color=PALETTE["black"]),
             name=STRATEGIES[key]["name"], hovertext=hover, hoverinfo="text", showlegend=False))
         meta_b[key] = b

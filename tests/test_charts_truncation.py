@@ -194,3 +194,13 @@ def test_monte_carlo_figures_survive_nan_inputs():
     for fig in (mc_error_figure(n, nan, nan), mc_coordinate_figure(n, nan, nan),
                 variance_figure(np.linspace(0.1, 1, 10), np.full(10, -np.inf))):
         assert nonfinite(fig) == 0
+
+
+def test_markup_in_the_text_reaches_plotly_as_entities():
+    text = "<b>x</b> & <a href=javascript:alert(1)>y</a>"
+    fig = truncation_figure(text, {"randomized": [0, len(text)], "chunked": [0, len(text)],
+                                   "full": [0, len(text)]})
+    for trace in fig.data:
+        shown = "".join(trace.text) + "".join(trace.hovertext)
+        assert "<" not in shown and ">" not in shown and "&lt;b&gt;" in shown and "&amp;" in shown
+    assert fig.layout.meta["segments"]["full"] == [text.replace(" ", "␣")]  # the plain characters, for tests
