@@ -14,6 +14,7 @@ from .style import ACTIVATION_STYLE, LINE_WIDTH, PALETTE, finite_xy, layout, not
 GAMMA_TEXT = {1.0: "1", 0.25: "¼"}
 HIST_BINS = 50
 SATURATED = 0.01  # φ'(a) below this fraction of γ counts as saturated
+BOUND_MARKERS = 12  # markers shown on a bound line, whatever its length
 
 
 def _gamma(g: float) -> str:
@@ -60,8 +61,11 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                     if other == same:  # widen the one below so both colours show
                         trace.line.width = 4.0
             label = f"{act} bound (λ₁γ)^k" + (f" ({', '.join(details)})" if details else "")
-            fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", name=label, legendgroup=act,
+            # Every bound is long-dashed; a few markers of the activation's own symbol tell them apart.
+            fig.add_trace(go.Scatter(x=bx, y=by, mode="lines+markers", name=label, legendgroup=act,
                                      line=dict(color=style["color"], dash="longdash", width=1.5), opacity=0.75,
+                                     marker=dict(symbol=style.get("symbol", "circle"), size=7,
+                                                 maxdisplayed=BOUND_MARKERS),
                                      hovertemplate=f"{act} bound, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
             drawn_bounds.append((act, b, fig.data[-1]))
     fig.add_hline(y=0.0, line=dict(color=PALETTE["grey"], dash="dot", width=1))

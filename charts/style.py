@@ -29,11 +29,12 @@ STRATEGIES = {
     "randomized": dict(name="Randomized truncation (π)", color=PALETTE["orange"], dash="dashdot"),
 }
 
+# symbol: marks a second line of the activation (its bound) apart from the other activations' ones.
 ACTIVATION_STYLE = {
-    "identity": dict(color=PALETTE["black"], dash="solid"),
-    "tanh": dict(color=PALETTE["blue"], dash="dash"),
-    "sigmoid": dict(color=PALETTE["orange"], dash="dot"),
-    "relu": dict(color=PALETTE["green"], dash="dashdot"),
+    "identity": dict(color=PALETTE["black"], dash="solid", symbol="circle"),
+    "tanh": dict(color=PALETTE["blue"], dash="dash", symbol="square"),
+    "sigmoid": dict(color=PALETTE["orange"], dash="dot", symbol="diamond"),
+    "relu": dict(color=PALETTE["green"], dash="dashdot", symbol="triangle-up"),
 }
 
 FONT_SIZE = 14
@@ -81,3 +82,144 @@ def note(fig: go.Figure, text: str) -> go.Figure:
                        xanchor="left", font=dict(size=FONT_SIZE - 2, color=PALETTE["grey"]))
     fig.update_layout(margin=dict(b=110))
     return fig
+
+
+# --- the lecture hall --------------------------------------------------------------------------
+
+PRESENT_FONT = 20         # px: the smallest text a projected chart carries (axes, ticks, legend, notes)
+PRESENT_TITLE_FONT = 24
+PRESENT_SCALE = PRESENT_FONT / FONT_SIZE  # margins and data text grow with the fonts
+PRESENT_LINE_SCALE = 1.6
+PRESENT_MARKER_SCALE = 1.4
+PRESENT_HEIGHT = 400      # px: the tallest chart that still fits a 1280×720 projector under a title
+
+# High contrast: the darker Okabe–Ito colours only (each ≥ 2.9:1 on white), light ones mapped onto
+# their darker neighbours; dashes and markers keep the traces apart where two colours meet.
+HIGH_CONTRAST = {
+    PALETTE["orange"]: PALETTE["vermillion"],
+    PALETTE["sky"]: PALETTE["blue"],
+    PALETTE["yellow"]: PALETTE["black"],
+    PALETTE["grey"]: "#555555",
+    GRID: "#9E9E9E",
+}
+_DEFAULT_LINE_WIDTH = 2.0   # Plotly's, for traces that do not set one
+_DEFAULT_MARKER_SIZE = 6.0
+
+
+def _bigger_font(font: dict | None, *, size: float, color: str | None) -> dict:
+    font = dict(font or {})
+    font["size"] = max(float(font.get("size") or 0), size)
+    if color is not None:
+        font["color"] = color
+    return font
+
+
+def _colour(value, high_contrast: bool):
+    return HIGH_CONTRAST.get(value, value) if high_contrast and isinstance(value, str) else value
+
+
+def _project_trace(trace: dict, *, high_contrast: bool, ink: str | None) -> dict:
+    """One trace of ``for_projection``: thicker lines, larger markers and data text, darker colours."""
+    mode = trace.get("mode", "lines")
+    scatter = trace.get("type", "scatter") in ("scatter", "scattergl")
+    if "line" in trace or (scatter and "lines" in mode):
+        line = dict(trace.get("line") or {})
+        if scatter and "lines" in mode:
+            line["width"] = float(line.get("width", _DEFAULT_LINE_WIDTH)) * PRESENT_LINE_SCALE
+        if "color" in line:
+            line["color"] = _colour(line["color"], high_contrast)
+        trace["line"] = line
+    if "marker" in trace or (scatter and "markers" in mode):
+        marker = dict(trace.get("marker") or {})
+        if scatter and "markers" in mode and np.ndim(marker.get("size", 0)) == 0:
+            marker["size"] = float(marker.get("size", _DEFAULT_MARKER_SIZE)) * PRESENT_MARKER_SCALE
+        if "color" in marker:
+            marker["color"] = _colour(marker["color"], high_contrast)
+        if isinstance(marker.get("line"), dict) and "width" in marker["line"]:
+            marker["line"] = dict(marker["line"], width=float(marker["line"]["width"]) * PRESENT_LINE_SCALE)
+        if "colorbar" in marker:
+            marker["colorbar"] = _project_colorbar(marker["colorbar"], ink)
+        trace["marker"] = marker
+    if "colorbar" in trace or trace.get("type") == "heatmap":
+        trace["colorbar"] = _project_colorbar(trace.get("colorbar"), ink)
+    if "textfont" in trace:  # data labels (characters, node names) grow with the fonts, not to 20 px
+        font = dict(trace["textfont"])
+        font["size"] = float(font.get("size", FONT_SIZE)) * PRESENT_SCALE
+        if "color" in font:
+            font["color"] = _colour(font["color"], high_contrast)
+        trace["textfont"] = font
+    return trace
+
+
+def _project_colorbar(colorbar: dict | None, ink: str | None) -> dict:
+    colorbar = dict(colorbar or {})
+    title = dict(colorbar.get("title") or {})
+    title["font"] = _bigger_font(title.get("font"), size=PRESENT_FONT, color=ink)
+    colorbar["title"] = title
+    colorbar["tickfont"] = _bigger_font(colorbar.get("tickfont"), size=PRESENT_FONT, color=ink)
+    return colorbar
+
+
+def _project_annotation(a: dict, *, high_contrast: bool, ink: str | None) -> dict:
+    a = dict(a)
+    colour = _colour((a.get("font") or {}).get("color"), high_contrast)
+    a["font"] = _bigger_font(a.get("font"), size=PRESENT_FONT, color=colour or ink)
+    if isinstance(a.get("yshift"), (int, float)):  # notes sit below the axis title, which grew
+        a["yshift"] = a["yshift"] * PRESENT_SCALE
+    if "arrowcolor" in a:
+        a["arrowcolor"] = _colour(a["arrowcolor"], high_contrast)
+    return a
+
+
+def _project_shape(shape: dict, *, high_contrast: bool) -> dict:
+    line = dict(shape.get("line") or {})
+    line["width"] = float(line.get("width", _DEFAULT_LINE_WIDTH)) * PRESENT_LINE_SCALE
+    if "color" in line:
+        line["color"] = _colour(line["color"], high_contrast)
+    return dict(shape, line=line)
+
+
+def for_projection(fig: go.Figure, *, high_contrast: bool = False, height: int | None = PRESENT_HEIGHT) -> go.Figure:
+    """A copy of ``fig`` for a projector: every text at least 20 px (title 24 px), lines 1.6× and
+    markers 1.4× as thick, margins grown with the fonts, and at most ``height`` px tall.
+
+    ``high_contrast``: black text and axis lines, darker and thicker gridlines, and the light
+    Okabe–Ito colours (orange, sky blue, yellow, grey) replaced by darker ones of the same palette
+    (``HIGH_CONTRAST``); dashes and marker symbols are untouched, so traces still differ by style.
+    ``fig`` itself is not changed.
+    """
+    spec = fig.to_dict()
+    lay = spec.setdefault("layout", {})
+    ink = PALETTE["black"] if high_contrast else None
+    lay["font"] = _bigger_font(lay.get("font"), size=PRESENT_FONT, color=ink)
+    title = lay.get("title")
+    if isinstance(title, dict) or title is None:
+        title = dict(title or {})
+        title["font"] = _bigger_font(title.get("font"), size=PRESENT_TITLE_FONT, color=ink)
+        lay["title"] = title
+    lay["legend"] = dict(lay.get("legend") or {}, font=_bigger_font((lay.get("legend") or {}).get("font"),
+                                                                     size=PRESENT_FONT, color=ink))
+    lay["hoverlabel"] = dict(lay.get("hoverlabel") or {}, font=_bigger_font(None, size=PRESENT_FONT, color=None))
+    for name in [k for k in lay if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
+        axis = dict(lay.get(name) or {})
+        axis_title = dict(axis.get("title") or {})
+        axis_title["font"] = _bigger_font(axis_title.get("font"), size=PRESENT_FONT, color=ink)
+        axis["title"] = axis_title
+        axis["tickfont"] = _bigger_font(axis.get("tickfont"), size=PRESENT_FONT, color=ink)
+        if high_contrast:
+            axis.update(gridcolor=HIGH_CONTRAST[GRID], gridwidth=2, zerolinecolor=HIGH_CONTRAST[GRID],
+                        linecolor=PALETTE["black"], linewidth=2, tickcolor=PALETTE["black"])
+        lay[name] = axis
+    if lay.get("margin"):
+        lay["margin"] = {k: (v * PRESENT_SCALE if k in "lrtb" and isinstance(v, (int, float)) else v)
+                         for k, v in lay["margin"].items()}
+    # Set the whole lists at once: adding annotations one by one re-validates the earlier ones.
+    lay["annotations"] = [_project_annotation(a, high_contrast=high_contrast, ink=ink)
+                          for a in lay.get("annotations", ())]
+    lay["shapes"] = [_project_shape(s, high_contrast=high_contrast) for s in lay.get("shapes", ())]
+    if high_contrast:
+        lay["colorway"] = [_colour(c, True) for c in lay.get("colorway", SEQUENCE)]
+    if height is not None:
+        lay["height"] = min(int(lay.get("height") or height), int(height))
+    spec["data"] = [_project_trace(dict(t), high_contrast=high_contrast, ink=ink) for t in spec.get("data", ())]
+    return go.Figure(spec)

@@ -1,0 +1,60 @@
+"""One figure from every chart builder in charts/, from small synthetic inputs: for tests that must
+hold for all figures (projection styling, line styles that differ as well as colours)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from bptt_core import spectrum, toy_problem, unrolled_gradients
+from charts import eigen, jacobians, scalar, truncation, unrolled
+
+_T = 40
+_t = np.arange(_T + 1, dtype=float)
+_KEYS = ("full", "chunked", "sliding", "randomized")
+
+
+def _strategy_rows() -> np.ndarray:
+    return np.stack([-0.02 * k * _t[1:] for k in range(len(_KEYS))])
+
+
+BUILDERS = {
+    "eigen_plane": lambda: eigen.eigen_plane(spectrum(16, 0.9, "normal", 0.5), rho=0.9,
+                                             computed=spectrum(16, 0.9, "normal", 0.5)),
+    "moduli_and_singular_values": lambda: eigen.moduli_and_singular_values(spectrum(16, 0.9, "symmetric", 0.5),
+                                                                           np.linspace(1.5, 0.1, 16)),
+    "power_norms": lambda: eigen.power_norms_figure(np.log10(0.9) * _t + np.where(_t < 5, _t / 5, 1),
+                                                    rho=0.9, sigma_max=1.3),
+    "alignment": lambda: eigen.alignment_figure(1 - 0.5 ** _t),
+    "lag_norms": lambda: jacobians.lag_norms_figure(
+        {a: -g * _t for a, g in (("identity", 0.01), ("tanh", 0.02), ("sigmoid", 0.3))},
+        bounds={a: -g * _t for a, g in (("identity", 0.01), ("tanh", 0.01), ("sigmoid", 0.6))},
+        gammas={"identity": 1.0, "tanh": 1.0, "sigmoid": 0.25}, sigma_max=0.98),
+    "jacobian_heatmap": lambda: jacobians.jacobian_heatmap(
+        np.where(np.tril(np.ones((5, 5))) > 0, -np.subtract.outer(np.arange(5), np.arange(5)) * 0.3, np.nan),
+        np.arange(1, 6), activation="tanh"),
+    "dphi_histogram": lambda: jacobians.dphi_histogram(np.linspace(0, 1, 200).reshape(20, 10),
+                                                       activation="tanh", gamma=1.0),
+    "scalar_terms": lambda: scalar.scalar_term_bars(-0.05 * _t[1:], np.where(_t[1:] % 2, 1.0, -1.0), t=_T),
+    "recursion_vs_terms": lambda: scalar.recursion_vs_terms(SimpleNamespace(
+        log10_recursion=-0.01 * _t[1:], log10_sum=-0.01 * _t[1:], sign_recursion=np.ones(_T), sign_sum=np.ones(_T))),
+    "butterfly": lambda: scalar.butterfly_figure(1e-8 * 1.1 ** _t, eps=1e-8, rho=1.1),
+    "truncation_figure": lambda: truncation.truncation_figure(
+        "the time machine by h g wells", {"randomized": [0, 3, 8, 10, 17, 19, 23, 27, 29],
+                                          "chunked": [0, 4, 8, 12, 16, 20, 24, 28, 29], "full": [0, 29]}),
+    "strategy_gradient_norms": lambda: truncation.gradient_norms_figure(_strategy_rows(), _KEYS),
+    "agreement": lambda: truncation.agreement_figure(_KEYS, np.array([1.0, 0.9, 0.95, 0.8]),
+                                                     np.array([0.0, 0.3, 0.2, 0.5])),
+    "mc_error": lambda: truncation.mc_error_figure(_t[1:], 1 / np.sqrt(_t[1:]), 1.1 / np.sqrt(_t[1:]),
+                                                   running_cosine=np.ones(_T), pi=0.5),
+    "mc_coordinate": lambda: truncation.mc_coordinate_figure(_t[1:], 1 + 0.1 / _t[1:], 0.2 / np.sqrt(_t[1:]), pi=0.5),
+    "variance": lambda: truncation.variance_figure(np.linspace(0.1, 1.0, 10), np.linspace(1, -1, 10),
+                                                   current_pi=0.5, current_value=0.0, samples=100),
+    "unrolled_graph": lambda: unrolled.unrolled_graph(unrolled_gradients(*toy_problem(3, 4, "tanh", 0.9, seed=0)),
+                                                      activation="tanh"),
+    "gradient_norms_over_time": lambda: unrolled.gradient_norms_over_time(-0.02 * _t[1:], rho=0.95),
+    "recursion_vs_sum": lambda: unrolled.recursion_vs_sum(-0.02 * _t[1:], -0.02 * _t[1::5], _t[1::5]),
+    "sum_terms": lambda: unrolled.sum_terms(-0.02 * _t[1:], 1),
+    "w_hh_contributions": lambda: unrolled.w_hh_contribution_bars(-0.02 * _t[1:]),
+}
