@@ -1,0 +1,73 @@
+"""ui/own_data.py in AppTest: a valid paste is kept, an invalid one shows one escaped error and
+keeps the previous value, "use the built …" goes back, and a user's text is shown as plain text."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from ui.own_data import plain_markdown
+
+
+def matrix_script():
+    import streamlit as st
+
+    from ui.own_data import own_matrix
+
+    W, source = own_matrix()
+    st.write("built" if W is None else f"own {W.shape[0]} {float(W.sum()):g} from {source}")
+
+
+def text_script():
+    import streamlit as st
+
+    from ui.own_data import own_text, show_text_preview
+
+    text, _ = own_text()
+    if text is not None:
+        show_text_preview(text)
+    st.write("book" if text is None else f"own {len(text.processed)}")
+
+
+def last_line(at: AppTest) -> str:
+    return at.markdown[-1].value
+
+
+def test_valid_then_invalid_paste_keeps_the_valid_matrix_and_shows_one_error():
+    at = AppTest.from_function(matrix_script).run()
+    assert last_line(at) == "built" and not at.error
+    at.text_area(key="own_w_hh_paste").input("1 2\n3 4").run()
+    assert last_line(at) == "own 2 10 from Pasted text" and not at.error
+    at.text_area(key="own_w_hh_paste").input("1 2\n3 [x](javascript:alert(1))").run()
+    assert last_line(at) == "own 2 10 from Pasted text"
+    assert len(at.error) == 1
+    body = at.error[0].value
+    assert "Row 2, column 2" in body and "keeps the previous one" in body
+    assert "[x](" not in body and r"\[x\]\(javascript" in body  # escaped: markdown shows it literally
+    at.button(key="own_w_hh_back").click().run()
+    assert last_line(at) == "built" and not at.error
+    assert at.text_area(key="own_w_hh_paste").value == ""
+
+
+def test_invalid_first_paste_says_so_and_the_built_matrix_stays():
+    at = AppTest.from_function(matrix_script).run()
+    at.text_area(key="own_w_hh_paste").input("1 2 3\n4 5 6").run()
+    assert last_line(at) == "built"
+    assert [e.value for e in at.error] == [r"Pasted text\: The matrix is 2×3; it must be square \(h×h\)\."]
+
+
+def test_own_text_is_shown_as_plain_text():
+    at = AppTest.from_function(text_script).run()
+    assert last_line(at) == "book"
+    at.text_area(key="own_text_paste").input("<script>alert('hi')</script> **bold** Hello").run()
+    assert not at.error
+    assert at.text[0].value.startswith("<script>alert('hi')</script> **bold**")  # st.text: never markup
+    assert at.code[0].value == "script alert hi script bold hello"
+    assert all("<script" not in m.value for m in at.markdown)
+    at.text_area(key="own_text_paste").input("12345 !!!").run()
+    assert len(at.error) == 1 and "Nothing is left" in at.error[0].value
+    assert last_line(at) == f"own {len('script alert hi script bold hello')}"
+
+
+def test_plain_markdown_escapes_what_markdown_would_read():
+    assert plain_markdown("a_b *c* `d` $x$ :red[e] <i> &lt;, 'q'") == \
+        r"a\_b \*c\* \`d\` \$x\$ \:red\[e\] \<i\> \&lt;, 'q'"
