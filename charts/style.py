@@ -3,6 +3,8 @@ styles that differ as well as colours, and one name per strategy."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -106,120 +108,143 @@ _DEFAULT_LINE_WIDTH = 2.0   # Plotly's, for traces that do not set one
 _DEFAULT_MARKER_SIZE = 6.0
 
 
-def _bigger_font(font: dict | None, *, size: float, color: str | None) -> dict:
+class _Look(NamedTuple):
+    font: float          # smallest font size (0: keep the figure's)
+    title_font: float
+    scale: float         # margins, note offsets and data text
+    line: float          # line widths
+    marker: float        # marker sizes
+    contrast: bool
+
+
+_PROJECTION = _Look(PRESENT_FONT, PRESENT_TITLE_FONT, PRESENT_SCALE, PRESENT_LINE_SCALE, PRESENT_MARKER_SCALE, False)
+_AS_BUILT = _Look(0.0, 0.0, 1.0, 1.0, 1.0, False)
+
+
+def _font(font: dict | None, look: _Look, *, size: float | None = None, colour: str | None = None) -> dict:
+    """``font`` at least ``size`` (default ``look.font``) px, black in high contrast."""
     font = dict(font or {})
-    font["size"] = max(float(font.get("size") or 0), size)
-    if color is not None:
-        font["color"] = color
+    size = look.font if size is None else size
+    if size:
+        font["size"] = max(float(font.get("size") or 0), size)
+    colour = _colour(font.get("color"), look) if colour is None else colour
+    if look.contrast:
+        colour = colour or PALETTE["black"]
+    if colour is not None:
+        font["color"] = colour
     return font
 
 
-def _colour(value, high_contrast: bool):
-    return HIGH_CONTRAST.get(value, value) if high_contrast and isinstance(value, str) else value
+def _colour(value, look: _Look):
+    return HIGH_CONTRAST.get(value, value) if look.contrast and isinstance(value, str) else value
 
 
-def _project_trace(trace: dict, *, high_contrast: bool, ink: str | None) -> dict:
-    """One trace of ``for_projection``: thicker lines, larger markers and data text, darker colours."""
+def _trace(trace: dict, look: _Look) -> dict:
+    """One trace: thicker lines, larger markers and data text, darker colours."""
     mode = trace.get("mode", "lines")
     scatter = trace.get("type", "scatter") in ("scatter", "scattergl")
     if "line" in trace or (scatter and "lines" in mode):
         line = dict(trace.get("line") or {})
         if scatter and "lines" in mode:
-            line["width"] = float(line.get("width", _DEFAULT_LINE_WIDTH)) * PRESENT_LINE_SCALE
+            line["width"] = float(line.get("width", _DEFAULT_LINE_WIDTH)) * look.line
         if "color" in line:
-            line["color"] = _colour(line["color"], high_contrast)
+            line["color"] = _colour(line["color"], look)
         trace["line"] = line
     if "marker" in trace or (scatter and "markers" in mode):
         marker = dict(trace.get("marker") or {})
         if scatter and "markers" in mode and np.ndim(marker.get("size", 0)) == 0:
-            marker["size"] = float(marker.get("size", _DEFAULT_MARKER_SIZE)) * PRESENT_MARKER_SCALE
+            marker["size"] = float(marker.get("size", _DEFAULT_MARKER_SIZE)) * look.marker
         if "color" in marker:
-            marker["color"] = _colour(marker["color"], high_contrast)
+            marker["color"] = _colour(marker["color"], look)
         if isinstance(marker.get("line"), dict) and "width" in marker["line"]:
-            marker["line"] = dict(marker["line"], width=float(marker["line"]["width"]) * PRESENT_LINE_SCALE)
+            marker["line"] = dict(marker["line"], width=float(marker["line"]["width"]) * look.line)
         if "colorbar" in marker:
-            marker["colorbar"] = _project_colorbar(marker["colorbar"], ink)
+            marker["colorbar"] = _colorbar(marker["colorbar"], look)
         trace["marker"] = marker
     if "colorbar" in trace or trace.get("type") == "heatmap":
-        trace["colorbar"] = _project_colorbar(trace.get("colorbar"), ink)
+        trace["colorbar"] = _colorbar(trace.get("colorbar"), look)
     if "textfont" in trace:  # data labels (characters, node names) grow with the fonts, not to 20 px
         font = dict(trace["textfont"])
-        font["size"] = float(font.get("size", FONT_SIZE)) * PRESENT_SCALE
+        if look.scale != 1.0:
+            font["size"] = float(font.get("size", FONT_SIZE)) * look.scale
         if "color" in font:
-            font["color"] = _colour(font["color"], high_contrast)
+            font["color"] = _colour(font["color"], look)
         trace["textfont"] = font
     return trace
 
 
-def _project_colorbar(colorbar: dict | None, ink: str | None) -> dict:
+def _colorbar(colorbar: dict | None, look: _Look) -> dict:
     colorbar = dict(colorbar or {})
-    title = dict(colorbar.get("title") or {})
-    title["font"] = _bigger_font(title.get("font"), size=PRESENT_FONT, color=ink)
-    colorbar["title"] = title
-    colorbar["tickfont"] = _bigger_font(colorbar.get("tickfont"), size=PRESENT_FONT, color=ink)
+    colorbar["title"] = dict(colorbar.get("title") or {})
+    colorbar["title"]["font"] = _font(colorbar["title"].get("font"), look)
+    colorbar["tickfont"] = _font(colorbar.get("tickfont"), look)
     return colorbar
 
 
-def _project_annotation(a: dict, *, high_contrast: bool, ink: str | None) -> dict:
-    a = dict(a)
-    colour = _colour((a.get("font") or {}).get("color"), high_contrast)
-    a["font"] = _bigger_font(a.get("font"), size=PRESENT_FONT, color=colour or ink)
+def _annotation(a: dict, look: _Look) -> dict:
+    a = dict(a, font=_font(a.get("font"), look))
     if isinstance(a.get("yshift"), (int, float)):  # notes sit below the axis title, which grew
-        a["yshift"] = a["yshift"] * PRESENT_SCALE
+        a["yshift"] = a["yshift"] * look.scale
     if "arrowcolor" in a:
-        a["arrowcolor"] = _colour(a["arrowcolor"], high_contrast)
+        a["arrowcolor"] = _colour(a["arrowcolor"], look)
     return a
 
 
-def _project_shape(shape: dict, *, high_contrast: bool) -> dict:
+def _shape(shape: dict, look: _Look) -> dict:
     line = dict(shape.get("line") or {})
-    line["width"] = float(line.get("width", _DEFAULT_LINE_WIDTH)) * PRESENT_LINE_SCALE
+    line["width"] = float(line.get("width", _DEFAULT_LINE_WIDTH)) * look.line
     if "color" in line:
-        line["color"] = _colour(line["color"], high_contrast)
+        line["color"] = _colour(line["color"], look)
     return dict(shape, line=line)
 
 
-def for_projection(fig: go.Figure, *, high_contrast: bool = False, height: int | None = PRESENT_HEIGHT) -> go.Figure:
-    """A copy of ``fig`` for a projector: every text at least 20 px (title 24 px), lines 1.6× and
-    markers 1.4× as thick, margins grown with the fonts, and at most ``height`` px tall.
-
-    ``high_contrast``: black text and axis lines, darker and thicker gridlines, and the light
-    Okabe–Ito colours (orange, sky blue, yellow, grey) replaced by darker ones of the same palette
-    (``HIGH_CONTRAST``); dashes and marker symbols are untouched, so traces still differ by style.
-    ``fig`` itself is not changed.
-    """
-    spec = fig.to_dict()
+def _restyle(fig: go.Figure, look: _Look, height: int | None) -> go.Figure:
+    spec = fig.to_dict()  # a deep copy: the caller's figure stays as it was
     lay = spec.setdefault("layout", {})
-    ink = PALETTE["black"] if high_contrast else None
-    lay["font"] = _bigger_font(lay.get("font"), size=PRESENT_FONT, color=ink)
-    title = lay.get("title")
-    if isinstance(title, dict) or title is None:
-        title = dict(title or {})
-        title["font"] = _bigger_font(title.get("font"), size=PRESENT_TITLE_FONT, color=ink)
-        lay["title"] = title
-    lay["legend"] = dict(lay.get("legend") or {}, font=_bigger_font((lay.get("legend") or {}).get("font"),
-                                                                     size=PRESENT_FONT, color=ink))
-    lay["hoverlabel"] = dict(lay.get("hoverlabel") or {}, font=_bigger_font(None, size=PRESENT_FONT, color=None))
+    lay["font"] = _font(lay.get("font"), look)
+    if isinstance(lay.get("title"), dict) or lay.get("title") is None:
+        lay["title"] = dict(lay.get("title") or {})
+        lay["title"]["font"] = _font(lay["title"].get("font"), look, size=look.title_font)
+    lay["legend"] = dict(lay.get("legend") or {})
+    lay["legend"]["font"] = _font(lay["legend"].get("font"), look)
+    if look.font:
+        lay["hoverlabel"] = dict(lay.get("hoverlabel") or {}, font=dict(size=look.font))
     for name in [k for k in lay if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
         axis = dict(lay.get(name) or {})
-        axis_title = dict(axis.get("title") or {})
-        axis_title["font"] = _bigger_font(axis_title.get("font"), size=PRESENT_FONT, color=ink)
-        axis["title"] = axis_title
-        axis["tickfont"] = _bigger_font(axis.get("tickfont"), size=PRESENT_FONT, color=ink)
-        if high_contrast:
+        axis["title"] = dict(axis.get("title") or {})
+        axis["title"]["font"] = _font(axis["title"].get("font"), look)
+        axis["tickfont"] = _font(axis.get("tickfont"), look)
+        if look.contrast:
             axis.update(gridcolor=HIGH_CONTRAST[GRID], gridwidth=2, zerolinecolor=HIGH_CONTRAST[GRID],
                         linecolor=PALETTE["black"], linewidth=2, tickcolor=PALETTE["black"])
         lay[name] = axis
     if lay.get("margin"):
-        lay["margin"] = {k: (v * PRESENT_SCALE if k in "lrtb" and isinstance(v, (int, float)) else v)
+        lay["margin"] = {k: (v * look.scale if k in "lrtb" and isinstance(v, (int, float)) else v)
                          for k, v in lay["margin"].items()}
-    # Set the whole lists at once: adding annotations one by one re-validates the earlier ones.
-    lay["annotations"] = [_project_annotation(a, high_contrast=high_contrast, ink=ink)
-                          for a in lay.get("annotations", ())]
-    lay["shapes"] = [_project_shape(s, high_contrast=high_contrast) for s in lay.get("shapes", ())]
-    if high_contrast:
-        lay["colorway"] = [_colour(c, True) for c in lay.get("colorway", SEQUENCE)]
+    # Whole lists at once: adding annotations one by one re-validates the earlier ones (quadratic).
+    lay["annotations"] = [_annotation(a, look) for a in lay.get("annotations", ())]
+    lay["shapes"] = [_shape(s, look) for s in lay.get("shapes", ())]
+    if look.contrast:
+        lay["colorway"] = [_colour(c, look) for c in lay.get("colorway", SEQUENCE)]
+        lay.update(paper_bgcolor="white", plot_bgcolor="white")
     if height is not None:
         lay["height"] = min(int(lay.get("height") or height), int(height))
-    spec["data"] = [_project_trace(dict(t), high_contrast=high_contrast, ink=ink) for t in spec.get("data", ())]
+    spec["data"] = [_trace(dict(t), look) for t in spec.get("data", ())]
     return go.Figure(spec)
+
+
+def for_projection(fig: go.Figure, *, high_contrast: bool = False, height: int | None = PRESENT_HEIGHT) -> go.Figure:
+    """A copy of ``fig`` for a projector: every text at least 20 px (title 24 px), lines 1.6× and
+    markers 1.4× as thick, margins and data text grown with the fonts, at most ``height`` px tall.
+
+    ``high_contrast``: also ``in_high_contrast``. ``fig`` itself is not changed.
+    """
+    return _restyle(fig, _PROJECTION._replace(contrast=high_contrast), height)
+
+
+def in_high_contrast(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` in high contrast at its own sizes: black text and axis lines on white, darker
+    and thicker gridlines, and the light Okabe–Ito colours (orange, sky blue, yellow, grey) replaced
+    by darker ones of the same palette (``HIGH_CONTRAST``). Dashes and marker symbols are untouched,
+    so series still differ by style where two colours become one."""
+    return _restyle(fig, _AS_BUILT._replace(contrast=True), None)

@@ -12,7 +12,8 @@ import pytest
 import charts
 from charts import eigen, jacobians, scalar, style, truncation, unrolled
 from charts.style import (HIGH_CONTRAST, PALETTE, PRESENT_FONT, PRESENT_HEIGHT, PRESENT_LINE_SCALE,
-                          PRESENT_MARKER_SCALE, PRESENT_SCALE, PRESENT_TITLE_FONT, for_projection)
+                          PRESENT_MARKER_SCALE, PRESENT_SCALE, PRESENT_TITLE_FONT, for_projection,
+                          in_high_contrast)
 from tests.gallery import BUILDERS
 
 FIGURES = {name: build() for name, build in BUILDERS.items()}
@@ -57,8 +58,8 @@ def font_sizes(spec: dict) -> list[tuple[str, float | None]]:
     for i, t in enumerate(spec["data"]):
         for bar in (t.get("colorbar"), t.get("marker", {}).get("colorbar")):
             if bar:
-                found.append((f"trace {i} colour bar title", bar["title"]["font"]["size"]))
-                found.append((f"trace {i} colour bar ticks", bar["tickfont"]["size"]))
+                found.append((f"trace {i} colour bar title", bar.get("title", {}).get("font", {}).get("size")))
+                found.append((f"trace {i} colour bar ticks", bar.get("tickfont", {}).get("size")))
     return found
 
 
@@ -107,9 +108,13 @@ def colours(spec: dict) -> set[str]:
     return found - {None}
 
 
+CONTRAST = {"projected": lambda fig: for_projection(fig, high_contrast=True), "as-built": in_high_contrast}
+
+
+@pytest.mark.parametrize("how", list(CONTRAST))
 @pytest.mark.parametrize("name", list(FIGURES))
-def test_high_contrast_is_black_on_white_with_dark_colours(name):
-    out = for_projection(FIGURES[name], high_contrast=True).to_plotly_json()
+def test_high_contrast_is_black_on_white_with_dark_colours(name, how):
+    out = CONTRAST[how](FIGURES[name]).to_plotly_json()
     lay = out["layout"]
     assert lay["font"]["color"] == PALETTE["black"] and lay["title"]["font"]["color"] == PALETTE["black"]
     assert lay["paper_bgcolor"] == "white" and lay["plot_bgcolor"] == "white"
@@ -119,6 +124,17 @@ def test_high_contrast_is_black_on_white_with_dark_colours(name):
             assert axis["tickfont"]["color"] == PALETTE["black"]
     light = colours(out) & LIGHT
     assert not light, f"{name}: light colours left in high contrast: {light}"
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_high_contrast_alone_keeps_the_sizes(name):
+    before, after = FIGURES[name].to_plotly_json(), in_high_contrast(FIGURES[name]).to_plotly_json()
+    assert font_sizes(after) == font_sizes(before)
+    assert after["layout"].get("height") == before["layout"].get("height")
+    for t_in, t_out in zip(before["data"], after["data"]):
+        assert t_out.get("line", {}).get("width") == t_in.get("line", {}).get("width")
+        if "markers" in t_in.get("mode", ""):
+            assert t_out.get("marker", {}).get("size") == t_in.get("marker", {}).get("size")
 
 
 def test_high_contrast_colours_are_okabe_ito():
