@@ -15,6 +15,7 @@ does not overflow they agree with ``bptt`` to rounding.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -84,24 +85,27 @@ class LogNorms:
         return bool(peak > FLOAT64_LOG10_MAX - 1.0)
 
 
-def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=None) -> LogNorms:
-    """``LogNorms`` of BPTT on one sequence X (T, d), targets Y as in ``bptt``.
+class LogForward(NamedTuple):
+    """The forward pass of one sequence as log-space pairs (see ``log_forward``)."""
 
-    Strategies with multipliers ξ (Full, chunked truncation, randomized);
-    sliding truncation is not a ξ pattern and is refused with ``ValueError``.
+    hs: np.ndarray    # (T+1,) log10 scales of h_t
+    hv: np.ndarray    # (T+1, h) unit directions of h_t
+    dphi: np.ndarray  # (T, h) φ'(a_t), plain numbers (bounded for every φ here)
+    do_s: np.ndarray  # (T,) log10 scales of ∂L/∂o_t
+    do_v: np.ndarray  # (T, q) unit directions of ∂L/∂o_t
+    log10_loss: float
+
+
+def log_forward(rnn: RNN, X: np.ndarray, h0: np.ndarray, Y: np.ndarray, loss: str) -> LogForward:
+    """h_t = 10^hs[t] hv[t], φ'(a_t) and ∂L/∂o_t = 10^do_s[t] do_v[t] for t = 1..T, and log10 L.
+
+    X (T, d) and h0 (h,) checked by ``check_inputs``, Y by ``check_targets``. The
+    recursions of ``forward`` and the loss, carried as scaled pairs: finite for every
+    finite input. Where plain float64 does not overflow, forward's own states are used.
     """
-    check_strategy(strategy)
-    as_choice("loss", loss, ("mse", "xent"))
-    X, h0 = check_inputs(rnn, X, h0)
-    if X.ndim != 2:
-        raise ValueError(f"X: expected one sequence (T, d) for log-space norms, got shape {X.shape}")
-    T = X.shape[0]
-    Y = check_targets(loss, Y, (T, rnn.q))
-    xi = multipliers(strategy, T)
-    if xi is None:
-        raise ValueError(f"strategy: expected Full, chunked or randomized truncation, got {describe(strategy)}")
     act = rnn.activation
     W_hx, W_hh, W_qh = rnn.params
+    T = X.shape[0]
 
     # Forward: h_t as (s_t, v_t); φ'(a_t) as plain numbers (bounded for every φ here).
     hs = np.empty(T + 1)
@@ -154,6 +158,28 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
     else:
         log10_loss = -np.inf
 
+    return LogForward(hs, hv, dphi, do_s, do_v, float(log10_loss))
+
+
+def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=None) -> LogNorms:
+    """``LogNorms`` of BPTT on one sequence X (T, d), targets Y as in ``bptt``.
+
+    Strategies with multipliers ξ (Full, chunked truncation, randomized);
+    sliding truncation is not a ξ pattern and is refused with ``ValueError``.
+    """
+    check_strategy(strategy)
+    as_choice("loss", loss, ("mse", "xent"))
+    X, h0 = check_inputs(rnn, X, h0)
+    if X.ndim != 2:
+        raise ValueError(f"X: expected one sequence (T, d) for log-space norms, got shape {X.shape}")
+    T = X.shape[0]
+    Y = check_targets(loss, Y, (T, rnn.q))
+    xi = multipliers(strategy, T)
+    if xi is None:
+        raise ValueError(f"strategy: expected Full, chunked or randomized truncation, got {describe(strategy)}")
+    W_hx, W_hh, W_qh = rnn.params
+    hs, hv, dphi, do_s, do_v, log10_loss = log_forward(rnn, X, h0, Y, loss)
+
     # Backward, with the parameter gradients accumulated as scaled matrices.
     log_dh = np.empty(T)
     log_delta = np.empty(T)
@@ -181,4 +207,4 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
         accumulate("W_qh", do_s[t - 1] + hs[t], np.outer(do_v[t - 1], hv[t]))
     log_grads = np.array([acc[k][0] for k in ("W_hx", "W_hh", "W_qh")])
     return LogNorms(log10_h=hs, log10_dL_dh=log_dh, log10_delta=log_delta, log10_W_hh_terms=log_terms_hh,
-                    log10_grads=log_grads, log10_loss=float(log10_loss))
+                    log10_grads=log_grads, log10_loss=log10_loss)
