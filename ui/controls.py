@@ -18,6 +18,9 @@ from typing import Any, Mapping, NamedTuple
 
 import streamlit as st
 
+from ui.registry import VIEWS
+from ui.sections import tab_param
+
 
 @dataclass(frozen=True)
 class Control:
@@ -65,6 +68,11 @@ _CONTROLS = [
     Control("c_noise", "Randomness of c_t", "float", 0.0, 0.0, 1.0, 0.05, fmt="%.2f",
             help="c_t is drawn uniformly from c ± this amount (0: constant)."),
     Control("log_eps", "Perturbation log₁₀ ε", "int", -8, -12, -1, 1, help="Size of the change to h_0 in the butterfly plot."),
+    # The lecture hall (sidebar, every page).
+    Control("present", "Presentation mode", "bool", False,
+            help="For a projector: large chart text, thick lines, explanations folded away, the main chart on one screen."),
+    Control("contrast", "High contrast", "bool", False,
+            help="Black on white, darker colours and gridlines; lines keep their dashes."),
 ]
 CONTROLS: dict[str, Control] = {c.key: c for c in _CONTROLS}
 
@@ -82,6 +90,8 @@ class Model(NamedTuple):
 SHARED = Model._fields  # the sidebar controls, in order
 
 MAX_URL_VALUE_LENGTH = 64
+# Each view's open tab: Streamlit binds and validates these itself (ui/sections.py).
+TAB_PARAMS = frozenset(tab_param(view.url_path) for view in VIEWS)
 
 
 def parse_value(control: Control, raw) -> tuple[Any, str | None]:
@@ -125,7 +135,7 @@ def parse_query(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for key, raw in params.items():
         control = CONTROLS.get(key)
         if control is None:
-            unknown += 1
+            unknown += key not in TAB_PARAMS
             continue
         value, warning = parse_value(control, raw)
         values[key] = value

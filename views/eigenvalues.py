@@ -10,6 +10,8 @@ from bptt_core import (alignment_with_top_eigenvector, eigenvalue_drift, eigenva
 from charts.eigen import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
                           power_norm_summary, power_norms_figure)
 from ui.controls import shared_controls, widget
+from ui.figures import show_chart
+from ui.sections import open_tab_only
 
 DRIFT = 1e-6  # computed eigenvalues further than this (relative to max(1, ρ)) from the design are shown
 
@@ -62,43 +64,49 @@ s = nonnormality if kind == "nonnormal" else 0.0  # the other kinds ignore it: s
 
 designed, computed, drift, sv, ratio = spectra(h, rho, kind, spread, s, seed)
 drifted = drift > DRIFT * max(1.0, rho)
-
-col_plane, col_sv = st.columns(2)
-with col_plane:
-    st.plotly_chart(eigen_plane(designed, rho=rho, computed=computed if drifted else None),
-                    width="stretch", theme=None, key="eigenvalues_plane")
-    st.caption(f"The {h} eigenvalues W_hh was built with ({kind}), inside the circle of radius ρ = {rho:.2f}; "
-               "the dashed circle is |λ| = 1, where powers neither shrink nor grow.")
-with col_sv:
-    st.plotly_chart(moduli_and_singular_values(designed, sv), width="stretch", theme=None, key="eigenvalues_singular")
-    st.caption(f"|λ_i| and σ_i sorted: equal for a normal W_hh, while a non-normal one has σ₁ = ‖W_hh‖₂ = "
-               f"{sv[0]:.3g} above ρ = {rho:.2f}.")
 if drifted:
     st.warning(f"This W_hh is so non-normal that its eigenvalues are ill-conditioned: LAPACK, working on the "
                f"float64 matrix (rounding errors near 10⁻¹⁶), finds them up to {drift:.2g} away from the ones it "
-               "was built with (hollow circles). The curves below are computed in W_hh's Schur basis, where the "
+               "was built with (hollow circles). The curves are computed in W_hh's Schur basis, where the "
                "eigenvalues stay exact.", icon=":material/warning:")
 
 
+def plane_tab():
+    show_chart(eigen_plane(designed, rho=rho, computed=computed if drifted else None), key="eigenvalues_plane",
+               caption=f"The {h} eigenvalues W_hh was built with ({kind}), inside the circle of radius ρ = {rho:.2f}; "
+                       "the dashed circle is |λ| = 1, where powers neither shrink nor grow.")
+
+
+def singular_tab():
+    show_chart(moduli_and_singular_values(designed, sv), key="eigenvalues_singular",
+               caption=f"|λ_i| and σ_i sorted: equal for a normal W_hh, while a non-normal one has σ₁ = ‖W_hh‖₂ = "
+                       f"{sv[0]:.3g} above ρ = {rho:.2f}.")
+
+
 @st.fragment
-def powers_section(h: int, rho: float, kind: str, spread: float, s: float, seed: int, ratio: float, sigma1: float):
-    st.subheader("Powers of W_hh")
+def powers_tab():
     K = widget("K")
     with st.spinner("Computing ‖W_hh^k‖₂ …"):
         lv = power_norms(h, rho, kind, spread, s, seed, K)
-    st.plotly_chart(power_norms_figure(lv, rho=rho, sigma_max=sigma1), width="stretch", theme=None,
-                    key="eigenvalues_powers")
-    st.caption("log₁₀‖W_hh^k‖₂ for k = 0 … K (black) between ρ^k (dashed) and ‖W_hh‖₂^k (dotted), on a linear "
-               "axis of log₁₀ values, so 10^954 fits; computed exactly in renormalised log space.")
+    show_chart(power_norms_figure(lv, rho=rho, sigma_max=float(sv[0])), key="eigenvalues_powers",
+               caption="log₁₀‖W_hh^k‖₂ for k = 0 … K (black) between ρ^k (dashed) and ‖W_hh‖₂^k (dotted), on a "
+                       "linear axis of log₁₀ values, so 10^954 fits; computed exactly in renormalised log space.")
     st.markdown(power_norm_summary(lv, rho=rho))
 
-    st.subheader("Exercise 1: M^k x aligns with the top eigenvector")
+
+@st.fragment
+def alignment_tab():
+    K = widget("K")
     cos = alignment(h, rho, kind, spread, s, seed, K)
-    st.plotly_chart(alignment_figure(cos), width="stretch", theme=None, key="eigenvalues_alignment")
-    complex_top = kind != "symmetric" and h > 1
-    st.caption("|cos| of the angle between M^k x and the top eigenvector v₁ of M = W_hh (for a complex top pair: "
-               f"the plane it spans), for a random Gaussian x (seed {seed}).")
-    st.markdown(alignment_summary(cos, ratio=ratio, complex_top=complex_top))
+    show_chart(alignment_figure(cos), key="eigenvalues_alignment",
+               caption="Exercise 1: |cos| of the angle between M^k x and the top eigenvector v₁ of M = W_hh (for a "
+                       f"complex top pair: the plane it spans), for a random Gaussian x (seed {seed}).")
+    st.markdown(alignment_summary(cos, ratio=ratio, complex_top=kind != "symmetric" and h > 1))
 
 
-powers_section(h, rho, kind, spread, s, seed, ratio, float(sv[0]))
+open_tab_only("eigenvalues", {
+    "Eigenvalues": plane_tab,
+    "Singular values": singular_tab,
+    "Powers of W_hh": powers_tab,
+    "Exercise 1": alignment_tab,
+})

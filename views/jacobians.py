@@ -10,7 +10,9 @@ from bptt_core import (GAMMA, factored_step_jacobians, forward, grid_stride, log
 from bptt_core.activations import phi_prime
 from charts.jacobians import dphi_histogram, jacobian_heatmap, lag_norms_figure
 from ui.controls import shared_controls
+from ui.figures import show_chart
 from ui.messages import overflow_message
+from ui.sections import open_tab_only
 
 LINE_ACTIVATIONS = ("identity", "tanh", "sigmoid")
 MAX_CELLS = 120  # heatmap grid points per side, at most
@@ -65,43 +67,58 @@ st.latex(r"\left\|\frac{\partial \mathbf{h}_t}{\partial \mathbf{h}_{t-k}}\right\
 
 T, h, activation, rho, seed = shared_controls()
 
-with st.spinner("Multiplying Jacobians …"):
-    results = {act: lag_curve(T, h, act, rho, seed) for act in LINE_ACTIVATIONS}
-lam1 = results["identity"][2]
-identity_overflow = results["identity"][3]
-if identity_overflow is not None:
-    st.warning(overflow_message(identity_overflow, None, T) + " With the identity φ the Jacobians are W_hh at "
-               "every step, whatever h_t is, so the identity curve is still exact.", icon=":material/warning:")
 
-st.subheader("How far back does a gradient reach?")
-st.plotly_chart(lag_norms_figure({act: r[0] for act, r in results.items()},
-                                 bounds={act: r[1] for act, r in results.items()},
-                                 gammas={act: GAMMA[act] for act in LINE_ACTIVATIONS}, sigma_max=lam1),
-                width="stretch", theme=None, key="jacobians_lags")
-st.caption(f"log₁₀ of the norm of the product of the last k Jacobians of the same RNN (T = {T}, h = {h}, "
-           f"ρ = {rho:.2f}, λ₁ = {lam1:.3g}) with three activations; long dashes: the bound k·log₁₀(λ₁γ) in the "
-           "same colour.")
+def lags_tab():
+    with st.spinner("Multiplying Jacobians …"):
+        results = {act: lag_curve(T, h, act, rho, seed) for act in LINE_ACTIVATIONS}
+    lam1 = results["identity"][2]
+    identity_overflow = results["identity"][3]
+    if identity_overflow is not None:
+        st.warning(overflow_message(identity_overflow, None, T) + " With the identity φ the Jacobians are W_hh at "
+                   "every step, whatever h_t is, so the identity curve is still exact.", icon=":material/warning:")
+    show_chart(lag_norms_figure({act: r[0] for act, r in results.items()},
+                                bounds={act: r[1] for act, r in results.items()},
+                                gammas={act: GAMMA[act] for act in LINE_ACTIVATIONS}, sigma_max=lam1),
+               key="jacobians_lags", caption=(
+        f"How far back a gradient reaches: log₁₀ of the norm of the product of the last k Jacobians of the same "
+        f"RNN (T = {T}, h = {h}, ρ = {rho:.2f}, λ₁ = {lam1:.3g}) with three activations; long dashes: the bound "
+        "k·log₁₀(λ₁γ) in the same colour."))
 
-dphi, steps, overflow = finite_prefix(T, h, activation, rho, seed)
-if steps < T:
-    st.warning(overflow_message(overflow, None, T) + f" With φ = {activation} the Jacobians depend on a_t, so the "
-               f"heatmap and the histogram below use the {steps} steps before that.", icon=":material/warning:")
 
-st.subheader(f"Every pair of steps, φ = {activation}")
-if steps >= 1:
+def finite_steps():
+    """φ'(a_t) and the number of steps before the forward pass overflowed, with the page's warning."""
+    dphi, steps, overflow = finite_prefix(T, h, activation, rho, seed)
+    if steps < T:
+        st.warning(overflow_message(overflow, None, T) + f" With φ = {activation} the Jacobians depend on a_t, so "
+                   f"this chart uses the {steps} steps before that.", icon=":material/warning:")
+    return dphi, steps
+
+
+def heatmap_tab():
+    _, steps = finite_steps()
+    if steps < 1:
+        st.info("No step before the overflow: there is no Jacobian to show.")
+        return
     with st.spinner("Computing the heatmap …"):
         M, grid, stride = heatmap(T, h, activation, rho, seed, steps)
-    st.plotly_chart(jacobian_heatmap(M, grid, activation=activation), width="stretch", theme=None,
-                    key="jacobians_heatmap")
     every = "every step" if stride == 1 else f"every {stride}th step"
-    st.caption(f"Each cell is log₁₀‖∂h_t/∂h_s‖₂ for source s (x) and target t (y), on {every}: a {grid.size}×{grid.size} "
-               f"grid (at most {MAX_CELLS} per side, fewer for large h so it stays about a second). The upper "
-               "triangle (s > t) is empty, because h_t is computed before h_s and does not depend on it.")
-else:
-    st.info("No step before the overflow: there is no Jacobian to show.")
+    show_chart(jacobian_heatmap(M, grid, activation=activation), key="jacobians_heatmap", caption=(
+        f"Every pair of steps, φ = {activation}: each cell is log₁₀‖∂h_t/∂h_s‖₂ for source s (x) and target t (y), "
+        f"on {every}: a {grid.size}×{grid.size} grid (at most {MAX_CELLS} per side, fewer for large h so it stays "
+        "about a second). The upper triangle (s > t) is empty, because h_t is computed before h_s and does not "
+        "depend on it."))
 
-st.subheader(f"How saturated are the units? φ = {activation}")
-st.plotly_chart(dphi_histogram(dphi, activation=activation, gamma=GAMMA[activation]), width="stretch", theme=None,
-                key="jacobians_dphi")
-st.caption(f"The diagonal of every diag(φ'(a_t)) over all {steps} steps and {h} units: values near 0 are saturated "
-           "units that stop the gradient; the dashed line is γ, the bound's worst case.")
+
+def saturation_tab():
+    dphi, steps = finite_steps()
+    show_chart(dphi_histogram(dphi, activation=activation, gamma=GAMMA[activation]), key="jacobians_dphi", caption=(
+        f"How saturated the units are, φ = {activation}: the diagonal of every diag(φ'(a_t)) over all {steps} steps "
+        f"and {h} units; values near 0 are saturated units that stop the gradient; the dashed line is γ, the "
+        "bound's worst case."))
+
+
+open_tab_only("jacobians", {
+    "Against the lag": lags_tab,
+    "Every pair of steps": heatmap_tab,
+    "Saturation": saturation_tab,
+})

@@ -8,6 +8,8 @@ from bptt_core import (butterfly, compare_recursion_and_terms, forward, log10_gr
                        scalar_terms, toy_problem)
 from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
 from ui.controls import shared_controls, widget
+from ui.figures import show_chart
+from ui.sections import open_tab_only
 from ui.messages import FLOAT64_MAX
 
 EDGE = 1e-3  # |E log10|c_t|| below this counts as "on the edge" (|c| within about 0.2 % of 1)
@@ -61,34 +63,37 @@ def regime_text(growth: float, c_noise: float) -> str:
             f"counts about the same however old it is.")
 
 
-@st.fragment
-def terms_section(T: int, seed: int):
-    st.subheader("Vanishing and exploding terms")
-    left, right = st.columns(2)
-    c = widget("c", left)
-    c_noise = widget("c_noise", right)
+left, right = st.columns(2)
+c = widget("c", left)
+c_noise = widget("c_noise", right)
+
+
+def terms_tab():
     st.markdown(regime_text(log10_growth(c, c_noise), c_noise)
                 + (f" Here c_t is drawn uniformly from {c - c_noise:.2f} … {c + c_noise:.2f} and b_t from a "
                    f"standard normal (seed {seed})." if c_noise > 0 else
                    f" Here c_t = {c:.2f} at every step and b_t is drawn from a standard normal (seed {seed})."))
-    terms, check, max_gap = scalar_run(T, c, c_noise, seed)
-    st.plotly_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), width="stretch", theme=None, key="scalar_terms")
-    st.caption(f"log₁₀ of the size of each of the {T} terms of a_{T} (solid blue: positive, hatched vermillion: "
-               f"negative); the term from step i has been multiplied by the {T} − i factors c_(i+1) … c_{T}.")
+    terms, _, _ = scalar_run(T, c, c_noise, seed)
+    show_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), key="scalar_terms", caption=(
+        f"log₁₀ of the size of each of the {T} terms of a_{T} (solid blue: positive, hatched vermillion: "
+        f"negative); the term from step i has been multiplied by the {T} − i factors c_(i+1) … c_{T}."))
+
+
+def recursion_tab():
+    _, check, max_gap = scalar_run(T, c, c_noise, seed)
     m1, m2, m3 = st.columns(3)
     m1.metric(f"log₁₀ |a_{T}| by the recursion", f"{check.log10_recursion[-1]:.6f}")
     m2.metric(f"log₁₀ |a_{T}| by the sum of terms", f"{check.log10_sum[-1]:.6f}")
     m3.metric("Max |recursion − sum| / Σ|terms|", f"{max_gap:.1e}",
               help="Over every t = 1..T; relative to the total size of the terms, so cancellation does not inflate it.")
-    st.plotly_chart(recursion_vs_terms(check), width="stretch", theme=None, key="scalar_recursion_vs_terms")
-    st.caption("log₁₀|a_t| at every t from the recursion (line) and from adding up its terms (circles), both "
-               "carried in log space so they stay finite where a_t itself would overflow float64; they agree "
-               "to rounding.")
+    show_chart(recursion_vs_terms(check), key="scalar_recursion_vs_terms", caption=(
+        "log₁₀|a_t| at every t from the recursion (line) and from adding up its terms (circles), both "
+        "carried in log space so they stay finite where a_t itself would overflow float64; they agree "
+        "to rounding."))
 
 
 @st.fragment
-def butterfly_section(T: int, h: int, activation: str, rho: float, seed: int):
-    st.subheader("The butterfly effect")
+def butterfly_tab():
     log_eps = widget("log_eps")
     distance, overflow_step = butterfly_run(T, h, activation, rho, seed, log_eps)
     if overflow_step is not None:
@@ -96,13 +101,16 @@ def butterfly_section(T: int, h: int, activation: str, rho: float, seed: int):
                    f"({FLOAT64_MAX}) at step t = {overflow_step} of {T}. From there on h_t − h̃_t is not a number, "
                    f"so those steps are left out of the chart (a note under it says how many).",
                    icon=":material/warning:")
-    st.plotly_chart(butterfly_figure(distance, eps=10.0 ** log_eps, rho=rho if activation == "identity" else None),
-                    width="stretch", theme=None, key="scalar_butterfly")
-    st.caption(f"log₁₀ of the distance between two runs of the sidebar's RNN (h = {h}, φ = {activation}, "
-               f"ρ = {rho:g}) whose initial states differ by ε = 10^{log_eps} in a random direction"
-               + ("; the dashed line is ε ρ^t, the growth of W_hh^t." if activation == "identity" else
-                  f"; with φ = {activation} the rate also depends on φ′ along the way, so no single ρ line applies."))
+    show_chart(butterfly_figure(distance, eps=10.0 ** log_eps, rho=rho if activation == "identity" else None),
+               key="scalar_butterfly", caption=(
+        f"The butterfly effect: log₁₀ of the distance between two runs of the sidebar's RNN (h = {h}, "
+        f"φ = {activation}, ρ = {rho:g}) whose initial states differ by ε = 10^{log_eps} in a random direction"
+        + ("; the dashed line is ε ρ^t, the growth of W_hh^t." if activation == "identity" else
+           f"; with φ = {activation} the rate also depends on φ′ along the way, so no single ρ line applies.")))
 
 
-terms_section(T, seed)
-butterfly_section(T, h, activation, rho, seed)
+open_tab_only("scalar", {
+    "Terms": terms_tab,
+    "Recursion = sum": recursion_tab,
+    "Butterfly effect": butterfly_tab,
+})

@@ -17,7 +17,9 @@ from charts.style import STRATEGIES
 from charts.truncation import (agreement_figure, gradient_norms_figure, mc_coordinate_figure,
                                mc_error_figure, truncation_figure, variance_figure)
 from ui.controls import shared_controls, widget
+from ui.figures import show_chart
 from ui.messages import overflow_message
+from ui.sections import open_tab_only
 
 MAX_FIGURE_CHARS = 80         # more characters than this no longer fit a readable row
 OPENING_CHARS = 200           # how much of the preprocessed text the figure can draw from
@@ -93,115 +95,142 @@ with left:
 with right:
     pi = widget("pi")
 
-# The book's figure ------------------------------------------------------------------------------
-st.subheader("The book's figure, over The Time Machine")
-opening, source, detail, problem = book_opening(os.environ.get(ENV_VAR, ""))
-if problem:
-    st.warning(f"The copy of The Time Machine named by {ENV_VAR} could not be used: {problem} "
-               "The figure shows the project's own short text instead.")
-elif source == "fallback":
-    st.info(detail + " Set " + ENV_VAR + " to a local copy of the book's timemachine.txt to see the book's "
-            "text; the book's draw below still shows the 29 characters of its figure.")
-controls_left, controls_right = st.columns([3, 1])
-with controls_left:
-    book = widget("book_draw")
-with controls_right:
-    st.button("Resample", key="truncation_resample", on_click=resample, icon=":material/casino:",
-              help="A new randomized draw (the seed from the sidebar, combined with a draw counter).")
-draw = st.session_state.get(DRAW_KEY, 0)
-if book:
-    n = len(BOOK_FIGURE_TEXT)
-    text = opening[:n] if opening.startswith(BOOK_FIGURE_TEXT) else BOOK_FIGURE_TEXT
-    random_label = "Randomized (the book's draw)"
-else:
-    n = min(T, MAX_FIGURE_CHARS, len(opening))
-    text = opening[:n]
-    random_label = f"Randomized (π = {pi:g})"
-rows = figure_rows(n, tau, pi, seed + 10_000 * draw, book)
-fig = truncation_figure(text, rows, row_labels={"randomized": random_label, "chunked": f"Regular (τ = {tau})",
-                                                "full": "Full"})
-st.plotly_chart(fig, width="stretch", theme=None, key="truncation_figure")
-if book:
-    st.caption("The book's three rows over its first 29 characters: the randomized row is the book's own draw "
-               f"(the|␣time|␣m|achine␣|by|␣h␣g|␣wel|ls), the regular row cuts every τ = {tau} characters, and "
-               "full BPTT is one segment. Gradient flows inside a box, never into the box before it. "
-               "Turn off the book's draw (or press Resample) for a fresh random draw.")
-else:
-    st.caption(f"The first {n} characters of the preprocessed text (T = {T}, at most {MAX_FIGURE_CHARS} so a row "
-               "stays readable), with ␣ for a space; each box is a segment through which the gradient flows. "
-               f"Randomized: π = {pi:g}, draw {draw} of seed {seed}.")
 
-# The four gradients ------------------------------------------------------------------------------
-st.subheader("Four gradients of the same loss")
-cmp = comparison(T, h, activation, rho, seed, tau, pi)
-# Full BPTT's overflow if it had one, else the first strategy that did (1/π scaling can overflow alone).
-for key in sorted(cmp.keys, key=lambda k: k != "full"):
-    message = overflow_message(*cmp.overflow_steps(key), T)
-    if message:
-        st.warning(message if key == "full" else f"{STRATEGIES[key]['name']}: {message}")
-        break
-if not cmp.finite.all() and cmp.log_space.any():
-    st.caption("Where float64 overflowed, the per-step norms of full, regular and randomized truncation are "
-               "recomputed in log space; sliding truncation has no log-space version, so its overflowed steps "
-               "are left out.")
-st.plotly_chart(gradient_norms_figure(cmp.log10_dL_dh, cmp.keys, log_space=cmp.log_space),
-                width="stretch", theme=None, key="truncation_norms")
-st.caption(f"log₁₀ ‖∂L/∂h_t‖ at each step for T = {T}, h = {h}, φ = {activation}, ρ = {rho:g}: truncation "
-           f"(τ = {tau}) drops the gradient that would arrive from later steps, randomized truncation (π = {pi:g}, "
-           "one draw) drops it at random and scales the rest by 1/π.")
-st.plotly_chart(agreement_figure(cmp.keys, cmp.cosine, cmp.relative_error), width="stretch", theme=None,
-                key="truncation_agreement")
-st.caption("Cosine between each strategy's gradient of (W_hx, W_hh, W_qh) and the exact one (1 = same direction), "
-           "with the relative error ‖∇L − ∇L_exact‖ / ‖∇L_exact‖ on each bar.")
-table = pd.DataFrame({
-    "Strategy": [STRATEGIES[k]["name"] for k in cmp.keys],
-    "cos∠(∇L, exact)": [f"{c:.4f}" if c == c else "undefined (overflow)" for c in cmp.cosine],
-    "relative error": [f"{e:.3g}" if e == e else "undefined (overflow)" for e in cmp.relative_error],
-    "log₁₀ ‖∇L‖": [f"{v:.3f}" if v == v else "overflow" for v in cmp.log10_norm],
-})
-st.dataframe(table, hide_index=True, width="stretch")
+def book_figure_tab():
+    opening, source, detail, problem = book_opening(os.environ.get(ENV_VAR, ""))
+    if problem:
+        st.warning(f"The copy of The Time Machine named by {ENV_VAR} could not be used: {problem} "
+                   "The figure shows the project's own short text instead.")
+    elif source == "fallback":
+        st.info(detail + " Set " + ENV_VAR + " to a local copy of the book's timemachine.txt to see the book's "
+                "text; the book's draw below still shows the 29 characters of its figure.")
+    controls_left, controls_right = st.columns([3, 1])
+    with controls_left:
+        book = widget("book_draw")
+    with controls_right:
+        st.button("Resample", key="truncation_resample", on_click=resample, icon=":material/casino:",
+                  help="A new randomized draw (the seed from the sidebar, combined with a draw counter).")
+    draw = st.session_state.get(DRAW_KEY, 0)
+    if book:
+        n = len(BOOK_FIGURE_TEXT)
+        text = opening[:n] if opening.startswith(BOOK_FIGURE_TEXT) else BOOK_FIGURE_TEXT
+        random_label = "Randomized (the book's draw)"
+        caption = ("The book's figure over The Time Machine: its three rows over the first 29 characters. The "
+                   "randomized row is the book's own draw (the|␣time|␣m|achine␣|by|␣h␣g|␣wel|ls), the regular row "
+                   f"cuts every τ = {tau} characters, and full BPTT is one segment. Gradient flows inside a box, "
+                   "never into the box before it. Turn off the book's draw (or press Resample) for a fresh "
+                   "random draw.")
+    else:
+        n = min(T, MAX_FIGURE_CHARS, len(opening))
+        text = opening[:n]
+        random_label = f"Randomized (π = {pi:g})"
+        caption = (f"The first {n} characters of the preprocessed text (T = {T}, at most {MAX_FIGURE_CHARS} so a "
+                   "row stays readable), with ␣ for a space; each box is a segment through which the gradient "
+                   f"flows. Randomized: π = {pi:g}, draw {draw} of seed {seed}.")
+    rows = figure_rows(n, tau, pi, seed + 10_000 * draw, book)
+    fig = truncation_figure(text, rows, row_labels={"randomized": random_label, "chunked": f"Regular (τ = {tau})",
+                                                    "full": "Full"})
+    show_chart(fig, key="truncation_figure", caption=caption)
 
 
-# Monte-Carlo --------------------------------------------------------------------------------------
-@st.fragment
-def monte_carlo(T: int, h: int, activation: str, rho: float, seed: int, pi: float):
-    st.subheader("Randomized truncation, many times: unbiased but noisy")
-    st.markdown("Each draw of ξ gives a different gradient g_i; their average converges to the exact gradient g, "
-                "because E[ξ_t] = 1. How fast depends on the variance, which grows as π falls.")
+def overflow_notes(cmp) -> None:
+    """Full BPTT's overflow if it had one, else the first strategy's that did (1/π scaling can overflow alone)."""
+    for key in sorted(cmp.keys, key=lambda k: k != "full"):
+        message = overflow_message(*cmp.overflow_steps(key), T)
+        if message:
+            st.warning(message if key == "full" else f"{STRATEGIES[key]['name']}: {message}")
+            break
+
+
+def per_step_tab():
+    cmp = comparison(T, h, activation, rho, seed, tau, pi)
+    overflow_notes(cmp)
+    if not cmp.finite.all() and cmp.log_space.any():
+        st.caption("Where float64 overflowed, the per-step norms of full, regular and randomized truncation are "
+                   "recomputed in log space; sliding truncation has no log-space version, so its overflowed "
+                   "steps are left out.")
+    show_chart(gradient_norms_figure(cmp.log10_dL_dh, cmp.keys, log_space=cmp.log_space), key="truncation_norms",
+               caption=f"Four gradients of the same loss: log₁₀ ‖∂L/∂h_t‖ at each step for T = {T}, h = {h}, "
+                       f"φ = {activation}, ρ = {rho:g}; truncation (τ = {tau}) drops the gradient that would arrive "
+                       f"from later steps, randomized truncation (π = {pi:g}, one draw) drops it at random and "
+                       "scales the rest by 1/π.")
+
+
+def agreement_tab():
+    cmp = comparison(T, h, activation, rho, seed, tau, pi)
+    overflow_notes(cmp)
+    show_chart(agreement_figure(cmp.keys, cmp.cosine, cmp.relative_error), key="truncation_agreement",
+               caption="Cosine between each strategy's gradient of (W_hx, W_hh, W_qh) and the exact one (1 = same "
+                       "direction), with the relative error ‖∇L − ∇L_exact‖ / ‖∇L_exact‖ on each bar.")
+    st.dataframe(pd.DataFrame({
+        "Strategy": [STRATEGIES[k]["name"] for k in cmp.keys],
+        "cos∠(∇L, exact)": [f"{c:.4f}" if c == c else "undefined (overflow)" for c in cmp.cosine],
+        "relative error": [f"{e:.3g}" if e == e else "undefined (overflow)" for e in cmp.relative_error],
+        "log₁₀ ‖∇L‖": [f"{v:.3f}" if v == v else "overflow" for v in cmp.log10_norm],
+    }), hide_index=True, width="stretch")
+
+
+def randomized_draws():
+    """The Monte-Carlo statistics at the page's settings, or None (with a message) when there is nothing to compare."""
     samples = widget("samples")
     S = affordable_samples(T, h, samples)
     stats = monte_carlo_stats(T, h, activation, rho, seed, pi, S)
     if not stats.exact_finite:
         st.warning("The exact gradient overflowed float64 (or is exactly zero) at these settings, so there is "
                    "nothing finite to compare the randomized draws with. Lower ρ or T, or choose a saturating φ.")
-        return
+        return None
     if S < samples:
         st.info(f"{samples} draws at T = {T}, h = {h} would take too long here (each is a full backward pass); "
                 f"using {S} draws, the most that fit the page's time budget.")
+    return stats
+
+
+@st.fragment
+def monte_carlo_tab():
+    st.markdown("Each draw of ξ gives a different gradient g_i; their average converges to the exact gradient g, "
+                "because E[ξ_t] = 1. How fast depends on the variance, which grows as π falls.")
+    stats = randomized_draws()
+    if stats is None:
+        return
+    S = stats.samples
     if stats.finite_samples < S:
         st.warning(f"{S - stats.finite_samples} of {S} draws overflowed float64 (a long unbroken run scaled by "
                    f"1/π = {1 / pi:.3g} at every step grows fast); running averages stop where the first did.")
-    st.plotly_chart(mc_error_figure(stats.n, stats.relative_error, stats.expected_error,
-                                    running_cosine=stats.running_cosine, pi=pi),
-                    width="stretch", theme=None, key="truncation_mc_error")
-    st.caption(f"Relative error of the mean of the first n of {S} randomized gradients (π = {pi:g}); the dashed "
-               "line is the root-mean-square error the sample variance predicts, falling like 1/√n. A jump is a "
-               "rare draw with a long unbroken run, weighted by (1/π)ᵏ. Hover for the cosine between the running "
-               "mean and the exact gradient.")
-    st.plotly_chart(mc_coordinate_figure(stats.n, stats.coordinate_ratio, stats.coordinate_band, pi=pi),
-                    width="stretch", theme=None, key="truncation_mc_coordinate")
-    st.caption("One coordinate, the largest entry of ∂L/∂W_hh: its running mean divided by the exact value, "
-               "inside the band 1 ± 2σ/√n (σ estimated from the draws) where it should stay about 95 % of the time.")
+    show_chart(mc_error_figure(stats.n, stats.relative_error, stats.expected_error,
+                               running_cosine=stats.running_cosine, pi=pi), key="truncation_mc_error",
+               caption=f"Relative error of the mean of the first n of {S} randomized gradients (π = {pi:g}); the "
+                       "dashed line is the root-mean-square error the sample variance predicts, falling like 1/√n. "
+                       "A jump is a rare draw with a long unbroken run, weighted by (1/π)ᵏ. Hover for the cosine "
+                       "between the running mean and the exact gradient.")
+    show_chart(mc_coordinate_figure(stats.n, stats.coordinate_ratio, stats.coordinate_band, pi=pi),
+               key="truncation_mc_coordinate",
+               caption="One coordinate, the largest entry of ∂L/∂W_hh: its running mean divided by the exact value, "
+                       "inside the band 1 ± 2σ/√n (σ estimated from the draws) where it should stay about 95 % of "
+                       "the time.")
+
+
+@st.fragment
+def variance_tab():
+    stats = randomized_draws()
+    if stats is None:
+        return
+    S = stats.samples
     sweep_samples = affordable_samples(T, h, max(S, SWEEP_MIN_SAMPLES), budget=WORK_BUDGET / len(SWEEP_PIS))
     sweep = variance_sweep(T, h, activation, rho, seed, sweep_samples)
-    st.plotly_chart(variance_figure(sweep.pi, sweep.log10_relative_variance, current_pi=pi,
-                                    current_value=stats.log10_relative_variance, samples=sweep.samples),
-                    width="stretch", theme=None, key="truncation_mc_variance")
-    st.caption(f"Total variance tr Σ of one randomized gradient, relative to ‖g‖², for π from 0.1 to 1 "
-               f"({sweep.samples} draws per π, the same uniforms for every π); the star is the {S} draws above. "
-               "Smaller π cuts more often and pays for it in variance. At small π much of the variance sits in "
-               "very rare long runs that a finite sample seldom contains, so there the estimate is too low and "
-               "noisy.")
+    show_chart(variance_figure(sweep.pi, sweep.log10_relative_variance, current_pi=pi,
+                               current_value=stats.log10_relative_variance, samples=sweep.samples),
+               key="truncation_mc_variance",
+               caption=f"Total variance tr Σ of one randomized gradient, relative to ‖g‖², for π from 0.1 to 1 "
+                       f"({sweep.samples} draws per π, the same uniforms for every π); the star is the {S} draws at "
+                       f"π = {pi:g}. Smaller π cuts more often and pays for it in variance. At small π much of the "
+                       "variance sits in very rare long runs that a finite sample seldom contains, so there the "
+                       "estimate is too low and noisy.")
 
 
-monte_carlo(T, h, activation, rho, seed, pi)
+open_tab_only("truncation", {
+    "The book's figure": book_figure_tab,
+    "Per-step gradients": per_step_tab,
+    "Agreement": agreement_tab,
+    "Monte-Carlo": monte_carlo_tab,
+    "Variance against π": variance_tab,
+})

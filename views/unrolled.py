@@ -9,7 +9,9 @@ from bptt_core import (bptt, expanded_dL_dh, log10_gradient_norms, product_form_
 from charts.unrolled import (gradient_norms_over_time, recursion_vs_sum, sum_terms, unrolled_graph,
                              w_hh_contribution_bars)
 from ui.controls import shared_controls
+from ui.figures import show_chart
 from ui.messages import overflow_message
+from ui.sections import open_tab_only
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -61,74 +63,79 @@ st.latex(r"\frac{\partial L}{\partial \mathbf{W}_{hh}} = \sum_{t=1}^{T} \boldsym
 
 T, h, activation, rho, seed = shared_controls()
 
-# --- the graph ---------------------------------------------------------------------------------
-st.subheader("The computational graph for T = 3")
-graph = graph_run(h, activation, rho, seed)
-st.plotly_chart(unrolled_graph(graph, activation=activation), width="stretch", theme=None, key="unrolled_graph")
-st.caption(
-    f"Boxes are variables, shaded boxes the parameters (one matrix each, drawn at every step where it is "
-    f"used), circles operators; arrows point forward, and each arrow's width, colour and number give the "
-    f"size of the gradient flowing back along it in a T = 3 run with h = {h}, φ = {activation}, ρ = {rho:g} "
-    f"(hover for the symbols)."
-)
 
-# --- ‖∂L/∂h_t‖ over T steps ---------------------------------------------------------------------
-st.subheader(f"‖∂L/∂h_t‖ over T = {T} steps")
-norms, forward_overflow, backward_overflow = log_norms(T, h, activation, rho, seed)
-message = overflow_message(forward_overflow, backward_overflow, T)
-if message:
-    st.warning(message, icon=":material/warning:")
-st.plotly_chart(gradient_norms_over_time(norms.log10_dL_dh, rho=rho if activation == "identity" else None),
-                width="stretch", theme=None, key="unrolled_dL_dh")
-st.caption(
-    "log₁₀‖∂L/∂h_t‖ of full BPTT at every step, computed in log space so it stays finite past float64"
-    + ("; the dashed line changes by log₁₀ρ per step back from t = T, the rate of ρ(W_hh)^(T−t) (with a loss "
-       "at every step the curve stays level when ρ < 1, because nearby losses keep feeding it: what vanishes "
-       "is the share of distant losses, in the terms chart below)."
-       if activation == "identity" else
-       f" (with φ = {activation} each step back also multiplies by φ′(a_t), so no single ρ line applies).")
-)
+def graph_tab():
+    graph = graph_run(h, activation, rho, seed)
+    show_chart(unrolled_graph(graph, activation=activation), key="unrolled_graph", caption=(
+        f"The computational graph for T = 3. Boxes are variables, shaded boxes the parameters (one matrix each, "
+        f"drawn at every step where it is used), circles operators; arrows point forward, and each arrow's width, "
+        f"colour and number give the size of the gradient flowing back along it in a T = 3 run with h = {h}, "
+        f"φ = {activation}, ρ = {rho:g} (hover for the symbols)."))
 
-# --- the recursion against the expanded sum ---------------------------------------------------
-st.subheader("The recursion against the book's expanded sum")
-ex = expansion(T, h, activation, rho, seed)
-if ex["form"] == "closed":
-    st.markdown(
-        "With the identity $\\phi$ each step back multiplies by $W_{hh}^\\top$ alone, so the recursion unrolls "
-        "into the section's sum of powers $(W_{hh}^\\top)^{T-i}$. Here every term of that sum is computed "
-        "separately, with the powers renormalised so nothing overflows, and compared with the recursion."
-    )
-else:
-    st.info(
-        f"The section's closed form with powers of W_hhᵀ holds for the identity φ only. With φ = {activation} "
-        f"each step back also multiplies by diag φ′(a_t), so the powers become products of Jacobians J_j, as "
-        f"below. That product form is summed term by term here"
-        + (f", for the last {ex['compared']} of the {T} steps (its cost grows as T²h²)." if ex["compared"] < T
-           else "."),
-        icon=":material/info:",
-    )
-    st.latex(r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T}"
-             r"\Big(\prod_{j=t+1}^{i} \mathbf{J}_j^\top\Big) \mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_i},"
-             r"\qquad \mathbf{J}_j = \frac{\partial \mathbf{h}_j}{\partial \mathbf{h}_{j-1}} = "
-             r"\mathrm{diag}\,\phi'(\mathbf{a}_j)\,\mathbf{W}_{hh}")
-c1, c2 = st.columns(2)
-c1.metric("Max relative difference", f"{ex['max_gap']:.1e}",
-          help="The largest ‖sum − recursion‖ / ‖recursion‖ over the steps compared, computed on the vectors "
-               "(in scaled arithmetic, so it works past float64 too).")
-c2.metric("Steps compared", f"{ex['compared']} of {T}")
-st.plotly_chart(recursion_vs_sum(ex["recursion"], ex["sums"], ex["steps"], form=ex["form"]),
-                width="stretch", theme=None, key="unrolled_recursion_vs_sum")
-st.caption("log₁₀‖∂L/∂h_t‖ from the backward recursion (line) and from adding up every term of the sum "
-           "(circles); they agree to the relative difference above, which is rounding only.")
-st.plotly_chart(sum_terms(ex["first_terms"], ex["first"], form=ex["form"]),
-                width="stretch", theme=None, key="unrolled_terms")
-st.caption(f"The size of each term of the sum for ∂L/∂h_{ex['first']}: what the loss at step i adds after "
-           f"travelling i − {ex['first']} steps back; it shrinks geometrically when gradients vanish and "
-           f"grows when they explode.")
 
-# --- where ∂L/∂W_hh comes from ------------------------------------------------------------------
-st.subheader("Where ∂L/∂W_hh comes from")
-st.metric("log₁₀ ‖∂L/∂W_hh‖_F (the sum of all contributions)", f"{norms.log10_grads[1]:.3f}")
-st.plotly_chart(w_hh_contribution_bars(norms.log10_W_hh_terms), width="stretch", theme=None, key="unrolled_w_hh")
-st.caption("log₁₀ of each step's share ‖δ_t h_{t−1}ᵀ‖_F = ‖δ_t‖‖h_{t−1}‖ of ∂L/∂W_hh, in log space so it "
-           "stays finite when float64 overflows; the tallest bars are the steps that dominate the update.")
+def over_time_tab():
+    norms, forward_overflow, backward_overflow = log_norms(T, h, activation, rho, seed)
+    message = overflow_message(forward_overflow, backward_overflow, T)
+    if message:
+        st.warning(message, icon=":material/warning:")
+    show_chart(gradient_norms_over_time(norms.log10_dL_dh, rho=rho if activation == "identity" else None),
+               key="unrolled_dL_dh", caption=(
+        f"log₁₀‖∂L/∂h_t‖ of full BPTT at each of the T = {T} steps, computed in log space so it stays finite past "
+        "float64"
+        + ("; the dashed line changes by log₁₀ρ per step back from t = T, the rate of ρ(W_hh)^(T−t) (with a loss "
+           "at every step the curve stays level when ρ < 1, because nearby losses keep feeding it: what vanishes "
+           "is the share of distant losses, in the tab 'Recursion = sum')."
+           if activation == "identity" else
+           f" (with φ = {activation} each step back also multiplies by φ′(a_t), so no single ρ line applies).")))
+
+
+def recursion_tab():
+    ex = expansion(T, h, activation, rho, seed)
+    if ex["form"] == "closed":
+        st.markdown(
+            "With the identity $\\phi$ each step back multiplies by $W_{hh}^\\top$ alone, so the recursion unrolls "
+            "into the section's sum of powers $(W_{hh}^\\top)^{T-i}$. Here every term of that sum is computed "
+            "separately, with the powers renormalised so nothing overflows, and compared with the recursion."
+        )
+    else:
+        st.info(
+            f"The section's closed form with powers of W_hhᵀ holds for the identity φ only. With φ = {activation} "
+            f"each step back also multiplies by diag φ′(a_t), so the powers become products of Jacobians J_j, as "
+            f"below. That product form is summed term by term here"
+            + (f", for the last {ex['compared']} of the {T} steps (its cost grows as T²h²)." if ex["compared"] < T
+               else "."),
+            icon=":material/info:",
+        )
+        st.latex(r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T}"
+                 r"\Big(\prod_{j=t+1}^{i} \mathbf{J}_j^\top\Big) \mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_i},"
+                 r"\qquad \mathbf{J}_j = \frac{\partial \mathbf{h}_j}{\partial \mathbf{h}_{j-1}} = "
+                 r"\mathrm{diag}\,\phi'(\mathbf{a}_j)\,\mathbf{W}_{hh}")
+    c1, c2 = st.columns(2)
+    c1.metric("Max relative difference", f"{ex['max_gap']:.1e}",
+              help="The largest ‖sum − recursion‖ / ‖recursion‖ over the steps compared, computed on the vectors "
+                   "(in scaled arithmetic, so it works past float64 too).")
+    c2.metric("Steps compared", f"{ex['compared']} of {T}")
+    show_chart(recursion_vs_sum(ex["recursion"], ex["sums"], ex["steps"], form=ex["form"]),
+               key="unrolled_recursion_vs_sum",
+               caption="log₁₀‖∂L/∂h_t‖ from the backward recursion (line) and from adding up every term of the sum "
+                       "(circles); they agree to the relative difference above, which is rounding only.")
+    show_chart(sum_terms(ex["first_terms"], ex["first"], form=ex["form"]), key="unrolled_terms", caption=(
+        f"The size of each term of the sum for ∂L/∂h_{ex['first']}: what the loss at step i adds after "
+        f"travelling i − {ex['first']} steps back; it shrinks geometrically when gradients vanish and "
+        f"grows when they explode."))
+
+
+def w_hh_tab():
+    norms, _, _ = log_norms(T, h, activation, rho, seed)
+    st.metric("log₁₀ ‖∂L/∂W_hh‖_F (the sum of all contributions)", f"{norms.log10_grads[1]:.3f}")
+    show_chart(w_hh_contribution_bars(norms.log10_W_hh_terms), key="unrolled_w_hh", caption=(
+        "log₁₀ of each step's share ‖δ_t h_{t−1}ᵀ‖_F = ‖δ_t‖‖h_{t−1}‖ of ∂L/∂W_hh, in log space so it "
+        "stays finite when float64 overflows; the tallest bars are the steps that dominate the update."))
+
+
+open_tab_only("unrolled", {
+    "Graph (T = 3)": graph_tab,
+    "Gradient over time": over_time_tab,
+    "Recursion = sum": recursion_tab,
+    "Sources of ∂L/∂W_hh": w_hh_tab,
+})

@@ -1,0 +1,12 @@
+"""One way to put a chart on a page: the figure and the sentence that says what it shows."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+
+def show_chart(fig: go.Figure, *, key: str, caption: str) -> None:
+    """Draw ``fig`` full width with the lab's own styling (no Streamlit theme), then its caption."""
+    st.plotly_chart(fig, width="stretch", theme=None, key=key)
+    st.caption(caption)
