@@ -33,6 +33,9 @@ from .sweeps import (chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scal
                      scaled_backward_norms)
 from .text import FALLBACK_TEXT, LoadedText, load_time_machine, preprocess
 from .uploads import MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, read_text
+from .train import (DTYPES, OPTIMIZERS, STRATEGY_NAMES, CharRNN, History, ParamGrads, TrainConfig, Trainer, Update,
+                    generate, init_char_rnn, matched_pi, perplexity, strategy_from_name, strategy_name, train,
+                    window_gradients)
 from .truncation import (BOOK_FIGURE_PI, BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT,
                          boundaries_from_xi, full_boundaries, randomized_boundaries,
                          regular_boundaries, segments, xi_from_segments)
