@@ -1,0 +1,192 @@
+"""Figures that play in the browser: Plotly frames, a play/pause button and a slider.
+
+Every frame travels with the figure, so pressing play (or dragging the Plotly slider)
+sends nothing to the server: a lecturer presses play and talks. Frames carry only the
+x/y arrays that change; styles, names and the fixed axis ranges live in the first
+frame's traces, so the picture does not jump from frame to frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .style import FONT_SIZE, GRID, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout
+
+FRAME_MS = 450        # time per frame while playing
+MAX_FRAMES = 41       # more frames add payload, not understanding
+MAX_POINTS = 400      # points per curve and frame: powers k beyond this are thinned
+DENSE_K = 100         # ... but every k up to here is kept (transient growth lives there)
+CIRCLE_POINTS = 121
+
+
+def _check_frames(values, name: str) -> np.ndarray:
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size == 0 or v.size > MAX_FRAMES or not np.isfinite(v).all():
+        raise ValueError(f"{name}: expected 1 to {MAX_FRAMES} finite values, got {v.size}")
+    return v
+
+
+def k_grid(K: int) -> np.ndarray:
+    """Powers k drawn for k = 0..K: all of them up to MAX_POINTS, else every k ≤ DENSE_K and an even grid."""
+    if K + 1 <= MAX_POINTS:
+        return np.arange(K + 1)
+    return np.unique(np.concatenate([np.arange(DENSE_K + 1),
+                                     np.round(np.linspace(0, K, MAX_POINTS - DENSE_K)).astype(int)]))
+
+
+def _padded(lo: float, hi: float, pad: float = 0.06) -> list[float]:
+    span = max(hi - lo, 1.0)
+    return [lo - pad * span, hi + pad * span]
+
+
+CONTROLS_BELOW = 62   # px from the bottom of the plot area to the play button and slider (below the x title)
+CONTROLS_HEIGHT = 80  # px the slider with its labels takes
+
+
+def _controls(fig: go.Figure, labels: list[str], prefix: str, *, legend_below: bool = False) -> go.Figure:
+    """Play/pause (updatemenus) and a slider over the frames, both animating in the browser only.
+
+    Placed in pixels below the plot area (paper coordinates scale with its height), with the
+    legend under them when ``legend_below``.
+    """
+    lay = fig.layout
+    bottom = CONTROLS_BELOW + CONTROLS_HEIGHT + (40 if legend_below else 0)
+    plot = lay.height - lay.margin.t - bottom
+    y = -CONTROLS_BELOW / plot
+    still = dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))
+    play = dict(frame=dict(duration=FRAME_MS, redraw=False), fromcurrent=True, mode="immediate",
+                transition=dict(duration=0))
+    fig.update_layout(
+        margin=dict(b=bottom),
+        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0.0, xanchor="left",
+                          y=y, yanchor="top", pad=dict(r=8, t=0),
+                          buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
+                                   dict(label="❚❚ Pause", method="animate", args=[[None], still])])],
+        sliders=[dict(active=0, x=0.22, len=0.78, xanchor="left", y=y + 12 / plot, yanchor="top",
+                      pad=dict(t=0, b=0), currentvalue=dict(prefix=prefix, font=dict(size=FONT_SIZE)),
+                      transition=dict(duration=0),
+                      steps=[dict(label=lb, method="animate", args=[[lb], still]) for lb in labels])],
+    )
+    if legend_below:
+        fig.update_layout(legend=dict(orientation="h", x=0.0, xanchor="left", y=y - CONTROLS_HEIGHT / plot,
+                                      yanchor="top"))
+    return fig
+
+
+def rho_animation(eigvals, rho: float, rhos, log10_norms, *,
+                  title: str | None = None) -> go.Figure:
+    """One frame per ρ_f: W_hh scaled to spectral radius ρ_f, its eigenvalues and log10‖W_hh^k‖₂.
+
+    eigvals (h,) complex: the spectrum of the current W_hh, whose spectral radius is ``rho``;
+    frame f shows it times ρ_f/ρ. rhos (F,); log10_norms (F, K+1) from
+    ``log10_power_norms_scaled(W, K, rhos / rho)``. Left: the complex plane with the unit circle
+    and the circle |λ| = ρ_f; right: log10‖W^k‖₂ against k with the line k·log10 ρ_f. Axis
+    ranges cover every frame. Non-finite values (W^k exactly zero) are left out.
+    """
+    ev = np.asarray(eigvals, dtype=np.complex128).ravel()
+    rho = float(rho)
+    rhos = _check_frames(rhos, "rhos")
+    L = np.asarray(log10_norms, dtype=float)
+    if ev.size == 0 or not np.isfinite(ev).all() or not (rho > 0 and math.isfinite(rho)) or (rhos <= 0).any():
+        raise ValueError("eigvals, rho, rhos: expected finite eigenvalues and positive spectral radii")
+    if L.ndim != 2 or L.shape[0] != rhos.size:
+        raise ValueError(f"log10_norms: expected shape ({rhos.size}, K+1), got {L.shape}")
+    K = L.shape[1] - 1
+    ks = k_grid(K)
+    angle = np.linspace(0.0, 2.0 * np.pi, CIRCLE_POINTS)
+    cos, sin = np.cos(angle), np.sin(angle)
+    labels = [f"{r:.2f}" for r in rhos]
+
+    def frame_traces(f: int) -> list[go.Scatter]:
+        r, lam = rhos[f], ev * (rhos[f] / rho)
+        x, y, _ = finite_xy(ks, L[f, ks])
+        return [go.Scatter(x=r * cos, y=r * sin), go.Scatter(x=lam.real, y=lam.imag),
+                go.Scatter(x=[0, K], y=[0.0, K * math.log10(r)]), go.Scatter(x=x, y=y)]
+
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.36, 0.64], horizontal_spacing=0.1)
+    first = frame_traces(0)
+    fig.add_trace(go.Scatter(x=cos, y=sin, mode="lines", name="unit circle |λ| = 1", hoverinfo="skip",
+                             line=dict(color=PALETTE["grey"], dash="dash", width=1.5)), row=1, col=1)
+    fig.add_trace(first[0].update(mode="lines", name="circle |λ| = ρ", hoverinfo="skip",
+                                  line=dict(color=PALETTE["blue"], dash="dot", width=1.5)), row=1, col=1)
+    fig.add_trace(first[1].update(mode="markers", name="eigenvalues λ_i",
+                                  marker=dict(color=PALETTE["vermillion"], size=8,
+                                              line=dict(color=PALETTE["black"], width=0.5)),
+                                  hovertemplate="λ = %{x:.3g} %{y:+.3g}i<extra></extra>"), row=1, col=1)
+    fig.add_trace(first[2].update(mode="lines", name="ρ^k",
+                                  line=dict(color=PALETTE["blue"], dash="dash", width=2),
+                                  hovertemplate="k = %{x}: k·log₁₀ρ = %{y:.4g}<extra></extra>"), row=1, col=2)
+    fig.add_trace(first[3].update(mode="lines", name="‖W_hh^k‖₂",
+                                  line=dict(color=PALETTE["black"], width=LINE_WIDTH),
+                                  hovertemplate="k = %{x}: log₁₀‖W^k‖ = %{y:.4g}<extra></extra>"), row=1, col=2)
+    moving = [1, 2, 3, 4]  # indices of the traces the frames replace
+    fig.frames = [go.Frame(name=labels[f], traces=moving, data=frame_traces(f)) for f in range(rhos.size)]
+
+    layout(fig, title=title or f"W_hh scaled to ρ from {rhos[0]:.2f} to {rhos[-1]:.2f}", x="Re λ", y="Im λ",
+           height=560)
+    axis = dict(gridcolor=GRID, zerolinecolor=GRID, linecolor=PALETTE["grey"], ticks="outside")
+    fig.update_xaxes(axis)
+    fig.update_yaxes(axis)
+    R = 1.08 * max(1.0, float(np.abs(ev).max()) * float(rhos.max()) / rho, float(rhos.max()))
+    fig.update_xaxes(range=[-R, R], row=1, col=1, constrain="domain", zeroline=True)
+    fig.update_yaxes(range=[-R, R], row=1, col=1, scaleanchor="x", scaleratio=1, zeroline=True)
+    finite = L[:, ks][np.isfinite(L[:, ks])]
+    lines = np.array([0.0, K * math.log10(rhos.min()), K * math.log10(rhos.max())])
+    values = np.concatenate([finite, lines])
+    fig.update_xaxes(range=[0, max(K, 1)], title_text="power k", row=1, col=2)
+    fig.update_yaxes(range=_padded(float(values.min()), float(values.max())), title_text="log₁₀ ‖W_hh^k‖₂",
+                     row=1, col=2)
+    return _controls(fig, labels, "ρ = ", legend_below=True)
+
+
+def sweep_animation(log10_full, log10_frames, xi, values, *, key: str, symbol: str,
+                    title: str | None = None) -> go.Figure:
+    """One frame per value of τ (or π): log10‖∂L/∂h_t‖ of the strategy against Full BPTT, and its cuts.
+
+    log10_full (T,): Full BPTT, drawn once; log10_frames (F, T) and xi (F, T): the strategy's
+    per-step norms and multipliers for each of the F ``values`` (from ``log10_dL_dh_sweep``;
+    ``chunked_xi_sweep`` / ``randomized_xi_sweep``). key ∈ {"chunked", "randomized"} picks the
+    house style; symbol is "τ" or "π". Cuts (ξ_t = 0: no gradient from h_t into h_{t−1}) are
+    ticks on the bottom of the plot, between steps t − 1 and t. Non-finite values are left out.
+    """
+    full = np.asarray(log10_full, dtype=float).ravel()
+    V = np.asarray(log10_frames, dtype=float)
+    xi = np.asarray(xi, dtype=float)
+    values = _check_frames(values, "values")
+    T = full.size
+    if V.shape != (values.size, T) or xi.shape != V.shape:
+        raise ValueError(f"log10_frames, xi: expected shape ({values.size}, {T}), got {V.shape} and {xi.shape}")
+    style = STRATEGIES[key]
+    t = np.arange(1, T + 1)
+    labels = [f"{v:g}" for v in values]
+    shown = np.concatenate([full[np.isfinite(full)], V[np.isfinite(V)]])
+    lo, hi = _padded(float(shown.min()), float(shown.max())) if shown.size else [-1.0, 1.0]
+    tick_y = lo + 0.03 * (hi - lo)
+
+    def frame_traces(f: int) -> list[go.Scatter]:
+        x, y, _ = finite_xy(t, V[f])
+        cuts = np.flatnonzero(xi[f, 1:] == 0.0) + 1.5  # between step t−1 and t, t ≥ 2
+        return [go.Scatter(x=x, y=y), go.Scatter(x=cuts, y=np.full(cuts.size, tick_y))]
+
+    fig = go.Figure()
+    x, y, _ = finite_xy(t, full)
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=STRATEGIES["full"]["name"],
+                             line=dict(color=STRATEGIES["full"]["color"], dash="solid", width=LINE_WIDTH),
+                             hovertemplate="t = %{x}: %{y:.3f}<extra>Full</extra>"))
+    first = frame_traces(0)
+    fig.add_trace(first[0].update(mode="lines", name=style["name"],
+                                  line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                                  hovertemplate="t = %{x}: %{y:.3f}<extra></extra>"))
+    fig.add_trace(first[1].update(mode="markers", name="cut (ξ_t = 0)", hoverinfo="skip",
+                                  marker=dict(symbol="line-ns-open", size=14, color=style["color"],
+                                              line=dict(width=2, color=style["color"]))))
+    fig.frames = [go.Frame(name=labels[f], traces=[1, 2], data=frame_traces(f)) for f in range(values.size)]
+    layout(fig, title=title or f"Sweeping {symbol}: {style['name']} against full BPTT",
+           x="Time step t", y="log₁₀ ‖∂L/∂h_t‖", height=500)
+    fig.update_xaxes(range=[0.5, T + 0.5])
+    fig.update_yaxes(range=[lo, hi])
+    return _controls(fig, labels, f"{symbol} = ")
