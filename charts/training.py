@@ -1,0 +1,120 @@
+"""Figures of the training lab: perplexity against updates and against wall-clock seconds, the
+gradient norm before clipping with the threshold θ, and how the book cuts the text into minibatches.
+
+Each run is a ``bptt_core.History`` keyed by strategy name (``full``, ``chunked``, ``sliding``,
+``randomized``); its colour, dash and name come from ``charts.style.STRATEGIES``. Non-finite
+values (a diverged run) are left out and a note under the chart says how many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .style import LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, note
+
+X_AXES = {"updates": ("index", "Update"), "seconds": ("seconds", "Training wall-clock seconds")}
+TRAIN_OPACITY = 0.35  # the noisy per-window training perplexity sits behind the validation curve
+
+
+def _check(histories: Mapping) -> None:
+    unknown = [k for k in histories if k not in STRATEGIES]
+    if unknown:
+        raise ValueError(f"histories: unknown strategy names {unknown}; expected some of {list(STRATEGIES)}")
+
+
+def _name(key: str, labels: Mapping[str, str] | None) -> str:
+    return (labels or {}).get(key) or STRATEGIES[key]["name"]
+
+
+def _dropped_note(fig: go.Figure, dropped: int, what: str) -> go.Figure:
+    if dropped:
+        note(fig, f"{dropped} non-finite {what} left out (a run diverged: its loss or gradient overflowed).")
+    return fig
+
+
+def perplexity_figure(histories: Mapping, *, x: str = "updates", labels: Mapping[str, str] | None = None,
+                      vocab_size: int | None = None) -> go.Figure:
+    """Perplexity of each run against updates (``x="updates"``) or training seconds (``x="seconds"``).
+
+    Per strategy: validation perplexity at its checkpoints (line with markers) and the training
+    perplexity exp(L) of every window (thin, faint). y on a log scale. ``vocab_size`` draws the
+    uniform-guessing level V as a grey dotted line. labels: optional legend name per strategy.
+    """
+    _check(histories)
+    if x not in X_AXES:
+        raise ValueError(f"x: expected one of {list(X_AXES)}, got {x!r}")
+    field, x_title = X_AXES[x]
+    fig = go.Figure()
+    dropped = 0
+    x_max = 0.0
+    for key, hist in histories.items():
+        style = STRATEGIES[key]
+        xs = getattr(hist, field)
+        tx, ty, d1 = finite_xy(xs, np.where(hist.train_perplexity > 0, hist.train_perplexity, np.nan))
+        measured = np.isfinite(hist.valid_perplexity)
+        vx, vy, d2 = finite_xy(xs[measured], hist.valid_perplexity[measured])
+        dropped += d1 + d2
+        if tx.size:
+            x_max = max(x_max, float(tx.max()))
+        name = _name(key, labels)
+        fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines", name=f"{name}: training", legendgroup=key,
+                                 showlegend=False, opacity=TRAIN_OPACITY, hoverinfo="skip",
+                                 line=dict(color=style["color"], dash="solid", width=1)))
+        fig.add_trace(go.Scatter(x=vx, y=vy, mode="lines+markers", name=f"{name}: validation", legendgroup=key,
+                                 line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                                 marker=dict(size=6)))
+    if vocab_size is not None and x_max > 0:
+        fig.add_trace(go.Scatter(x=[0.0, x_max], y=[float(vocab_size)] * 2, mode="lines",
+                                 name=f"uniform guessing (V = {vocab_size})",
+                                 line=dict(color=PALETTE["grey"], dash="dot", width=1.5)))
+    layout(fig, title="Perplexity while training" + (" against wall-clock time" if x == "seconds" else ""),
+           x=x_title, y="Perplexity (validation: markers; training windows: faint)", log_y=True)
+    return _dropped_note(fig, dropped, "perplexities")
+
+
+def gradient_norm_figure(histories: Mapping, *, theta: float | None = None,
+                         labels: Mapping[str, str] | None = None) -> go.Figure:
+    """‖g‖ before clipping at every update of each run (log y), and the threshold θ (grey dashed)
+    when clipping is on: above the line the update was scaled down to θ."""
+    _check(histories)
+    fig = go.Figure()
+    dropped = 0
+    x_max = 0.0
+    for key, hist in histories.items():
+        style = STRATEGIES[key]
+        x, y, d = finite_xy(hist.index, np.where(hist.grad_norm > 0, hist.grad_norm, np.nan))
+        dropped += d
+        if x.size:
+            x_max = max(x_max, float(x.max()))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_name(key, labels), legendgroup=key,
+                                 line=dict(color=style["color"], dash=style["dash"], width=1.5)))
+    if theta is not None and x_max > 0:
+        fig.add_trace(go.Scatter(x=[1.0, x_max], y=[float(theta)] * 2, mode="lines", name=f"clipping threshold θ = {theta:g}",
+                                 line=dict(color=PALETTE["vermillion"], dash="dash", width=2)))
+    layout(fig, title="Gradient norm before clipping", x="Update", y="‖g‖ over all parameters", log_y=True)
+    return _dropped_note(fig, dropped, "gradient norms")
+
+
+def minibatch_figure(sequential_starts, random_starts, *, num_steps: int, n_tokens: int) -> go.Figure:
+    """Where each minibatch's B windows start in the text, for the book's two partitionings.
+
+    sequential_starts, random_starts: (N, B) start positions (``bptt_core.Batches.starts``).
+    Sequential: B streams, each a straight rising line (row b of batch i + 1 continues row b of
+    batch i, so the state can be carried over). Random: windows scattered over the whole text
+    (the state must be reset).
+    """
+    fig = go.Figure()
+    for starts, name, colour, symbol in ((sequential_starts, "sequential", PALETTE["blue"], "circle"),
+                                         (random_starts, "random", PALETTE["orange"], "x")):
+        s = np.asarray(starts, dtype=float)
+        if s.ndim != 2:
+            raise ValueError(f"{name}_starts: expected an (N, B) array, got shape {s.shape}")
+        batch = np.broadcast_to(np.arange(1, s.shape[0] + 1)[:, None], s.shape)
+        fig.add_trace(go.Scatter(x=batch.ravel(), y=s.ravel(), mode="markers", name=f"{name} partitioning",
+                                 marker=dict(color=colour, size=5, symbol=symbol, opacity=0.8)))
+    layout(fig, title=f"Where the windows of each minibatch start (T = {num_steps} characters each)",
+           x="Minibatch (update)", y=f"Position in the training text (of {n_tokens} characters)", height=380)
+    return fig
