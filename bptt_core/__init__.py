@@ -10,7 +10,8 @@ from .bptt import (Full, Gradients, Randomized, Truncated, bptt, chunked_xi, mul
                    randomized_xi)
 from .clipping import clip_by_global_norm, clip_elementwise, global_norm
 from .comparison import StrategyComparison, compare_strategies, log10_row_norms
-from .corpus import Batches, Corpus, Vocab, make_corpus, minibatches, random_batches, sequential_batches
+from .corpus import (Batches, Corpus, Vocab, fit_batch_size, make_corpus, minibatches, random_batches,
+                     sequential_batches)
 from .contributions import (Edge, Expansion, ScaledRows, UnrolledGradients, expanded_dL_dh, product_form_dL_dh,
                             product_form_steps, recursion_dL_dh, scaled_rows, unrolled_gradients,
                             w_hh_contributions)

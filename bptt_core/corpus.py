@@ -185,3 +185,16 @@ def minibatches(tokens, batch_size: int, num_steps: int, *, sequential: bool, rn
     """``sequential_batches`` or ``random_batches``."""
     part = sequential_batches if sequential else random_batches
     return part(tokens, batch_size, num_steps, rng)
+
+
+def fit_batch_size(n_tokens: int, num_steps: int, wanted: int = 32, min_batches: int = 4) -> int:
+    """The largest B ≤ ``wanted`` that still gives both partitionings at least ``min_batches``
+    minibatches of (T, B) from ``n_tokens`` characters (0 when even B = 1 cannot).
+
+    Sequential batching has ⌊(N − offset − 1)/B⌋ characters per stream with offset ≤ T, so
+    B ≤ (N − T − 1) / (T · min_batches) suffices; random batching needs less.
+    """
+    n = as_int("n_tokens", n_tokens, minimum=0)
+    T = as_int("num_steps", num_steps, minimum=1)
+    wanted = as_int("wanted", wanted, minimum=1)
+    return max(0, min(wanted, (n - T - 1) // (T * as_int("min_batches", min_batches, minimum=1))))

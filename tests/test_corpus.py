@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bptt_core import FALLBACK_TEXT, Vocab, make_corpus, minibatches, preprocess, random_batches, sequential_batches
+from bptt_core import FALLBACK_TEXT, Vocab, fit_batch_size, make_corpus, minibatches, preprocess, random_batches, sequential_batches
 
 TEXT = preprocess(FALLBACK_TEXT)
 
@@ -102,3 +102,15 @@ def test_partitioning_works_on_real_indices_and_rejects_short_text():
         random_batches(np.arange(100), 32, 35)
     with pytest.raises(ValueError, match="1-D integer"):
         random_batches(np.zeros(100), 2, 3)
+
+
+@pytest.mark.parametrize("n, T", [(1530, 10), (1530, 50), (156085, 35), (156085, 1000), (500, 200)])
+def test_fit_batch_size_leaves_enough_minibatches(n, T):
+    B = fit_batch_size(n, T, wanted=32, min_batches=4)
+    assert 0 <= B <= 32
+    if B == 0:
+        assert (n - T - 1) // T < 4
+        return
+    for seed in range(5):
+        assert len(sequential_batches(np.arange(n), B, T, rng=seed)) >= 4
+        assert len(random_batches(np.arange(n), B, T, rng=seed)) >= 4
