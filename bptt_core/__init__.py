@@ -31,7 +31,7 @@ from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalue_drift, 
                        second_modulus_ratio, singular_values, spectral_radius, spectrum, w_hh,
                        w_hh_schur)
 from .sweeps import (chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scaled, randomized_xi_sweep,
-                     scaled_backward_norms)
+                     rescaled_power_norms, scaled_backward_norms)
 from .text import FALLBACK_TEXT, LoadedText, load_time_machine, preprocess
 from .uploads import MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, read_text
 from .train import (DTYPES, OPTIMIZERS, STRATEGY_NAMES, CharRNN, History, ParamGrads, TrainConfig, Trainer, Update,

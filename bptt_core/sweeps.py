@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bptt import chunked_xi
-from .checks import as_choice, as_float_array, as_int
+from .checks import as_choice, as_float_array, as_int, describe
 from .logspace import log_forward
 from .losses import check_targets
 from .model import RNN, check_inputs
@@ -29,15 +29,24 @@ from .spectral import log10_power_norms
 def log10_power_norms_scaled(W, K: int, scales) -> np.ndarray:
     """log10 ‖(c_f W)^k‖₂ for every scale c_f (F,) > 0 and k = 0..K: shape (F, K+1).
 
-    One ``log10_power_norms(W, K)`` for all scales: row f is k·log10 c_f + log10‖W^k‖₂
-    (−inf where W^k is exactly zero). Scaling W by c scales its spectral radius by c, so
-    c_f = ρ_f / ρ(W) sweeps ρ with the shape of W (its eigenvector geometry, its
-    non-normality relative to ρ) fixed.
+    One ``log10_power_norms(W, K)`` for all scales (see ``rescaled_power_norms``). Scaling W by
+    c scales its spectral radius by c, so c_f = ρ_f / ρ(W) sweeps ρ with the shape of W (its
+    eigenvector geometry, its non-normality relative to ρ) fixed.
     """
+    return rescaled_power_norms(log10_power_norms(W, K), scales)
+
+
+def rescaled_power_norms(log10_norms, scales) -> np.ndarray:
+    """(F, K+1): row f is k·log10 c_f + log10_norms[k], i.e. log10‖(c_f W)^k‖₂ from log10‖W^k‖₂ (K+1,).
+
+    −inf (W^k exactly zero) stays −inf. scales (F,) must be positive.
+    """
+    base = np.asarray(log10_norms, dtype=float).ravel()
+    if base.size == 0 or np.isnan(base).any() or (base == np.inf).any():
+        raise ValueError(f"log10_norms: expected finite values or -inf (an exact zero), got {describe(log10_norms)}")
     c = as_float_array("scales", scales, (1,))
-    if c.size == 0 or (c <= 0).any():
+    if (c <= 0).any():
         raise ValueError(f"scales: expected positive numbers, got {c.tolist()}")
-    base = log10_power_norms(W, K)
     return np.log10(c)[:, None] * np.arange(base.size) + base
 
 

@@ -23,6 +23,19 @@ DENSE_K = 100         # ... but every k up to here is kept (transient growth liv
 CIRCLE_POINTS = 121
 
 
+def _compact(values) -> np.ndarray:
+    """Frame data as the browser gets it: integers as int32, the rest as float32 (half of float64's
+    payload; a screen shows no more digits than float32 holds)."""
+    v = np.asarray(values)
+    if v.dtype.kind == "f" and v.size and np.array_equal(v, np.round(v)) and np.abs(v).max() < 2**31:
+        return v.astype(np.int32)
+    return v.astype(np.int32 if v.dtype.kind in "iu" else np.float32)
+
+
+def _xy(x, y) -> dict:
+    return dict(x=_compact(x), y=_compact(y))
+
+
 def _check_frames(values, name: str) -> np.ndarray:
     v = np.asarray(values, dtype=float).ravel()
     if v.size == 0 or v.size > MAX_FRAMES or not np.isfinite(v).all():
@@ -104,8 +117,8 @@ def rho_animation(eigvals, rho: float, rhos, log10_norms, *,
     def frame_traces(f: int) -> list[go.Scatter]:
         r, lam = rhos[f], ev * (rhos[f] / rho)
         x, y, _ = finite_xy(ks, L[f, ks])
-        return [go.Scatter(x=r * cos, y=r * sin), go.Scatter(x=lam.real, y=lam.imag),
-                go.Scatter(x=[0, K], y=[0.0, K * math.log10(r)]), go.Scatter(x=x, y=y)]
+        return [go.Scatter(_xy(r * cos, r * sin)), go.Scatter(_xy(lam.real, lam.imag)),
+                go.Scatter(x=[0, K], y=[0.0, K * math.log10(r)]), go.Scatter(_xy(x, y))]
 
     fig = make_subplots(rows=1, cols=2, column_widths=[0.36, 0.64], horizontal_spacing=0.1)
     first = frame_traces(0)
@@ -170,7 +183,7 @@ def sweep_animation(log10_full, log10_frames, xi, values, *, key: str, symbol: s
     def frame_traces(f: int) -> list[go.Scatter]:
         x, y, _ = finite_xy(t, V[f])
         cuts = np.flatnonzero(xi[f, 1:] == 0.0) + 1.5  # between step t−1 and t, t ≥ 2
-        return [go.Scatter(x=x, y=y), go.Scatter(x=cuts, y=np.full(cuts.size, tick_y))]
+        return [go.Scatter(_xy(x, y)), go.Scatter(_xy(cuts, np.full(cuts.size, tick_y)))]
 
     fig = go.Figure()
     x, y, _ = finite_xy(t, full)

@@ -8,7 +8,7 @@ import pytest
 
 from bptt_core import (Randomized, Truncated, bptt, log10_gradient_norms, log10_power_norms, log10_row_norms,
                        randomized_xi, toy_problem, w_hh)
-from bptt_core.sweeps import (chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scaled,
+from bptt_core.sweeps import (chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scaled, rescaled_power_norms,
                               randomized_xi_sweep, scaled_backward_norms)
 
 
@@ -32,6 +32,8 @@ def test_scaled_power_norms_keep_exact_zeros_and_refuse_bad_scales():
     for bad in ([0.0], [-1.0], []):
         with pytest.raises(ValueError, match="scales"):
             log10_power_norms_scaled(N, 3, bad)
+    with pytest.raises(ValueError, match="log10_norms"):
+        rescaled_power_norms([0.0, np.nan], [1.0])
 
 
 def test_xi_sweeps_reproduce_the_single_strategies():

@@ -6,7 +6,8 @@
 import streamlit as st
 
 from bptt_core import (alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,
-                       second_modulus_ratio, singular_values, spectrum, w_hh, w_hh_schur)
+                       rescaled_power_norms, second_modulus_ratio, singular_values, spectrum, w_hh, w_hh_schur)
+from charts.animation import rho_animation
 from charts.eigen import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
                           power_norm_summary, power_norms_figure)
 from ui.controls import shared_controls, widget
@@ -14,6 +15,7 @@ from ui.figures import show_chart
 from ui.sections import open_tab_only
 
 DRIFT = 1e-6  # computed eigenvalues further than this (relative to max(1, ρ)) from the design are shown
+ANIMATION_RHOS = tuple(round(0.5 + 0.05 * i, 2) for i in range(21))  # the frames of "Animate ρ"
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -35,6 +37,12 @@ def power_norms(h: int, rho: float, kind: str, spread: float, nonnormality: floa
 def alignment(h: int, rho: float, kind: str, spread: float, nonnormality: float, seed: int, K: int):
     _, U = w_hh_schur(h, rho, kind, spread, nonnormality, seed)
     return alignment_with_top_eigenvector(U, K, seed=seed)
+
+
+def rho_sweep(h: int, rho: float, kind: str, spread: float, nonnormality: float, seed: int, K: int):
+    # ‖(cW)^k‖ = c^k ‖W^k‖: every frame from the cached curve of the "Powers of W_hh" tab.
+    return rescaled_power_norms(power_norms(h, rho, kind, spread, nonnormality, seed, K),
+                                [r / rho for r in ANIMATION_RHOS])
 
 
 st.title("Eigenvalues of W_hh")
@@ -104,9 +112,23 @@ def alignment_tab():
     st.markdown(alignment_summary(cos, ratio=ratio, complex_top=kind != "symmetric" and h > 1))
 
 
+def animation_tab():
+    K = widget("K")
+    show_chart(rho_animation(designed, rho, ANIMATION_RHOS, rho_sweep(h, rho, kind, spread, s, seed, K)),
+               key="eigenvalues_animation",
+               caption=f"This W_hh scaled to ρ = {ANIMATION_RHOS[0]} … {ANIMATION_RHOS[-1]}: its eigenvalues (left) "
+                       "and log₁₀‖W_hh^k‖₂ for k = 0 … K with the line ρ^k (right). Press ▶ Play: the frames play in "
+                       "the browser, without a round trip to the server. Powers scale as ‖(cW)^k‖ = c^k ‖W^k‖, so all "
+                       "frames come from one computation.")
+    st.markdown("Where the eigenvalues cross the unit circle, the powers turn from decay to growth. The gap between "
+                "the curve and its ρ^k line (what non-normality adds) is the same in every frame: "
+                "log₁₀‖(cW)^k‖ − k·log₁₀(cρ) = log₁₀‖W^k‖ − k·log₁₀ρ.")
+
+
 open_tab_only("eigenvalues", {
     "Eigenvalues": plane_tab,
     "Singular values": singular_tab,
     "Powers of W_hh": powers_tab,
     "Exercise 1": alignment_tab,
+    "Animate ρ": animation_tab,
 })

@@ -4,15 +4,18 @@
 
 import os
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from bptt_core import (BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TEXT, Full, Randomized, Truncated,
-                       boundaries_from_xi, compare_strategies, full_boundaries, randomized_boundaries,
-                       regular_boundaries, toy_problem, xi_from_segments)
+                       boundaries_from_xi, chunked_xi_sweep, compare_strategies, full_boundaries,
+                       log10_dL_dh_sweep, randomized_boundaries, randomized_xi_sweep, regular_boundaries,
+                       toy_problem, xi_from_segments)
 from bptt_core.estimator import (WORK_BUDGET, affordable_samples, randomized_statistics,
                                  randomized_variance_sweep)
 from bptt_core.text import ENV_VAR, FALLBACK_TEXT, load_time_machine, preprocess
+from charts.animation import sweep_animation
 from charts.style import STRATEGIES
 from charts.truncation import (agreement_figure, gradient_norms_figure, mc_coordinate_figure,
                                mc_error_figure, truncation_figure, variance_figure)
@@ -27,6 +30,8 @@ SWEEP_PIS = tuple(round(0.1 * k, 1) for k in range(1, 11))
 SWEEP_MIN_SAMPLES = 200       # draws per π in the sweep, when affordable
 KEYS = ("full", "chunked", "sliding", "randomized")
 DRAW_KEY = "truncation_draw"  # session counter bumped by "Resample"
+ANIMATION_TAUS = tuple(range(1, 21))                          # the frames of "Animate τ and π"
+ANIMATION_PIS = tuple(round(0.05 * k, 2) for k in range(1, 21))
 
 
 # --- cached adapters: plain parameters in, plain values or core dataclasses out ---------------
@@ -66,6 +71,16 @@ def monte_carlo_stats(T: int, h: int, activation: str, rho: float, seed: int, pi
 def variance_sweep(T: int, h: int, activation: str, rho: float, seed: int, samples: int):
     rnn, X, Y = toy_problem(T, h, activation, rho, seed)
     return randomized_variance_sweep(rnn, X, Y, SWEEP_PIS, samples=samples, seed=seed)
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing every frame…")
+def strategy_sweeps(T: int, h: int, activation: str, rho: float, seed: int) -> dict:
+    # Full, then one row per τ, then one per π (the same draws as Randomized(π, seed)): one backward pass.
+    rnn, X, Y = toy_problem(T, h, activation, rho, seed)
+    taus, pis = chunked_xi_sweep(T, ANIMATION_TAUS), randomized_xi_sweep(T, ANIMATION_PIS, seed)
+    V = log10_dL_dh_sweep(rnn, X, Y, np.vstack([np.ones((1, T)), taus, pis]))
+    n = len(ANIMATION_TAUS)
+    return {"full": V[0], "tau": (taus, V[1:1 + n]), "pi": (pis, V[1 + n:])}
 
 
 def resample():
@@ -227,10 +242,28 @@ def variance_tab():
                        "estimate is too low and noisy.")
 
 
+def animation_tab():
+    sweeps = strategy_sweeps(T, h, activation, rho, seed)
+    xi, V = sweeps["tau"]
+    show_chart(sweep_animation(sweeps["full"], V, xi, ANIMATION_TAUS, key="chunked", symbol="τ"),
+               key="truncation_animation_tau",
+               caption=f"Regular truncation for τ = {ANIMATION_TAUS[0]} … {ANIMATION_TAUS[-1]} against full BPTT: "
+                       f"log₁₀ ‖∂L/∂h_t‖ at each step (T = {T}, h = {h}, φ = {activation}, ρ = {rho:g}); the ticks "
+                       "at the bottom are the cuts. Press ▶ Play: the frames play in the browser, without a round "
+                       "trip to the server.")
+    xi, V = sweeps["pi"]
+    show_chart(sweep_animation(sweeps["full"], V, xi, ANIMATION_PIS, key="randomized", symbol="π"),
+               key="truncation_animation_pi",
+               caption=f"Randomized truncation for π = {ANIMATION_PIS[0]} … {ANIMATION_PIS[-1]}, one draw of seed "
+                       f"{seed} with the same uniforms for every π: as π grows, cuts disappear and the 1/π scaling "
+                       "shrinks, until π = 1 is full BPTT.")
+
+
 open_tab_only("truncation", {
     "The book's figure": book_figure_tab,
     "Per-step gradients": per_step_tab,
     "Agreement": agreement_tab,
     "Monte-Carlo": monte_carlo_tab,
     "Variance against π": variance_tab,
+    "Animate τ and π": animation_tab,
 })
