@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from ui.controls import set_values, url_warnings
-from ui.registry import SCENARIOS, VIEWS
+from ui.controls import url_warnings
+from ui.lecture import classroom_sidebar, go_to, share_box
+from ui.registry import HOME_SCENARIOS, VIEWS
 from ui.runtime import limit_blas_threads
 
 st.set_page_config(page_title="BPTT Lab", page_icon=":material/timeline:", layout="wide")
@@ -25,13 +26,12 @@ def home():
              r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} "
              r"\left(\mathbf{W}_{hh}^\top\right)^{T-i}\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}}")
     st.subheader("Scenarios")
-    cols = st.columns(len(SCENARIOS))
-    for col, (label, caption, values, target) in zip(cols, SCENARIOS):
+    cols = st.columns(len(HOME_SCENARIOS))
+    for col, scenario in zip(cols, HOME_SCENARIOS):
         with col:
-            st.caption(caption.format(**values))
-            if st.button(label, key=f"scenario_{target}_{label}", width="stretch"):
-                set_values(values)
-                st.switch_page(next(v.path for v in VIEWS if v.url_path == target))
+            st.caption(scenario.text)
+            if st.button(scenario.title, key=f"home_{scenario.view}_{scenario.label}", width="stretch"):
+                go_to(scenario)
     st.subheader("The views, in the order of the section")
     for view in VIEWS:
         st.page_link(view.path, label=view.title, icon=view.icon)
@@ -43,4 +43,6 @@ pages += [st.Page(v.path, title=v.title, icon=v.icon, url_path=v.url_path) for v
 navigation = st.navigation(pages)
 for warning in url_warnings():
     st.warning(warning, icon=":material/link_off:")
+classroom_sidebar()
 navigation.run()
+share_box(navigation.url_path or None)  # after the page: the link carries the values it just drew

@@ -21,7 +21,7 @@ import pytest
 
 from tools.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
 from ui.controls import CONTROLS, encode_value
-from ui.registry import SCENARIOS, VIEWS
+from ui.registry import HOME_SCENARIOS, VIEWS
 
 pytestmark = pytest.mark.browser
 
@@ -269,15 +269,15 @@ def test_hostile_link_runs_no_markup(server, page):
     assert not any("script" in w or "onerror" in w or "abc" in w for w in warnings), warnings
 
 
-@pytest.mark.parametrize("label, caption, values, target", SCENARIOS[:1], ids=[SCENARIOS[0][0]])
-def test_scenario_button(server, page, label, caption, values, target):
+@pytest.mark.parametrize("scenario", HOME_SCENARIOS[:1], ids=[HOME_SCENARIOS[0].title])
+def test_scenario_button(server, page, scenario):
     page.goto(server.url + "/")
     wait_ready(page, charts=0)
-    page.get_by_role("button", name=label).click()
-    page.wait_for_url(f"**/{target}*")
+    page.locator('[data-testid="stMain"]').get_by_role("button", name=scenario.title).click()
+    page.wait_for_url(f"**/{scenario.view}*")
     wait_ready(page)
-    assert_no_error(page, f"scenario {label!r}")
-    for key, value in values.items():
+    assert_no_error(page, f"scenario {scenario.title!r}")
+    for key, value in scenario.values.items():
         assert query_value(page, key) == encode_value(value), (key, page.url)
 
 

@@ -28,7 +28,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Widget
 
 from ui.controls import CONTROLS, SHARED, encode_value
-from ui.registry import SCENARIOS, VIEWS
+from ui.registry import HOME_SCENARIOS, VIEWS
 from ui.sections import tab_param
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -293,16 +293,17 @@ def test_home_runs_clean():
     assert not at.exception, describe_exceptions(at)
     assert not at.error, [e.value for e in at.error]
     assert at.title and at.title[0].value == "BPTT Lab"
-    assert len(at.button) == len(SCENARIOS)
+    assert len(at.main.button) == len(HOME_SCENARIOS)  # the sidebar has the tour's
     links = [link.value for link in at.get("page_link")]
     assert links == [v.title for v in VIEWS]
     assert not at.warning, [w.value for w in at.warning]
 
 
-@pytest.mark.parametrize("label, caption, values, target", SCENARIOS, ids=[s[0] for s in SCENARIOS])
-def test_scenario_button(label, caption, values, target):
+@pytest.mark.parametrize("scenario", HOME_SCENARIOS, ids=[s.title for s in HOME_SCENARIOS])
+def test_scenario_button(scenario):
+    label, values, target = scenario.title, scenario.values, scenario.view
     at = new_app()
-    run(at.button(key=f"scenario_{target}_{label}").click())
+    run(at.button(key=f"home_{target}_{scenario.label}").click())
     where = f"scenario {label!r}"
     assert_clean(at, where)
     registered = getattr(at, "_registered_pages", None)  # private; the only record of the page shown

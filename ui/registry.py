@@ -33,9 +33,148 @@ VIEWS = (
          "a_t = b_t + c_t a_{t-1}: the terms Π c_j b_i vanish or explode, and the butterfly effect."),
 )
 
-# One-click scenarios on the home page: (label, caption template, values, view url_path).
-SCENARIOS = (
-    ("Gradients vanish", "identity φ, ρ = {rho:g}, T = {T}", dict(activation="identity", rho=0.8, T=100), "unrolled"),
-    ("Edge of stability", "identity φ, ρ = {rho:g}, T = {T}", dict(activation="identity", rho=1.0, T=100), "unrolled"),
-    ("Gradients explode", "identity φ, ρ = {rho:g}, T = {T}", dict(activation="identity", rho=1.2, T=100), "unrolled"),
+@dataclass(frozen=True)
+class Scenario:
+    """A one-click setting of some controls (and the view's open tab) that shows one idea.
+
+    ``label`` and ``caption`` are ``str.format`` templates over ``values``: every number a reader sees
+    comes from the values, so the two can never disagree (tests/test_scenarios.py checks it).
+    """
+
+    label: str
+    caption: str
+    values: dict
+    view: str                # url_path of the view it belongs to
+    tab: str | None = None   # the view's tab to open (a label given to ui.sections.open_tab_only)
+
+    @property
+    def title(self) -> str:
+        return self.label.format(**self.values)
+
+    @property
+    def text(self) -> str:
+        return self.caption.format(**self.values)
+
+
+def _scenarios(view: str, *rows) -> tuple[Scenario, ...]:
+    return tuple(Scenario(label, caption, values, view, tab) for label, caption, values, tab in rows)
+
+
+# Per view, in the order they are drawn under the view's title.
+SCENARIOS = {
+    "unrolled": _scenarios(
+        "unrolled",
+        ("Vanishing, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: a loss's gradient shrinks like ρ^k "
+         "on its way k steps back", dict(activation="identity", rho=0.8, T=100), "Recursion = sum"),
+        ("Edge, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: a loss reaches every earlier step at full "
+         "strength", dict(activation="identity", rho=1.0, T=100), "Recursion = sum"),
+        ("Exploding, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: ‖∂L/∂h_t‖ grows like ρ^(T−t) back to the first step",
+         dict(activation="identity", rho=1.2, T=100), "Gradient over time"),
+        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: saturated units hold ‖∂L/∂h_t‖ "
+         "near its size at T, where the identity would grow it like ρ^(T−t)", dict(activation="tanh", rho=2.5, T=100), "Gradient over time"),
+        ("Where ∂L/∂W_hh comes from, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: every step's term is "
+         "about as large, since δ_t grows going back as fast as the states shrink", dict(activation="identity", rho=1.1, T=100), "Sources of ∂L/∂W_hh"),
+    ),
+    "eigenvalues": _scenarios(
+        "eigenvalues",
+        ("Normal, ρ = {rho:g}", "{kind} W_hh, ρ = {rho:g}, K = {K}: ‖W_hh^k‖ is exactly ρ^k",
+         dict(kind="normal", rho=0.9, K=200), "Powers of W_hh"),
+        ("Non-normal transient growth", "{kind} W_hh, ρ = {rho:g}, non-normality {nonnormality:g}, K = {K}: the "
+         "powers grow for a while although every eigenvalue is inside the unit circle",
+         dict(kind="nonnormal", rho=0.9, nonnormality=5.0, K=200), "Powers of W_hh"),
+        ("σ₁ above ρ", "{kind} W_hh, ρ = {rho:g}, non-normality {nonnormality:g}: same eigenvalues, larger "
+         "singular values", dict(kind="nonnormal", rho=0.9, nonnormality=5.0), "Singular values"),
+        ("Exploding, ρ = {rho:g}", "{kind} W_hh, ρ = {rho:g}: eigenvalues outside the unit circle",
+         dict(kind="normal", rho=1.2), "Eigenvalues"),
+        ("Power iteration", "{kind} W_hh, spread {spread:g}, K = {K}: M^k x turns towards the top eigenvector",
+         dict(kind="symmetric", spread=0.5, K=100), "Exercise 1"),
+    ),
+    "jacobians": _scenarios(
+        "jacobians",
+        ("Vanishing, ρ = {rho:g}", "ρ = {rho:g}, T = {T}: every activation's product shrinks with the lag",
+         dict(rho=0.8, T=100), "Against the lag"),
+        ("Sigmoid's ¼, ρ = {rho:g}", "ρ = {rho:g}, T = {T}: identity explodes, sigmoid (γ = ¼) still vanishes",
+         dict(rho=2.0, T=100), "Against the lag"),
+        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}: most φ'(a_t) sit far below their largest value γ",
+         dict(activation="tanh", rho=2.5), "Saturation"),
+        ("Exploding, every pair", "{activation} φ, ρ = {rho:g}, T = {T}: ‖∂h_t/∂h_s‖ grows with the distance t − s",
+         dict(activation="identity", rho=1.2, T=100), "Every pair of steps"),
+    ),
+    "truncation": _scenarios(
+        "truncation",
+        ("The book's figure", "τ = {tau}: regular cuts every τ characters, randomized ones where a draw stops the flow",
+         dict(tau=4, book_draw=True), "The book's figure"),
+        ("Short truncation, τ = {tau}", "{activation} φ, τ = {tau}, ρ = {rho:g}: truncated ∂L/∂h_t only hear losses up to τ steps ahead",
+         dict(tau=5, rho=1.0, activation="identity"), "Per-step gradients"),
+        ("Exploding, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, τ = {tau}: truncated gradients point the right way but miss most of its size",
+         dict(rho=1.2, tau=10, activation="identity"), "Agreement"),
+        ("Unbiased but noisy, π = {pi:g}", "π = {pi:g}, S = {samples}: the running mean closes in on the exact "
+         "gradient", dict(pi=0.2, samples=1000), "Monte-Carlo"),
+        ("The price of π", "π = {pi:g}: fewer kept steps, more variance", dict(pi=0.5), "Variance against π"),
+    ),
+    "scalar": _scenarios(
+        "scalar",
+        ("Vanishing, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: old terms shrink geometrically",
+         dict(c=0.8, c_noise=0.0), "Terms"),
+        ("Edge, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: every term counts the same", dict(c=1.0, c_noise=0.0), "Terms"),
+        ("Exploding, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: the oldest input dominates",
+         dict(c=1.2, c_noise=0.0), "Terms"),
+        ("Random c_t, c = {c:g} ± {c_noise:g}", "c_t drawn from {c:g} ± {c_noise:g}: the geometric mean of |c_t| "
+         "decides, not c", dict(c=1.0, c_noise=0.5), "Terms"),
+        ("Butterfly, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, log₁₀ ε = {log_eps}: the two runs part like ρ^t",
+         dict(activation="identity", rho=1.2, log_eps=-8), "Butterfly effect"),
+    ),
+}
+
+# The home page's three: vanishing, edge, exploding on the unrolled network.
+HOME_SCENARIOS = SCENARIOS["unrolled"][:3]
+
+
+@dataclass(frozen=True)
+class TourStep:
+    """One step of the guided tour: a scenario to set and what to look at (a template over its values)."""
+
+    scenario: Scenario
+    text: str
+
+    @property
+    def says(self) -> str:
+        return self.text.format(**self.scenario.values)
+
+
+def _step(view: str, label: str, text: str) -> TourStep:
+    return TourStep(next(s for s in SCENARIOS[view] if s.label == label), text)
+
+
+# Through the views in the order of the section (VIEWS), two steps each.
+TOUR = (
+    _step("unrolled", "Vanishing, ρ = {rho:g}",
+          "Each loss sends its gradient back through $W_{{hh}}^\\top$ once per step. With ρ = {rho:g} the terms "
+          "shrink like ρ^k: see how fast the second chart falls with the distance."),
+    _step("unrolled", "Exploding, ρ = {rho:g}",
+          "Same network, ρ = {rho:g}: now the earliest steps get the largest gradients. The curve follows the "
+          "dashed ρ^(T−t) line up to the first step."),
+    _step("eigenvalues", "Non-normal transient growth",
+          "Every eigenvalue is inside the unit circle (ρ = {rho:g}), yet ‖W_hh^k‖ first climbs far above one: "
+          "watch the black curve rise before it meets the ρ^k line."),
+    _step("eigenvalues", "Power iteration",
+          "The section's exercise: repeated multiplication turns any vector towards the top eigenvector, so "
+          "long-range gradients all point the same way. The cosine climbs to one."),
+    _step("jacobians", "Sigmoid's ¼, ρ = {rho:g}",
+          "With ρ = {rho:g} the identity's product explodes, while the sigmoid (γ = ¼) still vanishes: its "
+          "dashed bound λ₁γ stays below one."),
+    _step("jacobians", "tanh saturation, ρ = {rho:g}",
+          "Why: with large weights the units saturate and φ'(a_t) is small. Look at where the bars pile up."),
+    _step("truncation", "The book's figure",
+          "The book's three ways to cut the sequence: randomized segments on top, regular ones of τ = {tau} "
+          "characters in the middle, full BPTT below."),
+    _step("truncation", "Unbiased but noisy, π = {pi:g}",
+          "Randomized truncation is right on average: the running mean of S = {samples} draws closes in on the "
+          "exact gradient, inside the shaded band."),
+    _step("scalar", "Exploding, c = {c:g}",
+          "The section's scalar model: with c = {c:g} every step back multiplies a term by c, so the oldest "
+          "terms are the tallest bars."),
+    _step("scalar", "Butterfly, ρ = {rho:g}",
+          "The same in the forward pass: a change of h₀ by ε grows like ρ^t. This is why long products are "
+          "fragile, and why the book truncates."),
 )
