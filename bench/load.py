@@ -41,7 +41,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -59,7 +58,8 @@ from ui.registry import VIEWS  # noqa: E402
 
 TARGET_P95_MS = 1000.0
 TARGET_N = 30
-FINISHED_OK = (0, 3)  # FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+FINISHED_OK = (0, 3)
+LOG = ROOT / "bench" / "out" / "load-server.log"  # the server's output: the tracebacks behind "exception"  # FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 
 
 @dataclass
@@ -130,7 +130,8 @@ class Session:
                             value = sl.value[0] if sl.value else sl.default[0]
                             self.sliders[sl.id] = Slider(sl.id, sl.min, sl.max, sl.step, value, fwd.delta.fragment_id)
                         elif which == "exception" and error is None:
-                            error = f"{self.page}: exception {element.exception.type}"
+                            exc = element.exception
+                            error = f"{self.page}: exception {exc.type}: {exc.message[:120]}"
                     elif kind == "page_info_changed":
                         self.query = fwd.page_info_changed.query_string
                     elif kind == "navigation":
@@ -246,7 +247,8 @@ def main() -> int:
     if args.url:
         base, pids = args.url, args.pid
     else:
-        server = StreamlitServer("app.py", tempfile.TemporaryFile())
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        server = StreamlitServer("app.py", open(LOG, "w+b"))
         base, pids = server.url, [server.proc.pid]
     rows = []
     try:
@@ -285,6 +287,8 @@ def main() -> int:
     for n, stats, *_ in rows:
         for error in sorted(set(stats.errors))[:5]:
             print(f"- N = {n}: {error} (×{stats.errors.count(error)})")
+    if server is not None and any(stats.errors for _, stats, *_ in rows):
+        print(f"\nThe server's output (tracebacks of the exceptions) is in {LOG.relative_to(ROOT)}.")
     return 0
 
 
