@@ -71,3 +71,51 @@ def test_own_text_is_shown_as_plain_text():
 def test_plain_markdown_escapes_what_markdown_would_read():
     assert plain_markdown("a_b *c* `d` $x$ :red[e] <i> &lt;, 'q'") == \
         r"a\_b \*c\* \`d\` \$x\$ \:red\[e\] \<i\> \&lt;, 'q'"
+
+
+# --- on the views ------------------------------------------------------------------------------
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_view(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(path)
+    return at.run()
+
+
+def charts(at: AppTest) -> list[str]:
+    return [json.dumps(json.loads(el.proto.spec)["data"], sort_keys=True) for el in at.get("plotly_chart")]
+
+
+def test_own_w_hh_replaces_the_built_one_and_bad_input_keeps_it():
+    at = open_view("views/eigenvalues.py")
+    assert not at.exception and not at.error
+    built = charts(at)
+    at.text_area(key="own_w_hh_paste").input("2 0 0\n0 0.5 0\n0 0 -0.25").run()
+    assert not at.exception and not at.error
+    assert any("h = 3, ρ = 2," in info.value for info in at.info)
+    own = charts(at)
+    assert own and own != built
+    at.text_area(key="own_w_hh_paste").input("2 0 0\n0 0.5\n0 0 -0.25").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [r"Pasted text\: Row 2 has 2 values, expected 3 \(as in row 1\)\. "
+                                           "The page keeps the previous one."]
+    assert charts(at) == own and any("h = 3, ρ = 2," in info.value for info in at.info)
+    at.button(key="own_w_hh_back").click().run()
+    assert charts(at) == built and not at.error
+
+
+def test_every_eigenvalue_tab_draws_a_nilpotent_own_matrix():
+    at = open_view("views/eigenvalues.py")
+    at.text_area(key="own_w_hh_paste").input("0 1\n0 0").run()
+    seen = []
+    for label in [tab.label for tab in at.tabs]:
+        at.query_params["eigenvalues_tab"] = label
+        at.run()
+        assert not at.exception and not at.error, label
+        seen += [info.value for info in at.info]
+    assert any("no ρ to scale" in text for text in seen)  # the animation tab ran, on this matrix

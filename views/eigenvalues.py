@@ -12,6 +12,7 @@ from charts.eigen import (alignment_figure, alignment_summary, eigen_plane, modu
                           power_norm_summary, power_norms_figure)
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart
+from ui.own_data import own_matrix, plain_markdown
 from ui.sections import open_tab_only
 
 DRIFT = 1e-6  # computed eigenvalues further than this (relative to max(1, ρ)) from the design are shown
@@ -39,10 +40,30 @@ def alignment(h: int, rho: float, kind: str, spread: float, nonnormality: float,
     return alignment_with_top_eigenvector(U, K, seed=seed)
 
 
-def rho_sweep(h: int, rho: float, kind: str, spread: float, nonnormality: float, seed: int, K: int):
+# A user's own W_hh: the same curves computed on the matrix itself (it has no Schur factor of ours).
+@st.cache_data(max_entries=8, show_spinner=False)
+def own_spectra(W):
+    computed = eigenvalues(W)
+    return computed, singular_values(W), second_modulus_ratio(computed)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def own_power_norms(W, K: int):
+    return log10_power_norms(W, K)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def own_alignment(W, K: int, seed: int):
+    return alignment_with_top_eigenvector(W, K, seed=seed)
+
+
+def powers(K: int):
+    return own_power_norms(own, K) if own is not None else power_norms(h, rho, kind, spread, s, seed, K)
+
+
+def rho_sweep(K: int):
     # ‖(cW)^k‖ = c^k ‖W^k‖: every frame from the cached curve of the "Powers of W_hh" tab.
-    return rescaled_power_norms(power_norms(h, rho, kind, spread, nonnormality, seed, K),
-                                [r / rho for r in ANIMATION_RHOS])
+    return rescaled_power_norms(powers(K), [r / rho for r in ANIMATION_RHOS])
 
 
 st.title("Eigenvalues of W_hh")
@@ -70,7 +91,18 @@ if kind != "nonnormal":
     right.caption("Non-normality only acts on the non-normal kind.")
 s = nonnormality if kind == "nonnormal" else 0.0  # the other kinds ignore it: share their cache entries
 
-designed, computed, drift, sv, ratio = spectra(h, rho, kind, spread, s, seed)
+own, own_source = own_matrix()
+if own is None:
+    designed, computed, drift, sv, ratio = spectra(h, rho, kind, spread, s, seed)
+    built = f"W_hh was built with ({kind})"
+else:
+    designed, sv, ratio = own_spectra(own)
+    computed, drift = designed, 0.0
+    h, rho = own.shape[0], float(abs(designed[0]))
+    built = "of your own W_hh"
+    st.info(f"Your own W_hh ({plain_markdown(own_source)}: h = {h}, ρ = {rho:.4g}, σ₁ = {sv[0]:.4g}) replaces the "
+            "built one in every chart below; the sliders for h, ρ, kind, spread and non-normality do not act on it. "
+            "Curves are computed on the matrix itself.", icon=":material/upload_file:")
 drifted = drift > DRIFT * max(1.0, rho)
 if drifted:
     st.warning(f"This W_hh is so non-normal that its eigenvalues are ill-conditioned: LAPACK, working on the "
@@ -81,7 +113,7 @@ if drifted:
 
 def plane_tab():
     show_chart(eigen_plane(designed, rho=rho, computed=computed if drifted else None), key="eigenvalues_plane",
-               caption=f"The {h} eigenvalues W_hh was built with ({kind}), inside the circle of radius ρ = {rho:.2f}; "
+               caption=f"The {h} eigenvalues {built}, inside the circle of radius ρ = {rho:.2f}; "
                        "the dashed circle is |λ| = 1, where powers neither shrink nor grow.")
 
 
@@ -95,7 +127,7 @@ def singular_tab():
 def powers_tab():
     K = widget("K")
     with st.spinner("Computing ‖W_hh^k‖₂ …"):
-        lv = power_norms(h, rho, kind, spread, s, seed, K)
+        lv = powers(K)
     show_chart(power_norms_figure(lv, rho=rho, sigma_max=float(sv[0])), key="eigenvalues_powers",
                caption="log₁₀‖W_hh^k‖₂ for k = 0 … K (black) between ρ^k (dashed) and ‖W_hh‖₂^k (dotted), on a "
                        "linear axis of log₁₀ values, so 10^954 fits; computed exactly in renormalised log space.")
@@ -105,16 +137,19 @@ def powers_tab():
 @st.fragment
 def alignment_tab():
     K = widget("K")
-    cos = alignment(h, rho, kind, spread, s, seed, K)
+    cos = own_alignment(own, K, seed) if own is not None else alignment(h, rho, kind, spread, s, seed, K)
     show_chart(alignment_figure(cos), key="eigenvalues_alignment",
                caption="Exercise 1: |cos| of the angle between M^k x and the top eigenvector v₁ of M = W_hh (for a "
                        f"complex top pair: the plane it spans), for a random Gaussian x (seed {seed}).")
-    st.markdown(alignment_summary(cos, ratio=ratio, complex_top=kind != "symmetric" and h > 1))
+    st.markdown(alignment_summary(cos, ratio=ratio, complex_top=abs(designed[0].imag) > 0))
 
 
 def animation_tab():
     K = widget("K")
-    show_chart(rho_animation(designed, rho, ANIMATION_RHOS, rho_sweep(h, rho, kind, spread, s, seed, K)),
+    if rho == 0.0:
+        st.info("Every eigenvalue of this W_hh is 0: there is no ρ to scale.", icon=":material/info:")
+        return
+    show_chart(rho_animation(designed, rho, ANIMATION_RHOS, rho_sweep(K)),
                key="eigenvalues_animation",
                caption=f"This W_hh scaled to ρ = {ANIMATION_RHOS[0]} … {ANIMATION_RHOS[-1]}: its eigenvalues (left) "
                        "and log₁₀‖W_hh^k‖₂ for k = 0 … K with the line ρ^k (right). Press ▶ Play: the frames play in "
