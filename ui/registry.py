@@ -31,6 +31,8 @@ VIEWS = (
          "The book's figure over The Time Machine; full, chunked, sliding and randomized gradients; Monte-Carlo."),
     View("views/scalar.py", "The scalar model", ":material/functions:", "scalar",
          "a_t = b_t + c_t a_{t-1}: the terms Π c_j b_i vanish or explode, and the butterfly effect."),
+    View("views/training.py", "Training lab", ":material/model_training:", "training",
+         "A character RNN trained on The Time Machine with each strategy: perplexity, gradient norms, clipping."),
 )
 
 @dataclass(frozen=True)
@@ -124,6 +126,18 @@ SCENARIOS = {
         ("Butterfly, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, log₁₀ ε = {log_eps}: the two runs part like ρ^t",
          dict(activation="identity", rho=1.2, log_eps=-8), "Butterfly effect"),
     ),
+    "training": _scenarios(
+        "training",
+        ("Regular against randomized, τ = {tau}", "{activation} φ, τ = {tau}, π matched to τ: the two "
+         "truncations side by side, full BPTT for reference", dict(activation="tanh", tau=5, match_pi=True,
+         train_full=True, train_chunked=True, train_sliding=False, train_randomized=True, clip=True), "Perplexity"),
+        ("Exploding start, ρ = {rho:g}, no clipping", "{activation} φ, W_hh started at ρ = {rho:g}, clipping off: "
+         "watch ‖g‖", dict(activation="tanh", rho=1.5, clip=False, train_full=True, train_chunked=False,
+         train_sliding=False, train_randomized=False), "Gradient norms"),
+        ("Exploding start, ρ = {rho:g}, θ = {theta:g}", "{activation} φ, W_hh started at ρ = {rho:g}, clipped at "
+         "θ = {theta:g}", dict(activation="tanh", rho=1.5, clip=True, theta=1.0, train_full=True,
+         train_chunked=False, train_sliding=False, train_randomized=False), "Gradient norms"),
+    ),
 }
 
 # The home page's three: vanishing, edge, exploding on the unrolled network.
@@ -177,4 +191,10 @@ TOUR = (
     _step("scalar", "Butterfly, ρ = {rho:g}",
           "The same in the forward pass: a change of h₀ by ε grows like ρ^t. This is why long products are "
           "fragile, and why the book truncates."),
+    _step("training", "Regular against randomized, τ = {tau}",
+          "Now train: press Run and compare the perplexity regular truncation (τ = {tau}) and randomized "
+          "truncation of the same expected length reach. The section says randomized does not work much better."),
+    _step("training", "Exploding start, ρ = {rho:g}, no clipping",
+          "W_hh starts at ρ = {rho:g} and clipping is off: press Run and watch the gradient norms. Then turn "
+          "clipping on and run again."),
 )

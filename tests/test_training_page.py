@@ -1,0 +1,89 @@
+"""The training lab page with AppTest: a tiny run on the project's short text trains every chosen
+strategy, draws its curves and samples, and a second visit to the same configuration is served from
+the cache without training again."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bptt_core.text import ENV_VAR
+from ui.registry import VIEWS
+
+ROOT = Path(__file__).resolve().parents[1]
+VIEW = next(v for v in VIEWS if v.url_path == "training")
+TINY = {"T": 10, "h": 8, "epochs": 1, "tau": 3, "train_sliding": True}
+
+
+@pytest.fixture(autouse=True)
+def short_text(monkeypatch, tmp_path):
+    """No copy of the book: the page must say so and train on the project's own text."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def open_page(values: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page(VIEW.path)
+    at.run()
+    for key, value in (values or {}).items():
+        widget = next(w for w in at if getattr(w, "key", None) == key)
+        widget.set_value(value)
+    return at.run()
+
+
+def charts(at: AppTest) -> list[str]:
+    return [el.key or el.proto.id for el in at.get("plotly_chart")]
+
+
+def test_page_before_a_run_shows_the_partitioning_and_the_fallback():
+    at = open_page()
+    assert not at.exception and not at.error
+    assert any("project's own short text" in i.value for i in at.info)
+    assert charts(at) == ["training_minibatches"]
+    assert [b.label for b in at.button if b.label in ("Run", "Stop")] == ["Run", "Stop"]
+
+
+def test_a_tiny_run_trains_every_strategy_and_is_cached():
+    at = open_page(TINY)
+    run = next(b for b in at.button if b.label == "Run")
+    run.click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error
+    assert "training_perplexity" in charts(at) and "training_minibatches" in charts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) == {"Full (T = 10)", "Regular τ = 3", "Sliding τ = 3", "Randomized π = 0.67"}
+    assert all(v == "diverged" or float(v) > 1.0 for v in metrics.values())
+    # The same configuration again, in a new session: served from the server-wide cache.
+    again = open_page(TINY)
+    assert "training_perplexity" in charts(again)
+    assert next(b for b in again.button if b.label == "Run").disabled
+    started = time.perf_counter()
+    again.run()
+    assert time.perf_counter() - started < 5.0
+    # The other tabs of the finished run.
+    for tab in ("Against time", "Gradient norms", "Generated text"):
+        again.query_params["training_tab"] = tab
+        at2 = open_page(TINY)
+        at2.session_state["training_tab"] = tab
+        at2.run()
+        assert not at2.exception and not at2.error, tab
+    text_page = at2
+    assert any("update" in c.value for c in text_page.code)
+
+
+def test_no_strategy_chosen_is_a_warning_not_an_error():
+    at = open_page({"train_full": False, "train_chunked": False, "train_randomized": False})
+    assert not at.exception and not at.error
+    assert any("at least one strategy" in w.value for w in at.warning)
+    assert next(b for b in at.button if b.label == "Run").disabled
+
+
+def test_a_window_too_long_for_the_text_is_explained():
+    at = open_page({"T": 1000})
+    assert not at.exception and not at.error
+    assert any("too long for this text" in w.value for w in at.warning)

@@ -1,0 +1,241 @@
+# Training lab: the book's character RNN trained on The Time Machine with each strategy, to test the
+# section's closing claims (regular truncation works, randomized "does not work much better",
+# clipping guards against huge gradients). Training runs only on "Run"; finished comparisons are
+# kept per configuration for the whole server, so reopening one is instant.
+
+import os
+from collections import OrderedDict
+
+import numpy as np
+import streamlit as st
+
+from bptt_core import (TrainConfig, Trainer, fit_batch_size, make_corpus, matched_pi, random_batches,
+                       sequential_batches, strategy_from_name)
+from bptt_core.text import ENV_VAR, FALLBACK_TEXT, load_time_machine, preprocess
+from charts.style import STRATEGIES
+from charts.training import gradient_norm_figure, minibatch_figure, perplexity_figure
+from ui.controls import shared_controls, widget
+from ui.figures import show_chart
+from ui.lecture import scenario_buttons
+from ui.sections import open_tab_only
+
+KEYS = ("full", "chunked", "sliding", "randomized")
+WANTED_BATCH = 32          # the book's batch size, lowered for a short text
+MIN_BATCHES = 4            # per epoch, at least
+CHECKPOINTS = 20           # validation perplexity and a sample about this many times per run
+MAX_FINISHED = 16          # finished comparisons kept for the whole server
+PROGRESS_EVERY = 5         # updates between progress-bar refreshes (each is a message to the browser)
+RESULTS = "training_results"  # session: (config key, {strategy: Trainer}, stopped) of the latest run
+
+
+# --- cached adapters -------------------------------------------------------------------------
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def corpus_text(env_value: str, cache_home: str) -> tuple[str, bool, str]:
+    # (preprocessed text, is the book, where it came from); the arguments are the cache key only.
+    try:
+        loaded = load_time_machine()
+    except (OSError, ValueError) as exc:
+        return preprocess(FALLBACK_TEXT), False, f"{ENV_VAR} names a file that could not be used: {exc}"
+    return preprocess(loaded.text), loaded.is_book, loaded.detail
+
+
+@st.cache_resource(show_spinner=False)
+def load_corpus(text: str):
+    return make_corpus(text)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def partitions(text: str, batch_size: int, num_steps: int, seed: int):
+    train = load_corpus(text).train
+    return (sequential_batches(train, batch_size, num_steps, rng=seed).starts,
+            random_batches(train, batch_size, num_steps, rng=seed).starts)
+
+
+@st.cache_resource(show_spinner=False)
+def finished_runs() -> OrderedDict:
+    # config key → {strategy: History}: shared by every session, the oldest dropped first.
+    return OrderedDict()
+
+
+# --- the page --------------------------------------------------------------------------------
+
+st.title("Training lab")
+scenario_buttons("training")
+st.markdown(
+    "The section closes with claims you can test: regular truncation works well in practice, randomized "
+    "truncation *does not work much better*, and gradient clipping guards against the occasional huge "
+    "gradient. Here the book's character-level RNN learns to predict the next character of *The Time "
+    "Machine*, once per strategy, on the same minibatches from the same start; compare the perplexity "
+    "they reach, how fast, and the gradient norms on the way."
+)
+st.latex(r"\mathbf{h}_t = \phi(\mathbf{W}_{hx}\mathbf{x}_t + \mathbf{W}_{hh}\mathbf{h}_{t-1} + \mathbf{b}_h),\quad "
+         r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t + \mathbf{b}_q,\quad "
+         r"L = -\frac{1}{TB}\sum_{t,b}\log\operatorname{softmax}(\mathbf{o}_t)_{y_t},\quad "
+         r"\text{perplexity} = e^{L}")
+st.latex(r"\mathbf{g} \leftarrow \min\Big(1, \frac{\theta}{\|\mathbf{g}\|}\Big)\mathbf{g}")
+
+T, h, activation, rho, seed = shared_controls()
+st.caption(f"From the sidebar: windows of T = {T} characters, h = {h} hidden units, φ = {activation}, "
+           f"W_hh started at spectral radius ρ = {rho:g} (the other weights ~ N(0, 0.01²) as in the book), seed {seed}. "
+           "The book uses T = 35, h = 512 and tanh.")
+
+text, is_book, source = corpus_text(os.environ.get(ENV_VAR, ""), os.environ.get("XDG_CACHE_HOME", ""))
+corpus = load_corpus(text)
+if not is_book:
+    st.info(f"Training on the project's own short text ({len(text)} characters), not the book: {source} "
+            f"Set {ENV_VAR} to a copy of timemachine.txt to train on the novel.", icon=":material/menu_book:")
+
+st.subheader("What to compare")
+cols = st.columns(4)
+chosen = [key for key, col in zip(KEYS, cols) if widget(f"train_{key}", col)]
+left, middle, right = st.columns(3)
+with left:
+    tau = widget("tau")
+    match = widget("match_pi")
+    pi = widget("pi") if not match else None
+with middle:
+    clip = widget("clip")
+    theta = widget("theta")
+    optimizer = widget("optimizer")
+with right:
+    lr = widget("lr")
+    epochs = widget("epochs")
+
+if match:
+    pi = matched_pi(tau) if tau >= 2 else 0.05
+    st.caption(f"Randomized truncation uses π = 1 − 1/τ = {pi:.3g}: a cut comes with probability 1 − π per step, so "
+               f"segments average 1/(1 − π) = τ = {tau} steps, as regular truncation's."
+               + (" (τ = 1 would need π = 0; π = 0.05 is used.)" if tau < 2 else ""))
+theta_used = theta if clip else None
+
+B = fit_batch_size(corpus.train.size, T, WANTED_BATCH, MIN_BATCHES)
+if B == 0:
+    st.warning(f"Windows of T = {T} characters are too long for this text ({corpus.train.size} training "
+               f"characters give fewer than {MIN_BATCHES} minibatches): lower T in the sidebar.",
+               icon=":material/straighten:")
+    st.stop()
+
+seq_starts, rnd_starts = partitions(text, B, T, seed)
+n_updates = len(seq_starts) * epochs
+st.markdown(f"Each epoch: **{len(seq_starts)} minibatches** of B = {B} windows × T = {T} characters "
+            f"(sequential partitioning: each window continues the previous one, the state carried over "
+            f"and detached); {epochs} epoch{'s' if epochs > 1 else ''} → {n_updates} updates per strategy, "
+            f"validation perplexity on the last 10 % of the text.")
+if "sliding" in chosen and tau > 1:
+    st.caption(f"Sliding truncation carries τ = {tau} partial gradients back through every step: about {tau}× "
+               "the backward work of the others.")
+
+key = (text[:64], len(text), T, h, activation, rho, seed, tuple(chosen), tau, round(pi, 6), theta_used, lr,
+       optimizer, epochs, B)
+finished = finished_runs()
+
+
+def config_for(name: str) -> TrainConfig:
+    return TrainConfig(strategy=strategy_from_name(name, tau, pi), hidden=h, num_steps=T, batch_size=B, lr=lr,
+                       optimizer=optimizer, theta=theta_used, epochs=epochs, sequential=True, init_rho=rho,
+                       activation=activation, valid_every=max(1, n_updates // CHECKPOINTS), seed=seed,
+                       dtype="float32", prefix="time traveller" if is_book else "the time")
+
+
+def labels() -> dict:
+    return {"full": f"Full (T = {T})", "chunked": f"Regular τ = {tau}", "sliding": f"Sliding τ = {tau}",
+            "randomized": f"Randomized π = {pi:.2g}"}
+
+
+run_col, stop_col = st.columns(2)
+run = run_col.button("Run", type="primary", disabled=not chosen or key in finished, icon=":material/play_arrow:",
+                     width="stretch", help="Train every chosen strategy with these settings.")
+stop_col.button("Stop", icon=":material/stop:", width="stretch",
+                help="Stop the run; what was trained so far stays on the page.")
+if not chosen:
+    st.warning("Choose at least one strategy to train.", icon=":material/checklist:")
+
+if run:
+    trainers = {}
+    st.session_state[RESULTS] = (key, trainers, True)  # a Stop (a rerun) leaves these behind, marked stopped
+    bar = st.progress(0.0, text="Starting…")
+    done = 0
+    for name in chosen:
+        trainer = trainers[name] = Trainer(corpus, config_for(name))
+        for update in trainer.updates():
+            done += 1
+            if update.index % PROGRESS_EVERY == 0 or update.valid_perplexity is not None:
+                shown = (f", validation perplexity {update.valid_perplexity:.2f}"
+                         if update.valid_perplexity is not None else "")
+                bar.progress(min(done / (n_updates * len(chosen)), 1.0),
+                             text=f"{STRATEGIES[name]['name']}: update {update.index} of {n_updates}{shown}")
+        done += n_updates - trainer.updates_done[-1].index  # a diverged run ends early
+    finished[key] = {name: t.history() for name, t in trainers.items()}
+    while len(finished) > MAX_FINISHED:
+        finished.popitem(last=False)
+    st.session_state[RESULTS] = (key, {}, False)
+    bar.empty()
+
+histories, stopped = None, False
+if key in finished:
+    finished.move_to_end(key)
+    histories = finished[key]
+elif RESULTS in st.session_state and st.session_state[RESULTS][0] == key and st.session_state[RESULTS][1]:
+    _, trainers, stopped = st.session_state[RESULTS]
+    histories = {name: t.history() for name, t in trainers.items() if t.updates_done}
+if histories is not None and stopped:
+    st.info("The run was stopped: the curves show what was trained until then. Press Run to train again.",
+            icon=":material/stop_circle:")
+
+
+def perplexity_tab():
+    show_chart(perplexity_figure(histories, x="updates", labels=labels(), vocab_size=len(corpus.vocab)),
+               key="training_perplexity", caption=(
+        "Validation perplexity (markers, on the held-out end of the text) and each window's training perplexity "
+        f"(faint) against updates. Uniform guessing over the {len(corpus.vocab)} characters scores "
+        f"{len(corpus.vocab)} (grey dotted)."))
+    summary(histories)
+
+
+def time_tab():
+    show_chart(perplexity_figure(histories, x="seconds", labels=labels(), vocab_size=len(corpus.vocab)),
+               key="training_perplexity_seconds", caption=(
+        "The same curves against training wall-clock time (validation and sampling excluded): a strategy "
+        "that is cheaper per update gets further in the same time."))
+
+
+def gradient_tab():
+    show_chart(gradient_norm_figure(histories, theta=theta_used, labels=labels()), key="training_gradients",
+               caption=("‖g‖ over all parameters before clipping, every update"
+                        + (f"; above the dashed line θ = {theta_used:g} the update was scaled down to θ."
+                           if theta_used is not None else "; clipping is off.")))
+
+
+def text_tab():
+    for name, hist in histories.items():
+        st.markdown(f"**{labels()[name]}** — greedy continuation of the prefix at each checkpoint:")
+        st.code("\n".join(f"update {i:>5}: {sample}" for i, sample in hist.samples) or "(no checkpoint reached)",
+                language=None)
+
+
+def summary(histories):
+    cols = st.columns(len(histories))
+    for col, (name, hist) in zip(cols, histories.items()):
+        ppl = hist.final_valid_perplexity
+        col.metric(labels()[name], "diverged" if hist.diverged else (f"{ppl:.2f}" if np.isfinite(ppl) else "—"),
+                   help=f"{hist.index.size} updates, {hist.clipped.mean():.0%} clipped, "
+                        f"{hist.seconds[-1] if hist.seconds.size else 0:.1f} s of training")
+
+
+if histories:
+    open_tab_only("training", {
+        "Perplexity": perplexity_tab,
+        "Against time": time_tab,
+        "Gradient norms": gradient_tab,
+        "Generated text": text_tab,
+    })
+else:
+    st.markdown("Press **Run** to train the chosen strategies; until then, here is how the book cuts the text "
+                "into minibatches.")
+show_chart(minibatch_figure(seq_starts, rnd_starts, num_steps=T, n_tokens=corpus.train.size),
+           key="training_minibatches", caption=(
+    "Where the B windows of each minibatch start in the training text. Sequential partitioning (circles) "
+    "lays the text out as B streams read left to right, so a window continues where the same row of the "
+    "previous minibatch stopped and the state can be carried over; random partitioning (crosses) scatters "
+    "the windows, so the state starts from zero each time. The lab trains with the sequential one."))
