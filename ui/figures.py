@@ -5,8 +5,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.downloads import download_menu, plotly_config
+
 
 def show_chart(fig: go.Figure, *, key: str, caption: str) -> None:
-    """Draw ``fig`` full width with the lab's own styling (no Streamlit theme), then its caption."""
-    st.plotly_chart(fig, width="stretch", theme=None, key=key)
+    """Draw ``fig`` full width with the lab's own styling (no Streamlit theme), its caption and downloads."""
+    st.plotly_chart(fig, width="stretch", theme=None, key=key, config=plotly_config(key))
     st.caption(caption)
+    download_menu(fig, key=key)
