@@ -12,8 +12,10 @@ from charts.eigen import (alignment_figure, alignment_summary, eigen_plane, modu
                           power_norm_summary, power_norms_figure)
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart
+from ui.lecture import scenario_buttons
 from ui.own_data import own_matrix, plain_markdown
 from ui.sections import open_tab_only
+from ui.text import explain
 
 DRIFT = 1e-6  # computed eigenvalues further than this (relative to max(1, ρ)) from the design are shown
 ANIMATION_RHOS = tuple(round(0.5 + 0.05 * i, 2) for i in range(21))  # the frames of "Animate ρ"
@@ -67,18 +69,19 @@ def rho_sweep(K: int):
 
 
 st.title("Eigenvalues of W_hh")
-st.markdown(
+scenario_buttons("eigenvalues")
+explain(
     "With the identity activation the gradient ∂L/∂h_t is a sum of powers $(W_{hh}^\\top)^k$ applied to the "
     "output gradients, so whether it vanishes or explodes is decided by how $\\|W_{hh}^k\\|$ grows with k. "
     "For a symmetric or normal $W_{hh}$ that is exactly $\\rho^k$, with ρ the largest |eigenvalue|. A non-normal "
     "$W_{hh}$ with the *same* eigenvalues has larger singular values, and its powers can grow for a while even "
-    "though ρ < 1: compare the two circles with the curve below."
+    "though ρ < 1: compare the two circles with the curve below.",
+    r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} \left(\mathbf{W}_{hh}^\top\right)^{T-i}"
+    r"\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}},\qquad "
+    r"\mathbf{W}_{hh} = \mathbf{Q}\,(\mathbf{D} + s\,\mathbf{N})\,\mathbf{Q}^\top",
+    r"\rho(\mathbf{W}_{hh})^k \;\le\; \big\|(\mathbf{W}_{hh}^\top)^k\big\|_2 = \big\|\mathbf{W}_{hh}^k\big\|_2"
+    r" \;\le\; \|\mathbf{W}_{hh}\|_2^k = \sigma_1^k",
 )
-st.latex(r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} \left(\mathbf{W}_{hh}^\top\right)^{T-i}"
-         r"\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}},\qquad "
-         r"\mathbf{W}_{hh} = \mathbf{Q}\,(\mathbf{D} + s\,\mathbf{N})\,\mathbf{Q}^\top")
-st.latex(r"\rho(\mathbf{W}_{hh})^k \;\le\; \big\|(\mathbf{W}_{hh}^\top)^k\big\|_2 = \big\|\mathbf{W}_{hh}^k\big\|_2"
-         r" \;\le\; \|\mathbf{W}_{hh}\|_2^k = \sigma_1^k")
 
 model = shared_controls()
 h, rho, seed = model.h, model.rho, model.seed

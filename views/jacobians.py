@@ -12,7 +12,9 @@ from charts.jacobians import dphi_histogram, jacobian_heatmap, lag_norms_figure
 from ui.controls import shared_controls
 from ui.figures import show_chart
 from ui.messages import overflow_message
+from ui.lecture import scenario_buttons
 from ui.sections import open_tab_only
+from ui.text import explain
 
 LINE_ACTIVATIONS = ("identity", "tanh", "sigmoid")
 MAX_CELLS = 120  # heatmap grid points per side, at most
@@ -49,21 +51,22 @@ def heatmap(T: int, h: int, activation: str, rho: float, seed: int, steps: int):
 
 
 st.title("Products of Jacobians")
-st.markdown(
+scenario_buttons("jacobians")
+explain(
     "A gradient reaching back k steps is multiplied by k Jacobians $\\partial h_j/\\partial h_{j-1} = "
     "\\mathrm{diag}(\\phi'(a_j))\\,W_{hh}$. Each shrinks or stretches it by at most $\\lambda_1\\gamma$, with "
     "$\\lambda_1$ the largest singular value of $W_{hh}$ and γ the largest value of φ' (1 for tanh and the "
     "identity, ¼ for the sigmoid), so the product is bounded by $(\\lambda_1\\gamma)^k$ (Pascanu, Mikolov & Bengio, "
     "2013). Watch how far below its dashed bound each activation stays, and how saturated tanh units "
-    "(φ' ≈ 0) cut the product down long before the bound says so."
+    "(φ' ≈ 0) cut the product down long before the bound says so.",
+    r"\frac{\partial \mathbf{h}_t}{\partial \mathbf{h}_s} = \prod_{j=s+1}^{t}"
+    r"\frac{\partial \mathbf{h}_j}{\partial \mathbf{h}_{j-1}} = \prod_{j=s+1}^{t}"
+    r"\operatorname{diag}\big(\phi'(\mathbf{a}_j)\big)\,\mathbf{W}_{hh}"
+    r"\qquad(\text{latest factor on the left})",
+    r"\left\|\frac{\partial \mathbf{h}_t}{\partial \mathbf{h}_{t-k}}\right\|_2 \le "
+    r"\Big(\big\|\operatorname{diag}\phi'\big\|_2\,\|\mathbf{W}_{hh}\|_2\Big)^k \le (\lambda_1\gamma)^k,"
+    r"\qquad \gamma_{\mathrm{identity}} = \gamma_{\tanh} = 1,\quad \gamma_{\sigma} = \tfrac14",
 )
-st.latex(r"\frac{\partial \mathbf{h}_t}{\partial \mathbf{h}_s} = \prod_{j=s+1}^{t}"
-         r"\frac{\partial \mathbf{h}_j}{\partial \mathbf{h}_{j-1}} = \prod_{j=s+1}^{t}"
-         r"\operatorname{diag}\big(\phi'(\mathbf{a}_j)\big)\,\mathbf{W}_{hh}"
-         r"\qquad(\text{latest factor on the left})")
-st.latex(r"\left\|\frac{\partial \mathbf{h}_t}{\partial \mathbf{h}_{t-k}}\right\|_2 \le "
-         r"\Big(\big\|\operatorname{diag}\phi'\big\|_2\,\|\mathbf{W}_{hh}\|_2\Big)^k \le (\lambda_1\gamma)^k,"
-         r"\qquad \gamma_{\mathrm{identity}} = \gamma_{\tanh} = 1,\quad \gamma_{\sigma} = \tfrac14")
 
 T, h, activation, rho, seed = shared_controls()
 

@@ -9,7 +9,9 @@ from bptt_core import (butterfly, compare_recursion_and_terms, forward, log10_gr
 from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart
+from ui.lecture import scenario_buttons
 from ui.sections import open_tab_only
+from ui.text import explain
 from ui.messages import FLOAT64_MAX
 
 EDGE = 1e-3  # |E log10|c_t|| below this counts as "on the edge" (|c| within about 0.2 % of 1)
@@ -30,21 +32,22 @@ def butterfly_run(T: int, h: int, activation: str, rho: float, seed: int, log_ep
 
 
 st.title("The scalar model")
-st.markdown(
+scenario_buttons("scalar")
+explain(
     "The section strips the RNN down to numbers: $a_t = \\partial h_t/\\partial w_h$ obeys "
     "$a_t = b_t + c_t a_{t-1}$, and unrolling it writes $a_t$ as a sum of terms, each $b_i$ multiplied by the "
     "$c_j$ of every step between $i$ and $t$. Move $c$ and watch the bars: with $|c| < 1$ the old terms vanish "
     "geometrically, with $|c| > 1$ they explode and the oldest input dominates. The butterfly plot shows the "
     "same in the forward pass of the sidebar's RNN: a change of $h_0$ by $\\varepsilon$ shrinks or grows with "
-    "every step."
+    "every step.",
+    r"a_t = b_t + c_t\,a_{t-1},\quad a_0 = 0 \qquad\Longrightarrow\qquad "
+    r"a_t = b_t + \sum_{i=1}^{t-1}\Big(\prod_{j=i+1}^{t} c_j\Big) b_i",
+    r"a_t = \frac{\partial h_t}{\partial w_h},\qquad b_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial w_h},"
+    r"\qquad c_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial h_{t-1}}",
+    r"\tilde{\mathbf{h}}_0 = \mathbf{h}_0 + \varepsilon\,\mathbf{u}:\qquad "
+    r"\|\mathbf{h}_t - \tilde{\mathbf{h}}_t\| \overset{\phi = \mathrm{id}}{=} "
+    r"\varepsilon\,\|\mathbf{W}_{hh}^{\,t}\mathbf{u}\| \sim \varepsilon\,\rho(\mathbf{W}_{hh})^t",
 )
-st.latex(r"a_t = b_t + c_t\,a_{t-1},\quad a_0 = 0 \qquad\Longrightarrow\qquad "
-         r"a_t = b_t + \sum_{i=1}^{t-1}\Big(\prod_{j=i+1}^{t} c_j\Big) b_i")
-st.latex(r"a_t = \frac{\partial h_t}{\partial w_h},\qquad b_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial w_h},"
-         r"\qquad c_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial h_{t-1}}")
-st.latex(r"\tilde{\mathbf{h}}_0 = \mathbf{h}_0 + \varepsilon\,\mathbf{u}:\qquad "
-         r"\|\mathbf{h}_t - \tilde{\mathbf{h}}_t\| \overset{\phi = \mathrm{id}}{=} "
-         r"\varepsilon\,\|\mathbf{W}_{hh}^{\,t}\mathbf{u}\| \sim \varepsilon\,\rho(\mathbf{W}_{hh})^t")
 
 T, h, activation, rho, seed = shared_controls()
 

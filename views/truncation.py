@@ -22,7 +22,9 @@ from charts.truncation import (agreement_figure, gradient_norms_figure, mc_coord
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart
 from ui.messages import overflow_message
+from ui.lecture import scenario_buttons
 from ui.sections import open_tab_only
+from ui.text import explain
 
 MAX_FIGURE_CHARS = 80         # more characters than this no longer fit a readable row
 OPENING_CHARS = 200           # how much of the preprocessed text the figure can draw from
@@ -91,17 +93,18 @@ def resample():
 # --- the page ----------------------------------------------------------------------------------
 
 st.title("Truncation strategies")
-st.markdown(
+scenario_buttons("truncation")
+explain(
     "Full BPTT lets the gradient flow back through every step; **regular truncation** cuts it every τ "
     "steps; **randomized truncation** (Tallec & Ollivier) cuts it at random, with probability 1 − π at each "
     "step, and scales what survives by 1/π so that the estimate is right *on average*. Below: where each "
     "strategy cuts a text, how far its gradient is from the exact one on the lab's network, and what the "
-    "randomized estimate costs in variance."
+    "randomized estimate costs in variance.",
+    r"z_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial w_h} + \xi_t\,"
+    r"\frac{\partial f(x_t, h_{t-1}, w_h)}{\partial h_{t-1}}\, z_{t-1}",
+    r"P(\xi_t = 0) = 1 - \pi,\qquad P\!\left(\xi_t = \tfrac{1}{\pi}\right) = \pi,\qquad "
+    r"E[\xi_t] = (1-\pi)\cdot 0 + \pi \cdot \tfrac{1}{\pi} = 1",
 )
-st.latex(r"z_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial w_h} + \xi_t\,"
-         r"\frac{\partial f(x_t, h_{t-1}, w_h)}{\partial h_{t-1}}\, z_{t-1}")
-st.latex(r"P(\xi_t = 0) = 1 - \pi,\qquad P\!\left(\xi_t = \tfrac{1}{\pi}\right) = \pi,\qquad "
-         r"E[\xi_t] = (1-\pi)\cdot 0 + \pi \cdot \tfrac{1}{\pi} = 1")
 
 T, h, activation, rho, seed = shared_controls()
 left, right = st.columns(2)

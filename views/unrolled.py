@@ -11,7 +11,9 @@ from charts.unrolled import (gradient_norms_over_time, recursion_vs_sum, sum_ter
 from ui.controls import shared_controls
 from ui.figures import show_chart
 from ui.messages import overflow_message
+from ui.lecture import scenario_buttons
 from ui.sections import open_tab_only
+from ui.text import explain
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -42,24 +44,25 @@ def expansion(T: int, h: int, activation: str, rho: float, seed: int):
 
 
 st.title("The unrolled network")
-st.markdown(
+scenario_buttons("unrolled")
+explain(
     "Unrolled over time, the RNN is a deep feedforward network that uses the **same three matrices at "
     "every step**. Backpropagation sends the gradient back along the chain "
     "$h_T \\to h_{T-1} \\to \\dots \\to h_1$, multiplying by $W_{hh}^\\top$ (and by $\\phi'$) at every step. "
     "Watch the arrows' widths in the graph, how $\\|\\partial L/\\partial h_t\\|$ behaves as $t$ goes back "
     "from $T$, and how much a loss far in the future still adds to an early gradient: with "
-    "$\\rho(W_{hh}) < 1$ the distant terms vanish, with $\\rho > 1$ they explode."
+    "$\\rho(W_{hh}) < 1$ the distant terms vanish, with $\\rho > 1$ they explode.",
+    r"\mathbf{h}_t = \phi(\mathbf{W}_{hx}\mathbf{x}_t + \mathbf{W}_{hh}\mathbf{h}_{t-1}),\qquad "
+    r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t,\qquad L = \frac{1}{T}\sum_{t=1}^{T} l(\mathbf{o}_t, y_t)",
+    r"\frac{\partial L}{\partial \mathbf{h}_t} = \mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_t}"
+    r" + \mathbf{W}_{hh}^\top\Big(\phi'(\mathbf{a}_{t+1}) \odot \frac{\partial L}{\partial \mathbf{h}_{t+1}}\Big)"
+    r"\;\overset{\phi = \mathrm{id}}{=}\; \sum_{i=t}^{T} \left(\mathbf{W}_{hh}^\top\right)^{T-i}"
+    r"\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}}",
+    r"\frac{\partial L}{\partial \mathbf{W}_{hh}} = \sum_{t=1}^{T} \boldsymbol{\delta}_t \mathbf{h}_{t-1}^\top,"
+    r"\qquad \boldsymbol{\delta}_t = \phi'(\mathbf{a}_t) \odot \frac{\partial L}{\partial \mathbf{h}_t},"
+    r"\qquad \big\|\boldsymbol{\delta}_t \mathbf{h}_{t-1}^\top\big\|_F"
+    r" = \|\boldsymbol{\delta}_t\|\,\|\mathbf{h}_{t-1}\|",
 )
-st.latex(r"\mathbf{h}_t = \phi(\mathbf{W}_{hx}\mathbf{x}_t + \mathbf{W}_{hh}\mathbf{h}_{t-1}),\qquad "
-         r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t,\qquad L = \frac{1}{T}\sum_{t=1}^{T} l(\mathbf{o}_t, y_t)")
-st.latex(r"\frac{\partial L}{\partial \mathbf{h}_t} = \mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_t}"
-         r" + \mathbf{W}_{hh}^\top\Big(\phi'(\mathbf{a}_{t+1}) \odot \frac{\partial L}{\partial \mathbf{h}_{t+1}}\Big)"
-         r"\;\overset{\phi = \mathrm{id}}{=}\; \sum_{i=t}^{T} \left(\mathbf{W}_{hh}^\top\right)^{T-i}"
-         r"\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}}")
-st.latex(r"\frac{\partial L}{\partial \mathbf{W}_{hh}} = \sum_{t=1}^{T} \boldsymbol{\delta}_t \mathbf{h}_{t-1}^\top,"
-         r"\qquad \boldsymbol{\delta}_t = \phi'(\mathbf{a}_t) \odot \frac{\partial L}{\partial \mathbf{h}_t},"
-         r"\qquad \big\|\boldsymbol{\delta}_t \mathbf{h}_{t-1}^\top\big\|_F"
-         r" = \|\boldsymbol{\delta}_t\|\,\|\mathbf{h}_{t-1}\|")
 
 T, h, activation, rho, seed = shared_controls()
 
