@@ -119,3 +119,24 @@ def test_every_eigenvalue_tab_draws_a_nilpotent_own_matrix():
         assert not at.exception and not at.error, label
         seen += [info.value for info in at.info]
     assert any("no ρ to scale" in text for text in seen)  # the animation tab ran, on this matrix
+
+
+def test_own_text_replaces_the_time_machine_in_the_books_figure_and_stays_inert():
+    at = open_view("views/truncation.py")
+    assert not at.exception and not at.error
+    book = charts(at)
+    script = "<script>alert('x')</script> <b>Bold</b> & an ordinary sentence of some length."
+    at.text_area(key="own_text_paste").input(script).run()
+    assert not at.exception and not at.error
+    assert at.text[0].value == script                      # echoed as plain text
+    assert all("<script" not in m.value and "<b>" not in m.value for m in at.markdown)
+    own = charts(at)
+    assert own != book
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "".join(figure["data"][0]["text"]) == "script␣alert␣x␣script␣b␣bold␣"  # the first 29 characters
+    at.text_area(key="own_text_paste").input("!!! 42").run()  # nothing left after preprocessing
+    assert len(at.error) == 1 and "Nothing is left" in at.error[0].value
+    assert charts(at) == own
+    at.text_area(key="own_text_paste").input("Hi there").run()  # shorter than the book's draw
+    assert not at.exception and not at.error
+    assert "".join(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["text"]) == "hi␣there"

@@ -22,6 +22,7 @@ from charts.truncation import (agreement_figure, gradient_norms_figure, mc_coord
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart
 from ui.messages import overflow_message
+from ui.own_data import own_text, show_text_preview
 from ui.lecture import scenario_buttons
 from ui.sections import open_tab_only
 from ui.text import explain
@@ -115,13 +116,18 @@ with right:
 
 
 def book_figure_tab():
-    opening, source, detail, problem = book_opening(os.environ.get(ENV_VAR, ""))
-    if problem:
-        st.warning(f"The copy of The Time Machine named by {ENV_VAR} could not be used: {problem} "
-                   "The figure shows the project's own short text instead.")
-    elif source == "fallback":
-        st.info(detail + " Set " + ENV_VAR + " to a local copy of the book's timemachine.txt to see the book's "
-                "text; the book's draw below still shows the 29 characters of its figure.")
+    own, _ = own_text()
+    if own is not None:
+        show_text_preview(own)
+        opening = own.processed[:OPENING_CHARS]
+    else:
+        opening, source, detail, problem = book_opening(os.environ.get(ENV_VAR, ""))
+        if problem:
+            st.warning(f"The copy of The Time Machine named by {ENV_VAR} could not be used: {problem} "
+                       "The figure shows the project's own short text instead.")
+        elif source == "fallback":
+            st.info(detail + " Set " + ENV_VAR + " to a local copy of the book's timemachine.txt to see the "
+                    "book's text; the book's draw below still shows the 29 characters of its figure.")
     controls_left, controls_right = st.columns([3, 1])
     with controls_left:
         book = widget("book_draw")
@@ -129,11 +135,16 @@ def book_figure_tab():
         st.button("Resample", key="truncation_resample", on_click=resample, icon=":material/casino:",
                   help="A new randomized draw (the seed from the sidebar, combined with a draw counter).")
     draw = st.session_state.get(DRAW_KEY, 0)
+    if book and own is not None and len(opening) < len(BOOK_FIGURE_TEXT):
+        st.caption(f"Your text has {len(opening)} letters and spaces, fewer than the {len(BOOK_FIGURE_TEXT)} of the "
+                   "book's draw: a fresh random draw is shown instead.")
+        book = False
     if book:
         n = len(BOOK_FIGURE_TEXT)
-        text = opening[:n] if opening.startswith(BOOK_FIGURE_TEXT) else BOOK_FIGURE_TEXT
+        text = opening[:n] if opening.startswith(BOOK_FIGURE_TEXT) or own is not None else BOOK_FIGURE_TEXT
         random_label = "Randomized (the book's draw)"
-        caption = ("The book's figure over The Time Machine: its three rows over the first 29 characters. The "
+        caption = (f"The book's figure over {'your text' if own is not None else 'The Time Machine'}: its three "
+                   "rows over the first 29 characters. The "
                    "randomized row is the book's own draw (the|␣time|␣m|achine␣|by|␣h␣g|␣wel|ls), the regular row "
                    f"cuts every τ = {tau} characters, and full BPTT is one segment. Gradient flows inside a box, "
                    "never into the box before it. Turn off the book's draw (or press Resample) for a fresh "
