@@ -9,7 +9,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, finite_xy, layout, note
+from .style import LINE_WIDTH, PALETTE, finite_xy, layout, merge_layout, note
 
 CIRCLE_POINTS = 361
 
@@ -18,7 +18,7 @@ def _note(fig: go.Figure, text: str) -> go.Figure:
     """``note`` placed below the x-axis title (not on it), with room for it in the bottom margin."""
     note(fig, text)
     fig.layout.annotations[-1].update(y=0.0, yanchor="top", yshift=-52)
-    fig.update_layout(margin=dict(b=100))
+    merge_layout(fig, margin=dict(b=100))
     return fig
 
 
@@ -67,10 +67,10 @@ def eigen_plane(eigvals, *, rho: float, computed=None,
                                  marker=dict(color=PALETTE["black"], size=9, symbol="circle-open", line=dict(width=1.5)),
                                  hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
     layout(fig, title=title, x="Re λ", y="Im λ", height=520)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0),
+    merge_layout(fig, legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0),
                       margin=dict(b=110))
-    fig.update_yaxes(scaleanchor="x", scaleratio=1, zeroline=True)
-    fig.update_xaxes(zeroline=True, constrain="domain")
+    merge_layout(fig, yaxis=dict(scaleanchor="x", scaleratio=1, zeroline=True))
+    merge_layout(fig, xaxis=dict(zeroline=True, constrain="domain"))
     if dropped:
         _note(fig, f"{dropped} non-finite eigenvalue(s) left out.")
     return fig
@@ -96,7 +96,7 @@ def moduli_and_singular_values(eigvals, singular_values, *,
                                  hovertemplate="i = %{x}: %{y:.4g}<extra></extra>"))
     fig.add_hline(y=1.0, line=dict(color=PALETTE["grey"], dash="dash", width=1))
     layout(fig, title=title, x="index i (sorted, largest first)", y="value", height=520)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0),
+    merge_layout(fig, legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0),
                       margin=dict(b=110))
     if dropped:
         _note(fig, f"{dropped} non-finite value(s) left out.")
@@ -137,7 +137,7 @@ def power_norms_figure(log10_norms, *, rho: float, sigma_max: float | None = Non
     values = np.concatenate([v for v in shown if v.size]) if any(v.size for v in shown) else np.zeros(1)
     lo, hi = float(min(values.min(), 0.0)), float(max(values.max(), 0.0))
     pad = 0.06 * max(hi - lo, 1.0)
-    fig.update_yaxes(range=[lo - pad, hi + pad])
+    merge_layout(fig, yaxis=dict(range=[lo - pad, hi + pad]))
     if dropped:
         _note(fig, f"{dropped} power(s) left out: W_hh^k is exactly zero there (log₁₀ 0 = −∞).")
     return fig
@@ -200,7 +200,7 @@ def alignment_figure(cos, *, title: str = "Exercise 1: M^k x turns towards the t
                              hovertemplate="k = %{x}: cos = %{y:.6f}<extra></extra>"))
     fig.add_hline(y=1.0, line=dict(color=PALETTE["grey"], dash="dash", width=1))
     layout(fig, title=title, x="power k", y="cos∠(M^k x, v₁)", height=400)
-    fig.update_yaxes(range=[-0.02, 1.05])
+    merge_layout(fig, yaxis=dict(range=[-0.02, 1.05]))
     if dropped:
         _note(fig, f"{dropped} power(s) left out: M^k x is exactly zero there, so it has no direction.")
     return fig

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import ACTIVATION_STYLE, LINE_WIDTH, PALETTE, finite_xy, layout, note
+from .style import ACTIVATION_STYLE, LINE_WIDTH, PALETTE, finite_xy, layout, merge_layout, note
 
 GAMMA_TEXT = {1.0: "1", 0.25: "¼"}
 HIST_BINS = 50
@@ -70,7 +70,7 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
             drawn_bounds.append((act, b, fig.data[-1]))
     fig.add_hline(y=0.0, line=dict(color=PALETTE["grey"], dash="dot", width=1))
     layout(fig, title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h_T / ∂h_(T−k)‖₂", height=480)
-    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02),
+    merge_layout(fig, legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02),
                       margin=dict(r=220))
     if dropped:
         parts = ", ".join(f"{n} for {act}" for act, n in dropped.items())
@@ -109,8 +109,8 @@ def jacobian_heatmap(M, grid, *, activation: str,
         hovertemplate="s = %{x}, t = %{y}: %{z:.4g}<extra></extra>"))
     layout(fig, title=title or f"log₁₀ ‖∂h_t/∂h_s‖₂ for φ = {activation}", x="source step s", y="target step t",
            height=560)
-    fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain", autorange="reversed")
-    fig.update_xaxes(constrain="domain")
+    merge_layout(fig, yaxis=dict(scaleanchor="x", scaleratio=1, constrain="domain", autorange="reversed"))
+    merge_layout(fig, xaxis=dict(constrain="domain"))
     text = "Upper triangle (s > t) empty: h_t is computed before h_s, so it does not depend on it."
     if minus_inf:
         text += f" {minus_inf} cell(s) with s ≤ t left blank: the product is exactly zero there."
@@ -153,10 +153,10 @@ def dphi_histogram(dphi, *, activation: str, gamma: float,
                   annotation_text=f"γ = {_gamma(gamma)}", annotation_position="top left")
     layout(fig, title=title or f"Distribution of φ'(a_t) over all steps and units, φ = {activation}",
            x="φ'(a_t)", y="share of (t, unit) pairs (%)", height=400)
-    fig.update_layout(bargap=0.0, showlegend=False)
+    merge_layout(fig, bargap=0.0, showlegend=False)
     if finite.size:
         span = hi - lo
-        fig.update_xaxes(range=[lo - 0.02 * span, hi + 0.04 * span])
+        merge_layout(fig, xaxis=dict(range=[lo - 0.02 * span, hi + 0.04 * span]))
     if dropped:
         note(fig, f"{dropped} non-finite value(s) left out (the forward pass overflowed).")
     return fig

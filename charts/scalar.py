@@ -8,13 +8,13 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, finite_xy, layout, note
+from .style import LINE_WIDTH, PALETTE, finite_xy, layout, merge_layout, note
 
 def _note(fig: go.Figure, text: str) -> go.Figure:
     """``note`` placed below the x-axis title (not on it), with room for it in the bottom margin."""
     note(fig, text)
     fig.layout.annotations[-1].update(y=0.0, yanchor="top", yshift=-52)
-    fig.update_layout(margin=dict(b=100))
+    merge_layout(fig, margin=dict(b=100))
     return fig
 
 
@@ -45,7 +45,7 @@ def scalar_term_bars(log10_abs, sign, *, t: int | None = None,
                 hovertemplate="i = %{x}<br>log₁₀ |term| = %{customdata:.3f}<extra>" + name + "</extra>"))
     layout(fig, title=title or f"The terms (Π c_j) b_i that add up to a_{t}", x="i (the step the term starts from)",
            y="log₁₀ |term|")
-    fig.update_layout(barmode="overlay", bargap=0.1 if la.size < 200 else 0.0)
+    merge_layout(fig, barmode="overlay", bargap=0.1 if la.size < 200 else 0.0)
     dropped = int((~finite).sum())
     if dropped:
         _note(fig, f"{dropped} term(s) left out: they are exactly zero (a c_j = 0 or b_i = 0 on their way).")

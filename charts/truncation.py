@@ -9,7 +9,7 @@ from html import escape
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, note
+from .style import FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, merge_layout, note
 
 # The figure's rows, top to bottom, as in the book: randomized, regular, full.
 ROWS = ("randomized", "chunked", "full")
@@ -85,17 +85,17 @@ def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = 
         meta_s[key] = segment_labels(text, b)
     layout(fig, title=title, x="Position in the text (time step t)", y="Strategy",
            height=120 + 75 * len(ROWS))
-    fig.update_layout(shapes=boxes, meta=dict(boundaries=meta_b, segments=meta_s), showlegend=False,
+    merge_layout(fig, shapes=boxes, meta=dict(boundaries=meta_b, segments=meta_s), showlegend=False,
                       margin=dict(l=130, r=20, t=60, b=60))
     step = 1 if n <= 30 else 5 if n <= 60 else 10
-    fig.update_xaxes(range=[-0.3, n + 0.3], showgrid=False, zeroline=False,
+    merge_layout(fig, xaxis=dict(range=[-0.3, n + 0.3], showgrid=False, zeroline=False,
                      tickmode="array", tickvals=[i - 0.5 for i in range(step, n + 1, step)] if step > 1
                      else [i + 0.5 for i in range(n)],
                      ticktext=[str(i) for i in range(step, n + 1, step)] if step > 1
-                     else [str(i + 1) for i in range(n)])
-    fig.update_yaxes(range=[-0.6, len(ROWS) - 0.4], showgrid=False, zeroline=False, tickmode="array",
+                     else [str(i + 1) for i in range(n)]))
+    merge_layout(fig, yaxis=dict(range=[-0.6, len(ROWS) - 0.4], showgrid=False, zeroline=False, tickmode="array",
                      tickvals=[len(ROWS) - 1 - r for r in range(len(ROWS))],
-                     ticktext=[labels[k] for k in ROWS], fixedrange=True)
+                     ticktext=[labels[k] for k in ROWS], fixedrange=True))
     return fig
 
 
@@ -148,17 +148,17 @@ def agreement_figure(keys, cosine, relative_error,
                                          line=dict(color=style["color"], width=1.5)),
                              hovertemplate="%{x}<br>" + label.replace("<br>", ", ") + "<extra></extra>"))
     layout(fig, title=title, x="Strategy", y="cos∠(gradient, exact gradient)")
-    fig.update_xaxes(type="category", categoryorder="array",
-                     categoryarray=[STRATEGIES[k]["name"] for k in keys])
-    fig.update_yaxes(range=[min(-0.05, float(np.nanmin(cosine)) - 0.1) if np.isfinite(cosine).any() else -0.05,
-                            1.3])
-    fig.update_layout(showlegend=False, bargap=0.35)
-    fig.update_xaxes(tickangle=0)
+    merge_layout(fig, xaxis=dict(type="category", categoryorder="array",
+                     categoryarray=[STRATEGIES[k]["name"] for k in keys]))
+    merge_layout(fig, yaxis=dict(range=[min(-0.05, float(np.nanmin(cosine)) - 0.1) if np.isfinite(cosine).any() else -0.05,
+                            1.3]))
+    merge_layout(fig, showlegend=False, bargap=0.35)
+    merge_layout(fig, xaxis=dict(tickangle=0))
     if len(missing) == len(keys):
         fig.add_annotation(text="No strategy has a finite gradient to compare: float64 overflowed.",
                            xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
                            font=dict(size=FONT_SIZE, color=PALETTE["grey"]))
-        fig.update_xaxes(showticklabels=False)
+        merge_layout(fig, xaxis=dict(showticklabels=False))
     elif missing:
         note(fig, "Left out (float64 overflowed, so the cosine is undefined): " + ", ".join(missing) + ".")
     return fig
@@ -228,7 +228,7 @@ def mc_coordinate_figure(n, ratio, band, *, label: str = "largest entry of ∂L/
     ref = [abs(v - 1) for v in y[x >= min(10, x.max())]] if x.size else []
     ref += [float(b[min(9, b.size - 1)])] if b.size else []
     span = max(ref + [0.05]) * 1.3
-    fig.update_yaxes(range=[1 - span, 1 + span])
+    merge_layout(fig, yaxis=dict(range=[1 - span, 1 + span]))
     if dropped:
         note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: a draw overflowed float64, "
                   "so the running mean is not finite from there on.")
@@ -257,7 +257,7 @@ def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = N
                                  marker=dict(size=14, symbol="star", color=PALETTE["vermillion"],
                                              line=dict(color=PALETTE["black"], width=1))))
     layout(fig, title=title, x="Keep probability π", y="log₁₀ (tr Σ / ‖g‖²)")
-    fig.update_xaxes(range=[0, 1.05])
+    merge_layout(fig, xaxis=dict(range=[0, 1.05]))
     if dropped:
         at_one = bool(np.any((pi == 1.0) & np.isneginf(v)))
         why = ("π = 1 is full BPTT: every draw is the exact gradient and the variance is 0, "
