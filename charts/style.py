@@ -165,6 +165,8 @@ def _trace(trace: dict, look: _Look) -> dict:
     """One trace: thicker lines, larger markers and data text, darker colours."""
     mode = trace.get("mode", "lines")
     scatter = trace.get("type", "scatter") in ("scatter", "scattergl")
+    # Labelled markers are a diagram's boxes, sized to their text and their neighbours: left as they are.
+    diagram = "markers" in mode and "text" in mode
     if "line" in trace or (scatter and "lines" in mode):
         line = dict(trace.get("line") or {})
         if scatter and "lines" in mode:
@@ -174,7 +176,7 @@ def _trace(trace: dict, look: _Look) -> dict:
         trace["line"] = line
     if "marker" in trace or (scatter and "markers" in mode):
         marker = dict(trace.get("marker") or {})
-        if scatter and "markers" in mode and np.ndim(marker.get("size", 0)) == 0:
+        if scatter and "markers" in mode and not diagram and np.ndim(marker.get("size", 0)) == 0:
             marker["size"] = float(marker.get("size", _DEFAULT_MARKER_SIZE)) * look.marker
         if "color" in marker:
             marker["color"] = _colour(marker["color"], look)
@@ -187,7 +189,7 @@ def _trace(trace: dict, look: _Look) -> dict:
         trace["colorbar"] = _colorbar(trace.get("colorbar"), look)
     if "textfont" in trace:  # data labels (characters, node names) grow with the fonts, not to 20 px
         font = dict(trace["textfont"])
-        if look.scale != 1.0:
+        if look.scale != 1.0 and not diagram:
             font["size"] = float(font.get("size", FONT_SIZE)) * look.scale
         if "color" in font:
             font["color"] = _colour(font["color"], look)
@@ -236,6 +238,8 @@ def _restyle(fig: go.Figure, look: _Look, height: int | None) -> go.Figure:
         axis["title"] = dict(axis.get("title") or {})
         axis["title"]["font"] = _font(axis["title"].get("font"), look)
         axis["tickfont"] = _font(axis.get("tickfont"), look)
+        if look.font:
+            axis["automargin"] = True  # larger tick labels (a row's name) get the room they need
         if look.contrast:
             axis.update(gridcolor=HIGH_CONTRAST[GRID], gridwidth=2, zerolinecolor=HIGH_CONTRAST[GRID],
                         linecolor=PALETTE["black"], linewidth=2, tickcolor=PALETTE["black"])

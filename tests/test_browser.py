@@ -305,3 +305,53 @@ def test_deep_link_on_fresh_server_goes_through_app(browser):
     finally:
         srv.stop()
 
+
+
+# --- the lecture hall ---------------------------------------------------------------------------
+
+PROJECTOR = {"width": 1280, "height": 720}
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=[v.url_path for v in VIEWS])
+def test_presentation_mode_fits_a_projector(server, browser, view):
+    """At 1280×720 with ?present=1 the view's first chart is entirely on screen, without scrolling."""
+    context = browser.new_context(viewport=PROJECTOR)
+    pg = context.new_page()
+    pg.set_default_timeout(WAIT_MS)
+    pg.errors, pg.dialogs = [], []
+    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
+    try:
+        pg.goto(f"{server.url}/{view.url_path}?present=1")
+        wait_ready(pg)
+        assert_no_error(pg, f"{view.url_path} in presentation mode")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(SCREENSHOTS / f"present-{view.url_path}.png"))  # what the room sees
+        box = pg.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+        assert box is not None, f"{view.url_path}: the first chart has no box"
+        scrolled = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
+        assert scrolled == 0, f"{view.url_path}: the page opened scrolled by {scrolled} px"
+        inside = (box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"] + 0.5
+                  and box["y"] + box["height"] <= PROJECTOR["height"] + 0.5)
+        assert inside, f"{view.url_path}: the first chart {box} does not fit {PROJECTOR}"
+    finally:
+        context.close()
+
+
+HOSTILE_LINKS = [
+    "eigenvalues?rho=-inf&K=1e999&kind=%3Cscript%3Ealert(1)%3C/script%3E&present=maybe",
+    "truncation?tau=NaN&pi=-0.5&samples=99999999999999999999&truncation_tab=%3Cimg%20src%3Dx%20onerror%3Dalert(3)%3E",
+    "scalar?c=1e308&log_eps=abc&contrast=%22%3E%3Cb%3Ebold&zz%3Cscript%3E=1",
+]
+
+
+@pytest.mark.parametrize("link", HOSTILE_LINKS, ids=[link.split("?")[0] for link in HOSTILE_LINKS])
+def test_hostile_link_into_a_view(server, page, link):
+    page.goto(f"{server.url}/{link}")
+    wait_ready(page)
+    page.wait_for_timeout(300)
+    assert_no_error(page, link)
+    warnings = page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts()
+    assert len(warnings) >= 3, warnings
+    for text in warnings:
+        assert not any(bad in text for bad in ("<", "script", "onerror", "alert", "bold", "abc")), text
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1

@@ -74,6 +74,11 @@ def test_for_projection_makes_every_text_large(name, high_contrast):
     assert out["layout"]["height"] <= PRESENT_HEIGHT
     before = fig.to_plotly_json()
     for t_in, t_out in zip(before["data"], out["data"]):
+        diagram = "markers" in t_in.get("mode", "") and "text" in t_in.get("mode", "")
+        if diagram:  # a diagram's labelled boxes keep their size, or they would run into each other
+            assert t_out.get("marker", {}).get("size") == t_in.get("marker", {}).get("size")
+            assert t_out.get("textfont", {}).get("size") == t_in.get("textfont", {}).get("size")
+            continue
         if "textfont" in t_in and "size" in t_in["textfont"]:
             assert t_out["textfont"]["size"] == pytest.approx(t_in["textfont"]["size"] * PRESENT_SCALE)
         if t_in.get("type") == "scatter" and "lines" in t_in.get("mode", "lines"):

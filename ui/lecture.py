@@ -13,6 +13,14 @@ from ui.controls import CONTROLS, set_values, value, widget
 from ui.links import link_query, share_link
 from ui.registry import SCENARIOS, TOUR, VIEWS, Scenario
 from ui.sections import tab_param
+from ui.text import clear_stage
+
+# Presentation mode: less room above a smaller page title, so the main chart fits a 1280×720 projector.
+# Fixed text of ours (no user input), the only way Streamlit offers to change its spacing.
+_PRESENT_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 3.75rem; }
+[data-testid="stMain"] h1 { font-size: 2rem; padding-top: 0; padding-bottom: 0.25rem; }
+</style>"""
 
 _TOUR = "_tour_step"        # index into TOUR while the tour runs
 _LAST = "_scenario_applied"  # (view, label) of the scenario last applied, to show its caption
@@ -52,9 +60,11 @@ def scenario_buttons(url_path: str) -> None:
 
 def classroom_sidebar() -> None:
     """Presentation mode, contrast and the guided tour, in the sidebar (drawn by app.py on every page)."""
+    clear_stage()
     with st.sidebar:
         st.header("Lecture hall")
-        widget("present")
+        if widget("present"):
+            st.html(_PRESENT_CSS)
         widget("contrast")
         _tour()
 

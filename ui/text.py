@@ -1,7 +1,9 @@
 """A view's explanation: in full on a screen, folded into an expander in presentation mode.
 
 In the lecture hall the lecturer says what the intro says, and the main chart must fit a 1280×720
-projector without scrolling; a student at home reads it unfolded.
+projector without scrolling; a student at home reads it unfolded. For the same reason, in presentation
+mode the explanation leaves an empty *stage* under itself, and the first chart the page draws
+(ui/figures.py show_chart) goes there, above the view's controls and tabs.
 """
 
 from __future__ import annotations
@@ -16,11 +18,26 @@ def presenting() -> bool:
     return bool(value("present"))
 
 
+_STAGE = "_present_stage"  # this run's stage container; app.py clears it before every page
+
+
 def explain(markdown: str, *latex: str, label: str = "What this view shows") -> None:
     """The view's intro ``markdown`` and its equations ``latex`` (st.latex strings), folded in
-    presentation mode."""
+    presentation mode, with the stage for the page's main chart under it."""
     where = st.expander(label, expanded=False) if presenting() else st.container()
     with where:
         st.markdown(markdown)
         for equation in latex:
             st.latex(equation)
+    if presenting():
+        st.session_state[_STAGE] = st.container()
+
+
+def clear_stage() -> None:
+    """Forget the previous run's stage (called by app.py before the page runs)."""
+    st.session_state.pop(_STAGE, None)
+
+
+def take_stage():
+    """The stage for the main chart, once per run (None after the first call, or when not presenting)."""
+    return st.session_state.pop(_STAGE, None)
