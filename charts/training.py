@@ -17,6 +17,7 @@ from .style import LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, note
 
 X_AXES = {"updates": ("index", "Update"), "seconds": ("seconds", "Training wall-clock seconds")}
 TRAIN_OPACITY = 0.35  # the noisy per-window training perplexity sits behind the validation curve
+SPIKE_ROOM = 3.0      # the y axis ends this factor above the validation curves (and V)
 
 
 def _check(histories: Mapping) -> None:
@@ -71,8 +72,26 @@ def perplexity_figure(histories: Mapping, *, x: str = "updates", labels: Mapping
                                  name=f"uniform guessing (V = {vocab_size})",
                                  line=dict(color=PALETTE["grey"], dash="dot", width=1.5)))
     layout(fig, title="Perplexity while training" + (" against wall-clock time" if x == "seconds" else ""),
-           x=x_title, y="Perplexity (validation: markers; training windows: faint)", log_y=True)
-    return _dropped_note(fig, dropped, "perplexities")
+           x=x_title, y="Perplexity", log_y=True)
+    # A spike of the training perplexity (e^L of one bad window) must not flatten the curves: the axis
+    # stops a little above the validation curves and uniform guessing, and a note counts what is cut.
+    levels = [float(np.max(t.y)) for t in fig.data if t.y is not None and len(t.y) and "validation" in (t.name or "")]
+    levels += [] if vocab_size is None else [float(vocab_size)]
+    above = 0
+    if levels:
+        top = max(levels) * SPIKE_ROOM
+        above = sum(int(np.sum(np.asarray(t.y, float) > top)) for t in fig.data if t.y is not None)
+        if above:
+            lows = [float(np.min(t.y)) for t in fig.data if t.y is not None and len(t.y)]
+            fig.update_yaxes(range=[np.log10(max(min(lows), 1.0)) - 0.05, np.log10(top)])
+    parts = []
+    if dropped:
+        parts.append(f"{dropped} perplexities past float64 (e^L with L > 709) or non-finite left out")
+    if above:
+        parts.append(f"{above} training-window spikes above the axis")
+    if parts:
+        note(fig, "; ".join(parts) + ".")
+    return fig
 
 
 def gradient_norm_figure(histories: Mapping, *, theta: float | None = None,

@@ -77,6 +77,7 @@ def test_diverged_run_is_left_out_with_a_note():
     assert nonfinite(traces) == 0
     assert any(t["name"] == "Full, h = 8: validation" for t in traces)
     assert "non-finite" in fig.layout.annotations[0].text
+    assert fig.layout.yaxis.range is None  # nothing spiked above the validation curves
     g = gradient_norm_figure(runs, theta=1.0)
     assert nonfinite(decoded(g)) == 0 and "non-finite" in g.layout.annotations[0].text
 
@@ -109,3 +110,18 @@ def test_unknown_strategy_is_rejected():
         perplexity_figure({"bogus": history()})
     with pytest.raises(ValueError, match="x: expected"):
         perplexity_figure(RUNS, x="epochs")
+
+
+def test_a_training_spike_does_not_flatten_the_curves():
+    hist = history()
+    spiky = History.from_updates(
+        [Update(index=int(i), epoch=1, loss=float(l) if i != 7 else 60.0,
+                train_perplexity=math.exp(l) if i != 7 else math.exp(60.0),
+                valid_perplexity=None if not np.isfinite(v) else float(v), grad_norm=1.0, clipped=False,
+                seconds=0.1 * i)
+         for i, l, v in zip(hist.index, hist.loss, hist.valid_perplexity)])
+    fig = perplexity_figure({"full": spiky}, vocab_size=27)
+    low, high = fig.layout.yaxis.range
+    assert high == pytest.approx(np.log10(27 * 3.0))
+    assert "1 training-window spikes above the axis" in fig.layout.annotations[0].text
+    assert nonfinite(decoded(fig)) == 0

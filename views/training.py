@@ -24,6 +24,7 @@ WANTED_BATCH = 32          # the book's batch size, lowered for a short text
 MIN_BATCHES = 4            # per epoch, at least
 CHECKPOINTS = 20           # validation perplexity and a sample about this many times per run
 MAX_FINISHED = 16          # finished comparisons kept for the whole server
+SHOWN_BATCHES = 24         # minibatches in the partitioning chart (more would hide the pattern)
 PROGRESS_EVERY = 5         # updates between progress-bar refreshes (each is a message to the browser)
 RESULTS = "training_results"  # session: (config key, {strategy: Trainer}, stopped) of the latest run
 
@@ -78,7 +79,9 @@ st.latex(r"\mathbf{g} \leftarrow \min\Big(1, \frac{\theta}{\|\mathbf{g}\|}\Big)\
 T, h, activation, rho, seed = shared_controls()
 st.caption(f"From the sidebar: windows of T = {T} characters, h = {h} hidden units, φ = {activation}, "
            f"W_hh started at spectral radius ρ = {rho:g} (the other weights ~ N(0, 0.01²) as in the book), seed {seed}. "
-           "The book uses T = 35, h = 512 and tanh.")
+           "The book uses T = 35, h = 512 and tanh."
+           + (f" With φ = {activation} the state is unbounded (tanh keeps it within ±1), so expect spikes in the loss."
+              if activation in ("identity", "relu") else ""))
 
 text, is_book, source = corpus_text(os.environ.get(ENV_VAR, ""), os.environ.get("XDG_CACHE_HOME", ""))
 corpus = load_corpus(text)
@@ -233,9 +236,10 @@ if histories:
 else:
     st.markdown("Press **Run** to train the chosen strategies; until then, here is how the book cuts the text "
                 "into minibatches.")
-show_chart(minibatch_figure(seq_starts, rnd_starts, num_steps=T, n_tokens=corpus.train.size),
-           key="training_minibatches", caption=(
-    "Where the B windows of each minibatch start in the training text. Sequential partitioning (circles) "
+show_chart(minibatch_figure(seq_starts[:SHOWN_BATCHES], rnd_starts[:SHOWN_BATCHES], num_steps=T,
+                            n_tokens=corpus.train.size), key="training_minibatches", caption=(
+    f"Where the B windows of the first {min(SHOWN_BATCHES, len(seq_starts))} minibatches start in the training "
+    "text. Sequential partitioning (circles) "
     "lays the text out as B streams read left to right, so a window continues where the same row of the "
     "previous minibatch stopped and the state can be carried over; random partitioning (crosses) scatters "
     "the windows, so the state starts from zero each time. The lab trains with the sequential one."))
