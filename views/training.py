@@ -18,6 +18,7 @@ from ui.controls import shared_controls, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.sections import open_tab_only
+from ui.text import explain
 
 KEYS = ("full", "chunked", "sliding", "randomized")
 WANTED_BATCH = 32          # the book's batch size, lowered for a short text
@@ -63,18 +64,18 @@ def finished_runs() -> OrderedDict:
 
 st.title("Training lab")
 scenario_buttons("training")
-st.markdown(
+explain(
     "The section closes with claims you can test: regular truncation works well in practice, randomized "
     "truncation *does not work much better*, and gradient clipping guards against the occasional huge "
     "gradient. Here the book's character-level RNN learns to predict the next character of *The Time "
     "Machine*, once per strategy, on the same minibatches from the same start; compare the perplexity "
-    "they reach, how fast, and the gradient norms on the way."
+    "they reach, how fast, and the gradient norms on the way.",
+    r"\mathbf{h}_t = \phi(\mathbf{W}_{hx}\mathbf{x}_t + \mathbf{W}_{hh}\mathbf{h}_{t-1} + \mathbf{b}_h),\quad "
+    r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t + \mathbf{b}_q,\quad "
+    r"L = -\frac{1}{TB}\sum_{t,b}\log\operatorname{softmax}(\mathbf{o}_t)_{y_t},\quad "
+    r"\text{perplexity} = e^{L}",
+    r"\mathbf{g} \leftarrow \min\Big(1, \frac{\theta}{\|\mathbf{g}\|}\Big)\mathbf{g}",
 )
-st.latex(r"\mathbf{h}_t = \phi(\mathbf{W}_{hx}\mathbf{x}_t + \mathbf{W}_{hh}\mathbf{h}_{t-1} + \mathbf{b}_h),\quad "
-         r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t + \mathbf{b}_q,\quad "
-         r"L = -\frac{1}{TB}\sum_{t,b}\log\operatorname{softmax}(\mathbf{o}_t)_{y_t},\quad "
-         r"\text{perplexity} = e^{L}")
-st.latex(r"\mathbf{g} \leftarrow \min\Big(1, \frac{\theta}{\|\mathbf{g}\|}\Big)\mathbf{g}")
 
 T, h, activation, rho, seed = shared_controls()
 st.caption(f"From the sidebar: windows of T = {T} characters, h = {h} hidden units, φ = {activation}, "
