@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
+from tools.streamlit_server import CHROMIUM, StreamlitServer
 from ui.controls import CONTROLS, encode_value
 from ui.registry import HOME_SCENARIOS, VIEWS
 
@@ -61,14 +61,6 @@ class Server(StreamlitServer):
     def stop(self):
         super().stop()
         self.log.close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ import pytest
 from charts.animation import sweep_animation
 from charts.export import figure_html
 from tests.gallery import BUILDERS
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Server, assert_no_error, sync_playwright, wait_for, wait_ready
+from tests.test_browser import WAIT_MS, Server, assert_no_error, wait_for, wait_ready
 from ui.sections import tab_param
 
 pytestmark = pytest.mark.browser
@@ -36,14 +36,6 @@ ANIMATED_JS = """() => {
   return {data: JSON.stringify(gd._fullData.map(t => [Array.from(t.x || []), Array.from(t.y || [])])),
           active: gd._fullLayout.sliders[0].active};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,21 @@
+"""Fixtures shared by test modules."""
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for every browser test of the session.
+
+    Playwright's sync API allows one instance per thread: two modules each starting their own
+    would fail with "using Playwright Sync API inside the asyncio loop". Only browser tests ask
+    for it, and tests/test_browser.py skips (or fails in CI) when Playwright or Chromium is missing.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tools.streamlit_server import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
