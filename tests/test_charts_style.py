@@ -165,9 +165,11 @@ def look(trace: dict) -> tuple:
 
 
 def drawn_series(spec: dict) -> list[dict]:
-    """Line and marker series (not bands, text, or nodes of a diagram) that a reader must tell apart."""
+    """Line and marker series (not bands, text, nodes of a diagram, or a diagram's edges, which are
+    out of the legend and told apart by width) that a reader must tell apart."""
     return [t for t in spec["data"]
-            if t.get("type", "scatter") == "scatter" and not t.get("fill") and "text" not in t.get("mode", "lines")]
+            if t.get("type", "scatter") == "scatter" and not t.get("fill") and "text" not in t.get("mode", "lines")
+            and t.get("showlegend") is not False]
 
 
 @pytest.mark.parametrize("high_contrast", [None, False, True], ids=["as-built", "projected", "high-contrast"])

@@ -50,7 +50,8 @@ def test_graph_has_every_node_and_edge(activation, rho):
     ug = unrolled_gradients(*toy_problem(3, 16, activation, rho, seed=0))
     fig = unrolled_graph(ug, activation=activation)
     assert_clean(fig)
-    assert names(fig) == ["Gradient on an edge ‖·‖", "Variables", "Parameters (shared by all steps)", "Operators"]
+    shown = [t.name for t in fig.data if t.showlegend is not False]
+    assert shown == ["Gradient on an edge ‖·‖", "Variables", "Parameters (shared by all steps)", "Operators"]
     by_name = {t.name: t for t in fig.data}
     variables = {s.replace("<sub>", "_").replace("</sub>", "") for s in by_name["Variables"].text}
     want = {"h_0", "L"} | {f"{v}_{t}" for v in "xholy" for t in (1, 2, 3)}
@@ -59,16 +60,23 @@ def test_graph_has_every_node_and_edge(activation, rho):
     assert sorted(params) == sorted(["W_hx", "W_hh", "W_qh"] * 3)
     ops = list(by_name["Operators"].text)
     assert ops.count("×") == 3 and ops.count("+" if activation == "identity" else "φ") == 3
-    # One arrow per drawn edge: the core's 30, with h_t → o_t and W_qh → o_t through "×" (+3).
-    assert len(fig.layout.annotations) == 33
+    # One arrow per drawn edge: the core's 30, with h_t → o_t and W_qh → o_t through "×" (+3), each a
+    # segment of a line trace (one per width level) and a head in the arrowhead trace.
+    lines = [t for t in fig.data if t.name == "edge"]
+    assert sum(sum(v is None for v in t.x) for t in lines) == 33
+    assert len(by_name["arrowhead"].x) == 33 and not fig.layout.annotations
     # Every edge with a gradient has a midpoint marker whose hover text gives the number.
     edges = by_name["Gradient on an edge ‖·‖"]
     assert len(edges.x) == 30  # 33 arrows minus the three y_t → l_t, which take no gradient
     assert all("‖·‖ =" in h for h in edges.hovertext)
     assert edges.marker.colorbar.title.text == "log₁₀ ‖·‖"
-    # Widths grow with the gradient: the widest arrow carries the largest number.
-    widths = [a.arrowwidth for a in fig.layout.annotations]
+    # Widths grow with the gradient: the widest line carries the largest number.
+    widths = [t.line.width for t in lines]
     assert max(widths) > min(widths)
+    widest = max(lines, key=lambda t: t.line.width)
+    biggest = int(np.argmax([float(v) for v in edges.text]))
+    assert any(abs(x - edges.x[biggest]) < 1e-9 for x in
+               [0.5 * (a + b) for a, b in zip(widest.x[0::3], widest.x[1::3])]), "the widest line is not the largest gradient's"
     assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
 
 
