@@ -159,6 +159,7 @@ if run:
     trainers = {}
     st.session_state[RESULTS] = (key, trainers, True)  # a Stop (a rerun) leaves these behind, marked stopped
     bar = st.progress(0.0, text="Starting…")
+    live = st.empty()  # the curves so far and the latest sample, redrawn at every checkpoint
     done = 0
     for name in chosen:
         trainer = trainers[name] = Trainer(corpus, config_for(name))
@@ -169,12 +170,20 @@ if run:
                          if update.valid_perplexity is not None else "")
                 bar.progress(min(done / (n_updates * len(chosen)), 1.0),
                              text=f"{STRATEGIES[name]['name']}: update {update.index} of {n_updates}{shown}")
+            if update.sample is not None:
+                with live.container():
+                    so_far = {k: t.history() for k, t in trainers.items() if t.updates_done}
+                    st.plotly_chart(perplexity_figure(so_far, x="updates", labels=labels(),
+                                                      vocab_size=len(corpus.vocab)), width="stretch", theme=None)
+                    st.caption(f"{labels()[name]}, update {update.index}: the prefix continued greedily.")
+                    st.code(update.sample, language=None)
         done += n_updates - trainer.updates_done[-1].index  # a diverged run ends early
     finished[key] = {name: t.history() for name, t in trainers.items()}
     while len(finished) > MAX_FINISHED:
         finished.popitem(last=False)
     st.session_state[RESULTS] = (key, {}, False)
     bar.empty()
+    live.empty()
 
 histories, stopped = None, False
 if key in finished:
