@@ -44,6 +44,7 @@ LINE_WIDTH = 2.5
 
 
 GRID = "#E5E5E5"
+BOTTOM_MARGIN = 60  # px under the plot for the x-axis title (charts with a note or a legend there add more)
 
 
 def layout(fig: go.Figure, *, title: str, x: str, y: str, log_x: bool = False, log_y: bool = False,
@@ -60,7 +61,7 @@ def layout(fig: go.Figure, *, title: str, x: str, y: str, log_x: bool = False, l
         title=dict(text=title, x=0.0, xanchor="left"),
         font=dict(size=FONT_SIZE),
         height=height,
-        margin=dict(l=70, r=20, t=70, b=60),
+        margin=dict(l=70, r=20, t=70, b=BOTTOM_MARGIN),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
         colorway=SEQUENCE,
         plot_bgcolor="white",
@@ -115,7 +116,8 @@ PRESENT_TITLE_FONT = 24
 PRESENT_SCALE = PRESENT_FONT / FONT_SIZE  # margins and data text grow with the fonts
 PRESENT_LINE_SCALE = 1.6
 PRESENT_MARKER_SCALE = 1.4
-PRESENT_HEIGHT = 400      # px: the tallest chart that still fits a 1280×720 projector under a title
+MAX_PRESENT_TICKS = 15    # labelled ticks on an axis, at most, at 20 px
+PRESENT_HEIGHT = 460      # px: the tallest chart that still fits a 1280×720 projector under a title
 
 # High contrast: the darker Okabe–Ito colours only (each ≥ 2.9:1 on white), light ones mapped onto
 # their darker neighbours; dashes and markers keep the traces apart where two colours meet.
@@ -231,6 +233,15 @@ def _restyle(fig: go.Figure, look: _Look, height: int | None) -> go.Figure:
         lay["title"]["font"] = _font(lay["title"].get("font"), look, size=look.title_font)
     lay["legend"] = dict(lay.get("legend") or {})
     lay["legend"]["font"] = _font(lay["legend"].get("font"), look)
+    diagram = (lay.get("xaxis") or {}).get("visible", True) is False
+    if look.font and diagram:
+        # A diagram's boxes are named on themselves and its caption explains them; at 20 px its
+        # legend would take a third of the projector's height.
+        lay["showlegend"] = False
+    elif look.font and (lay["legend"].get("y") or 0) < 0:
+        # A legend under the plot collides with the grown tick labels and axis title: beside it instead.
+        lay["legend"].update(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top")
+        lay["margin"] = dict(lay.get("margin") or {}, b=BOTTOM_MARGIN)  # the room it had below goes to the plot
     if look.font:
         lay["hoverlabel"] = dict(lay.get("hoverlabel") or {}, font=dict(size=look.font))
     for name in [k for k in lay if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
@@ -240,6 +251,12 @@ def _restyle(fig: go.Figure, look: _Look, height: int | None) -> go.Figure:
         axis["tickfont"] = _font(axis.get("tickfont"), look)
         if look.font:
             axis["automargin"] = True  # larger tick labels (a row's name) get the room they need
+            ticks = axis.get("tickvals")
+            if axis.get("tickmode") == "array" and ticks is not None and len(ticks) > MAX_PRESENT_TICKS:
+                every = -(-len(ticks) // MAX_PRESENT_TICKS)  # one label in `every`: 20 px labels need the room
+                axis["tickvals"] = list(ticks)[::every]
+                if axis.get("ticktext") is not None:
+                    axis["ticktext"] = list(axis["ticktext"])[::every]
         if look.contrast:
             axis.update(gridcolor=HIGH_CONTRAST[GRID], gridwidth=2, zerolinecolor=HIGH_CONTRAST[GRID],
                         linecolor=PALETTE["black"], linewidth=2, tickcolor=PALETTE["black"])
