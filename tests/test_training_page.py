@@ -87,3 +87,23 @@ def test_a_window_too_long_for_the_text_is_explained():
     at = open_page({"T": 1000})
     assert not at.exception and not at.error
     assert any("too long for this text" in w.value for w in at.warning)
+
+
+def test_own_text_is_trained_on_and_shown_inertly():
+    text = ("<b>It was</b> the best of times, it was the worst of times; " * 40).strip()
+    at = open_page(TINY)
+    at.text_area(key="own_text_paste").input(text).run()
+    assert not at.exception and not at.error
+    assert any("your own text" in i.value for i in at.info)
+    assert not any("project's own short text" in i.value for i in at.info)
+    assert any("<b>It was</b>" in t.value for t in at.text), "the raw text is echoed as plain text"
+    next(b for b in at.button if b.label == "Run").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert "training_perplexity" in charts(at)
+    at.session_state["training_tab"] = "Generated text"
+    at.run()
+    assert any(c.value.startswith("update") and ": b it" in c.value for c in at.code), "samples start from the text's first words"
+    # A text empty after the book's preprocessing: one error, and the previous text stays in use.
+    at.text_area(key="own_text_paste").input("1234 !!! 5678").run()
+    assert len(at.error) == 1 and any("your own text" in i.value for i in at.info)

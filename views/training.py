@@ -3,6 +3,7 @@
 # clipping guards against huge gradients). Training runs only on "Run"; finished comparisons are
 # kept per configuration for the whole server, so reopening one is instant.
 
+import hashlib
 import os
 from collections import OrderedDict
 
@@ -17,6 +18,7 @@ from charts.training import gradient_norm_figure, minibatch_figure, perplexity_f
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
+from ui.own_data import own_text, plain_markdown, show_text_preview
 from ui.sections import open_tab_only
 from ui.text import explain
 
@@ -42,7 +44,7 @@ def corpus_text(env_value: str, cache_home: str) -> tuple[str, bool, str]:
     return preprocess(loaded.text), loaded.is_book, loaded.detail
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)  # users' texts too: a few MB each at most
 def load_corpus(text: str):
     return make_corpus(text)
 
@@ -85,10 +87,17 @@ st.caption(f"From the sidebar: windows of T = {T} characters, h = {h} hidden uni
               if activation in ("identity", "relu") else ""))
 
 text, is_book, source = corpus_text(os.environ.get(ENV_VAR, ""), os.environ.get("XDG_CACHE_HOME", ""))
-corpus = load_corpus(text)
-if not is_book:
+own, own_source = own_text()  # the same input as the truncation view's: one text for the session
+if own is not None:
+    text, is_book = own.processed, False
+    st.info(f"Training on your own text ({len(text)} characters after preprocessing; "
+            f"{plain_markdown(own_source)}).", icon=":material/description:")
+    show_text_preview(own)
+elif not is_book:
     st.info(f"Training on the project's own short text ({len(text)} characters), not the book: {source} "
             f"Set {ENV_VAR} to a copy of timemachine.txt to train on the novel.", icon=":material/menu_book:")
+text_id = hashlib.sha1(text.encode()).hexdigest()  # names the text in the run key, whatever its length
+corpus = load_corpus(text)
 
 st.subheader("What to compare")
 cols = st.columns(4)
@@ -130,7 +139,7 @@ if "sliding" in chosen and tau > 1:
     st.caption(f"Sliding truncation carries τ = {tau} partial gradients back through every step: about {tau}× "
                "the backward work of the others.")
 
-key = (text[:64], len(text), T, h, activation, rho, seed, tuple(chosen), tau, round(pi, 6), theta_used, lr,
+key = (text_id, T, h, activation, rho, seed, tuple(chosen), tau, round(pi, 6), theta_used, lr,
        optimizer, epochs, B)
 finished = finished_runs()
 
@@ -139,7 +148,7 @@ def config_for(name: str) -> TrainConfig:
     return TrainConfig(strategy=strategy_from_name(name, tau, pi), hidden=h, num_steps=T, batch_size=B, lr=lr,
                        optimizer=optimizer, theta=theta_used, epochs=epochs, sequential=True, init_rho=rho,
                        activation=activation, valid_every=max(1, n_updates // CHECKPOINTS), seed=seed,
-                       dtype="float32", prefix="time traveller" if is_book else "the time")
+                       dtype="float32", prefix="time traveller" if is_book else " ".join(text.split()[:2]))
 
 
 def labels() -> dict:
