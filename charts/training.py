@@ -112,7 +112,7 @@ def gradient_norm_figure(histories: Mapping, *, theta: float | None = None,
                                  line=dict(color=style["color"], dash=style["dash"], width=1.5)))
     if theta is not None and x_max > 0:
         fig.add_trace(go.Scatter(x=[1.0, x_max], y=[float(theta)] * 2, mode="lines", name=f"clipping threshold θ = {theta:g}",
-                                 line=dict(color=PALETTE["vermillion"], dash="dash", width=2)))
+                                 line=dict(color=PALETTE["vermillion"], dash="longdash", width=2)))
     layout(fig, title="Gradient norm before clipping", x="Update", y="‖g‖ over all parameters", log_y=True)
     return _dropped_note(fig, dropped, "gradient norms")
 

@@ -7,8 +7,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from bptt_core import spectrum, toy_problem, unrolled_gradients
-from charts import eigen, jacobians, scalar, truncation, unrolled
+from bptt_core import (History, Update, chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scaled,
+                       make_corpus, random_batches, sequential_batches, spectrum, toy_problem, unrolled_gradients,
+                       w_hh_schur)
+from charts import animation, eigen, jacobians, scalar, training, truncation, unrolled
 
 _T = 40
 _t = np.arange(_T + 1, dtype=float)
@@ -18,6 +20,39 @@ _KEYS = ("full", "chunked", "sliding", "randomized")
 def _strategy_rows() -> np.ndarray:
     return np.stack([-0.02 * k * _t[1:] for k in range(len(_KEYS))])
 
+
+def _history(seed: int) -> History:
+    rng = np.random.default_rng(seed)
+    updates = [Update(index=i, epoch=1, loss=3.3 - i / 20, train_perplexity=float(np.exp(3.3 - i / 20)),
+                      valid_perplexity=float(np.exp(3.4 - i / 20)) if i % 5 == 0 else None,
+                      grad_norm=float(np.exp(rng.standard_normal())), clipped=False, seconds=0.01 * i)
+               for i in range(1, 21)]
+    return History.from_updates(updates, diverged=False, theta=1.0)
+
+
+def _rho_animation():
+    rhos = np.linspace(0.5, 1.5, 5)
+    _, U = w_hh_schur(8, 0.9, "normal", 0.5, 0.0, seed=1)
+    return animation.rho_animation(spectrum(8, 0.9, "normal", 0.5), 0.9, rhos,
+                                   log10_power_norms_scaled(U, 30, rhos / 0.9))
+
+
+def _tau_animation():
+    rnn, X, Y = toy_problem(30, 6, "tanh", 0.9, seed=2)
+    taus = np.arange(1, 6)
+    xi = chunked_xi_sweep(30, taus)
+    return animation.sweep_animation(log10_dL_dh_sweep(rnn, X, Y, np.ones((1, 30)))[0],
+                                     log10_dL_dh_sweep(rnn, X, Y, xi), xi, taus, key="chunked", symbol="τ")
+
+
+def _minibatches():
+    corpus = make_corpus("the time machine by h g wells " * 40)
+    return training.minibatch_figure(sequential_batches(corpus.train, 4, 10, rng=0).starts,
+                                     random_batches(corpus.train, 4, 10, rng=0).starts,
+                                     num_steps=10, n_tokens=corpus.train.size)
+
+
+_RUNS = {key: _history(i) for i, key in enumerate(_KEYS)}
 
 BUILDERS = {
     "eigen_plane": lambda: eigen.eigen_plane(spectrum(16, 0.9, "normal", 0.5), rho=0.9,
@@ -57,4 +92,10 @@ BUILDERS = {
     "recursion_vs_sum": lambda: unrolled.recursion_vs_sum(-0.02 * _t[1:], -0.02 * _t[1::5], _t[1::5]),
     "sum_terms": lambda: unrolled.sum_terms(-0.02 * _t[1:], 1),
     "w_hh_contributions": lambda: unrolled.w_hh_contribution_bars(-0.02 * _t[1:]),
+    "perplexity": lambda: training.perplexity_figure(_RUNS, x="updates", vocab_size=27),
+    "perplexity_seconds": lambda: training.perplexity_figure(_RUNS, x="seconds", vocab_size=27),
+    "training_gradients": lambda: training.gradient_norm_figure(_RUNS, theta=1.0),
+    "minibatches": _minibatches,
+    "rho_animation": _rho_animation,
+    "tau_animation": _tau_animation,
 }
