@@ -95,7 +95,8 @@ def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = 
                      else [str(i + 1) for i in range(n)]))
     merge_layout(fig, yaxis=dict(range=[-0.6, len(ROWS) - 0.4], showgrid=False, zeroline=False, tickmode="array",
                      tickvals=[len(ROWS) - 1 - r for r in range(len(ROWS))],
-                     ticktext=[labels[k] for k in ROWS], fixedrange=True))
+                     ticktext=[labels[k] for k in ROWS], fixedrange=True,
+                     automargin=True, title=dict(standoff=12)))  # a long row label ("Randomized (the book's draw)") widens the margin
     return fig
 
 
