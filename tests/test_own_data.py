@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from ui.own_data import plain_markdown
+from ui.text import plain_markdown
 
 
 def matrix_script():

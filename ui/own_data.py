@@ -9,24 +9,15 @@ that nothing the user typed is read as markdown. "Use the built …" goes back t
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 import streamlit as st
 
 from bptt_core.uploads import (MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, quote,
                                read_text)
+from ui.text import plain_markdown
 
 PREVIEW_CHARS = 300  # how much of a user's raw text is echoed back, as plain text
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&])")  # what markdown, HTML or LaTeX could read
-
-
-def plain_markdown(text: str) -> str:
-    """``text`` with markdown's active characters backslash-escaped: markdown shows it literally
-    (no links, emphasis, HTML, entities, LaTeX or ``:colour[…]`` directives)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
 
 def _keys(key: str) -> dict[str, str]:
     return {part: f"{key}_{part}" for part in ("error", "paste", "generation", "source")}

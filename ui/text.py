@@ -4,9 +4,14 @@ In the lecture hall the lecturer says what the intro says, and the main chart mu
 projector without scrolling; a student at home reads it unfolded. For the same reason, in presentation
 mode the explanation leaves an empty *stage* under itself, and the first chart the page draws
 (ui/figures.py show_chart) goes there, above the view's controls and tabs.
+
+``plain_markdown`` escapes text that must reach a markdown element as it is (a user's input,
+a chart's caption full of subscripts like h_{t−1}).
 """
 
 from __future__ import annotations
+
+import re
 
 import streamlit as st
 
@@ -41,3 +46,12 @@ def clear_stage() -> None:
 def take_stage():
     """The stage for the main chart, once per run (None after the first call, or when not presenting)."""
     return st.session_state.pop(_STAGE, None)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&])")  # what markdown, HTML or LaTeX could read
+
+
+def plain_markdown(text: str) -> str:
+    """``text`` with markdown's active characters backslash-escaped: markdown shows it literally
+    (no links, emphasis, HTML, entities, LaTeX or ``:colour[…]`` directives)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)

@@ -13,9 +13,9 @@ from charts.eigen import (alignment_figure, alignment_summary, eigen_plane, modu
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
-from ui.own_data import own_matrix, plain_markdown
+from ui.own_data import own_matrix
 from ui.sections import open_tab_only
-from ui.text import explain
+from ui.text import explain, plain_markdown
 
 DRIFT = 1e-6  # computed eigenvalues further than this (relative to max(1, ρ)) from the design are shown
 ANIMATION_RHOS = tuple(round(0.5 + 0.05 * i, 2) for i in range(21))  # the frames of "Animate ρ"

@@ -18,9 +18,9 @@ from charts.training import gradient_norm_figure, minibatch_figure, perplexity_f
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
-from ui.own_data import own_text, plain_markdown, show_text_preview
+from ui.own_data import own_text, show_text_preview
 from ui.sections import open_tab_only
-from ui.text import explain
+from ui.text import explain, plain_markdown
 
 KEYS = ("full", "chunked", "sliding", "randomized")
 WANTED_BATCH = 32          # the book's batch size, lowered for a short text
