@@ -23,13 +23,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.streamlit_server import free_port  # noqa: E402
+from tools.streamlit_server import free_port, wait_healthy  # noqa: E402
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 DEFAULT_RUN_DIR = Path(__file__).with_name(".run")
@@ -68,21 +67,6 @@ def cookie_secret(run_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def wait_healthy(url: str, proc: subprocess.Popen | None = None, what: str = "") -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with status {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"{what} did not answer {url}/_stcore/health within {HEALTH_TIMEOUT:g} s")
-
-
 def nginx_binary() -> str:
     found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if not found:
@@ -109,12 +93,12 @@ def start(replicas: int, port: int, run_dir: Path) -> None:
             f.write(f"{proc.pid} {p}\n")
     try:
         for i, (proc, p) in enumerate(procs):
-            wait_healthy(f"http://127.0.0.1:{p}", proc, f"replica {i} (see {run_dir}/replica-{i}.log)")
+            wait_healthy(f"http://127.0.0.1:{p}", proc, f"replica {i} (see {run_dir}/replica-{i}.log)", HEALTH_TIMEOUT)
         conf = run_dir / "nginx.conf"
         conf.write_text(render_config([p for _, p in procs], port, run_dir))
         subprocess.run([nginx, "-t", "-q", "-c", str(conf), "-p", str(run_dir)], check=True)
         subprocess.run([nginx, "-c", str(conf), "-p", str(run_dir)], check=True)  # daemonises
-        wait_healthy(f"http://127.0.0.1:{port}", None, "nginx")
+        wait_healthy(f"http://127.0.0.1:{port}", None, "nginx", HEALTH_TIMEOUT)
     except BaseException:
         stop(run_dir)
         raise

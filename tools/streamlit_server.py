@@ -26,6 +26,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(url: str, proc: subprocess.Popen | None, what: str, timeout: float) -> None:
+    """Poll ``url``/_stcore/health (Streamlit's, and nginx's proxy of it) until it answers 200.
+
+    RuntimeError when ``proc`` exits first or ``timeout`` seconds pass.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer {url}/_stcore/health within {timeout:g} s")
+        time.sleep(0.25)
+
+
 class StreamlitServer:
     """`streamlit run <script>` from the repository root on a free loopback port.
 
@@ -43,21 +63,12 @@ class StreamlitServer:
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"{script}: streamlit exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{script}: streamlit did not become healthy in {timeout:g} s:\n{self.output()}")
-            time.sleep(0.25)
+        try:
+            wait_healthy(self.url, self.proc, script, timeout)
+        except RuntimeError as exc:
+            output = self.output()
+            self.stop()
+            raise RuntimeError(f"{exc}:\n{output}") from None
 
     def output(self) -> str:
         self.log.flush()
