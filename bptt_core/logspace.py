@@ -161,6 +161,15 @@ def log_forward(rnn: RNN, X: np.ndarray, h0: np.ndarray, Y: np.ndarray, loss: st
     return LogForward(hs, hv, dphi, do_s, do_v, float(log10_loss))
 
 
+def one_sequence(rnn: RNN, X, Y, loss: str, h0):
+    """(X (T, d), Y, h0) checked for a log-space pass, which takes one sequence: no batch axis."""
+    as_choice("loss", loss, ("mse", "xent"))
+    X, h0 = check_inputs(rnn, X, h0)
+    if X.ndim != 2:
+        raise ValueError(f"X: expected one sequence (T, d) for log-space norms, got shape {X.shape}")
+    return X, check_targets(loss, Y, (X.shape[0], rnn.q)), h0
+
+
 def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=None) -> LogNorms:
     """``LogNorms`` of BPTT on one sequence X (T, d), targets Y as in ``bptt``.
 
@@ -168,12 +177,8 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
     sliding truncation is not a ξ pattern and is refused with ``ValueError``.
     """
     check_strategy(strategy)
-    as_choice("loss", loss, ("mse", "xent"))
-    X, h0 = check_inputs(rnn, X, h0)
-    if X.ndim != 2:
-        raise ValueError(f"X: expected one sequence (T, d) for log-space norms, got shape {X.shape}")
+    X, Y, h0 = one_sequence(rnn, X, Y, loss, h0)
     T = X.shape[0]
-    Y = check_targets(loss, Y, (T, rnn.q))
     xi = multipliers(strategy, T)
     if xi is None:
         raise ValueError(f"strategy: expected Full, chunked or randomized truncation, got {describe(strategy)}")

@@ -19,10 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from .bptt import chunked_xi
-from .checks import as_choice, as_float_array, as_int, describe
-from .logspace import log_forward
-from .losses import check_targets
-from .model import RNN, check_inputs
+from .checks import as_float_array, as_int, describe
+from .logspace import log_forward, one_sequence
+from .model import RNN
 from .spectral import log10_power_norms
 
 
@@ -131,12 +130,8 @@ def log10_dL_dh_sweep(rnn: RNN, X, Y, xi, loss: str = "mse", h0=None) -> np.ndar
     The forward pass runs once; where it overflows float64 itself (identity or ReLU with
     ρ > 1 over many steps) it runs in log space (``log_forward``).
     """
-    as_choice("loss", loss, ("mse", "xent"))
-    X, h0 = check_inputs(rnn, X, h0)
-    if X.ndim != 2:
-        raise ValueError(f"X: expected one sequence (T, d), got shape {X.shape}")
+    X, Y, h0 = one_sequence(rnn, X, Y, loss, h0)
     T = X.shape[0]
-    Y = check_targets(loss, Y, (T, rnn.q))
     xi = as_float_array("xi", xi, (2,))
     if xi.shape[1] != T or xi.shape[0] == 0:
         raise ValueError(f"xi: expected shape (F, {T}) with F ≥ 1 for T = {T} steps, got {xi.shape}")
