@@ -22,7 +22,6 @@ every finite input. Losses: ``mse`` (l = ½‖o_t − y_t‖²), one sequence X 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
