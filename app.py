@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.controls import url_warnings
+from ui.controls import enter_page, url_warnings, write_url
 from ui.lecture import classroom_sidebar, go_to, share_box
 from ui.registry import HOME_SCENARIOS, VIEWS
 from ui.runtime import limit_blas_threads
@@ -41,8 +41,10 @@ def home():
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(v.path, title=v.title, icon=v.icon, url_path=v.url_path) for v in VIEWS]
 navigation = st.navigation(pages)
+enter_page(navigation.url_path)
 for warning in url_warnings():
     st.warning(warning, icon=":material/link_off:")
 classroom_sidebar()
 navigation.run()
-share_box(navigation.url_path or None)  # after the page: the link carries the values it just drew
+share_box(navigation.url_path or None)
+write_url()

@@ -22,7 +22,7 @@ from charts.animation import sweep_animation
 from charts.export import figure_html
 from tests.gallery import BUILDERS
 from tests.test_browser import WAIT_MS, Server, assert_no_error, wait_for, wait_ready
-from ui.sections import tab_param
+from ui.registry import tab_param
 
 pytestmark = pytest.mark.browser
 

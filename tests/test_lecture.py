@@ -11,8 +11,7 @@ import pytest
 from charts.style import PALETTE, PRESENT_FONT, PRESENT_HEIGHT
 from tests.test_pages import assert_clean, controls_on, describe_exceptions, new_app, open_view, run
 from ui.controls import encode_value
-from ui.registry import SCENARIOS, TOUR, VIEWS
-from ui.sections import tab_param
+from ui.registry import SCENARIOS, TOUR, VIEWS, tab_param
 
 ALL = [s for scenarios in SCENARIOS.values() for s in scenarios]
 # The section's views (those with scenarios); a view still being built may not use the lecture hall yet.

@@ -113,9 +113,8 @@ def test_every_eigenvalue_tab_draws_a_nilpotent_own_matrix():
     at = open_view("views/eigenvalues.py")
     at.text_area(key="own_w_hh_paste").input("0 1\n0 0").run()
     seen = []
-    for label in [tab.label for tab in at.tabs]:
-        at.query_params["eigenvalues_tab"] = label
-        at.run()
+    for label in at.segmented_control(key="eigenvalues_tab").options:
+        at.segmented_control(key="eigenvalues_tab").set_value(label).run()
         assert not at.exception and not at.error, label
         seen += [info.value for info in at.info]
     assert any("no ρ to scale" in text for text in seen)  # the animation tab ran, on this matrix

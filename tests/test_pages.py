@@ -28,8 +28,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Widget
 
 from ui.controls import CONTROLS, SHARED, encode_value
-from ui.registry import HOME_SCENARIOS, VIEWS
-from ui.sections import tab_param
+from ui.registry import HOME_SCENARIOS, VIEWS, tab_param
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -85,7 +84,8 @@ def open_view(view, query: dict | None = None, tab: str | None = None) -> AppTes
 
 
 def tab_labels(at: AppTest) -> list[str]:
-    return [tab.label for tab in at.tabs]
+    """The labels of the view's tabs: the options of its section switcher (ui/sections.py)."""
+    return [option for switcher in at.segmented_control for option in switcher.options]
 
 
 def controls_on(at: AppTest) -> dict:

@@ -18,8 +18,7 @@ from typing import Any, Mapping, NamedTuple
 
 import streamlit as st
 
-from ui.registry import VIEWS
-from ui.sections import tab_param
+from ui.registry import VIEWS, tab_param
 
 
 @dataclass(frozen=True)
@@ -174,6 +173,8 @@ def encode_value(value) -> str:
 # --- Streamlit binding -------------------------------------------------------
 
 _STORE = "_control_values"  # survives page switches; widget state does not
+_SEEDED = "_control_seeded"  # (page, keys whose widget this visit of the page has started from the store)
+_URL_PENDING = "_control_url_pending"  # URL parameters this run changed, written once at its end
 
 
 def _store() -> dict:
@@ -208,15 +209,29 @@ def set_values(values: Mapping[str, Any]) -> None:
         st.query_params[key] = encode_value(parsed)
 
 
+def enter_page(page: str) -> None:
+    """Note the page about to run (app.py, every full run): a new page's widgets start from the store."""
+    if st.session_state.get(_SEEDED, (None,))[0] != page:
+        st.session_state[_SEEDED] = (page, set())
+
+
 def widget(key: str, container=None):
-    """Draw the control's widget, bound to the session and to the URL; returns its value."""
+    """Draw the control's widget, bound to the session and to the URL; returns its value.
+
+    The URL is written at the end of the run (``write_url``), not here.
+    """
     control = CONTROLS[key]
     store = _store()
     if key in st.session_state:
-        # The widget's latest value; after a page switch it belongs to the previous page's widget,
-        # which Streamlit drops: re-assigning it makes the new page's widget start from it.
-        store[key] = st.session_state[key]
-    st.session_state[key] = store.get(key, control.default)
+        store[key] = st.session_state[key]  # the widget's latest value
+    _, seeded = st.session_state.setdefault(_SEEDED, (None, set()))
+    if key not in st.session_state or key not in seeded:
+        # A widget new to this visit of the page starts from the store. After a page switch the key still
+        # holds the previous page's widget value, which Streamlit drops: assigning it carries it over.
+        # Only then: a value assigned on every run counts as set by the script, and the browser
+        # re-renders the widget for it.
+        st.session_state[key] = store.get(key, control.default)
+        seeded.add(key)
     where = st if container is None else container
     if control.kind == "choice":
         out = where.selectbox(control.label, control.options, key=key, help=control.help)
@@ -230,8 +245,20 @@ def widget(key: str, container=None):
                            key=key, help=control.help, format=control.fmt)
     store[key] = out
     if st.query_params.get(key) != encode_value(out):
-        st.query_params[key] = encode_value(out)
+        st.session_state.setdefault(_URL_PENDING, {})[key] = encode_value(out)
     return out
+
+
+def write_url() -> None:
+    """Put the values this run's widgets changed into the URL, in one message.
+
+    Called at the end of every run (app.py) and of every fragment run (ui/sections.py). Each URL
+    change makes the browser re-render the whole page; sent last, it joins the run's final render
+    instead of adding one in the middle of the run.
+    """
+    pending = st.session_state.pop(_URL_PENDING, None)
+    if pending:
+        st.query_params.update(pending)
 
 
 def shared_controls() -> Model:

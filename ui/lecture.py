@@ -11,8 +11,7 @@ import streamlit as st
 
 from ui.controls import CONTROLS, set_values, value, widget
 from ui.links import link_query, share_link
-from ui.registry import SCENARIOS, TOUR, VIEWS, Scenario
-from ui.sections import tab_param
+from ui.registry import SCENARIOS, TOUR, VIEWS, Scenario, tab_param
 from ui.text import clear_stage
 
 # Presentation mode: less room above a smaller page title, so the main chart fits a 1280×720 projector.

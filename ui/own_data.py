@@ -18,6 +18,8 @@ from bptt_core.uploads import (MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, Use
 from ui.text import plain_markdown
 
 PREVIEW_CHARS = 300  # how much of a user's raw text is echoed back, as plain text
+OWN_MATRIX = "own_w_hh"  # session keys of the two inputs
+OWN_TEXT = "own_text"
 
 def _keys(key: str) -> dict[str, str]:
     return {part: f"{key}_{part}" for part in ("error", "paste", "generation", "source")}
@@ -76,10 +78,16 @@ def _own_input(key: str, *, title: str, help_text: str, placeholder: str, parse:
     if error:
         kept = " The page keeps the previous one." if key in st.session_state else ""
         st.error(plain_markdown(error) + kept, icon=":material/error:")
-    return st.session_state.get(key), st.session_state.get(k["source"], "")
+    return own_input(key)
 
 
-def own_matrix(key: str = "own_w_hh"):
+def own_input(key: str):
+    """(the user's last valid input under ``key`` or None, where it came from), drawing nothing:
+    for a view's open section, which reruns without the expander that takes the input."""
+    return st.session_state.get(key), st.session_state.get(_keys(key)["source"], "")
+
+
+def own_matrix(key: str = OWN_MATRIX):
     """The "Your own W_hh" expander. Returns (W (h, h) float64 or None, where it came from)."""
     return _own_input(
         key, title="Your own W_hh", parse=parse_matrix, cap=MAX_MATRIX_BYTES, file_types=["csv", "txt", "tsv"],
@@ -89,7 +97,7 @@ def own_matrix(key: str = "own_w_hh"):
         placeholder="0.9 0.5\n0   0.8")
 
 
-def own_text(key: str = "own_text") -> tuple[UserText | None, str]:
+def own_text(key: str = OWN_TEXT) -> tuple[UserText | None, str]:
     """The "Your own text" expander. Returns (UserText or None, where it came from)."""
     return _own_input(
         key, title="Your own text", parse=read_text, cap=MAX_TEXT_BYTES, file_types=["txt", "md", "csv"],

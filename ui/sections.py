@@ -1,32 +1,51 @@
-"""A view's sections as tabs that run only when open.
+"""A view's sections as tabs that run only when open, each run as a fragment with its controls.
 
-Streamlit runs the body of every ``st.tabs`` tab on each rerun, and the browser
-re-renders every chart in them, hidden or not. Bound to the URL, the tabs track
-which one is open, so a view computes and draws one section per rerun: a slider
-moves one chart, not six, and a link reopens the same tab.
+The tabs are a segmented control bound to the URL (``?truncation_tab=Monte-Carlo``), with the
+open section drawn under it: a view computes and draws one section per rerun, so a slider moves
+one chart, not six, and a link reopens the same tab. (``st.tabs`` would run every tab's body,
+and its hidden-panel layout made each chart redraw about 15 ms slower in Chromium.)
+
+The open section runs in a fragment together with the controls it reads: the sidebar's model
+and the view's own, drawn from inside the fragment into containers of the page. Moving one of
+them reruns that fragment alone, so the server sends, and the browser redraws, the controls and
+one section, not the title, the explanation, the equations, the scenarios and the tabs as well.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import streamlit as st
 
+from ui.controls import write_url
+from ui.registry import tab_param
+from ui.text import free_stage
 
-def tab_param(url_path: str) -> str:
-    """The URL parameter (and widget key) that holds a view's open tab."""
-    return f"{url_path}_tab"
 
+def open_tab_only(url_path: str, sections: Mapping[str, Callable[..., None]],
+                  controls: Callable[[], Any] | None = None) -> str:
+    """Draw the tabs ``sections`` names and run the open one's function under them; returns its label.
 
-def open_tab_only(url_path: str, sections: Mapping[str, Callable[[], None]]) -> str:
-    """Draw the tabs ``sections`` names and run the open one's function inside it; returns its label.
+    ``controls()`` draws the view's controls and returns their values, which the open section's
+    function receives as its one argument (without ``controls`` it takes none). Both run in one
+    fragment, so a section must get every setting from that argument or from widgets it draws
+    itself: the page's globals keep the values of the last full run.
 
     Streamlit validates the URL value itself: an unknown label opens the first tab and is removed
     from the URL.
     """
     labels = list(sections)
-    containers = st.tabs(labels, key=tab_param(url_path), bind="query-params")
-    label, container = next(((lb, c) for lb, c in zip(labels, containers) if c.open), (labels[0], containers[0]))
-    with container:
-        sections[label]()
+    label = st.segmented_control("Sections of this view", labels, default=labels[0], required=True, key=tab_param(url_path),
+                                 bind="query-params", label_visibility="collapsed")
+    section = sections[label if label in sections else labels[0]]
+
+    def open_section():
+        free_stage()  # this run's first chart goes to the presentation stage again
+        if controls is None:
+            section()
+        else:
+            section(controls())
+        write_url()
+
+    st.fragment(open_section, key=f"{url_path}_open_tab")()
     return label

@@ -23,7 +23,8 @@ def presenting() -> bool:
     return bool(value("present"))
 
 
-_STAGE = "_present_stage"  # this run's stage container; app.py clears it before every page
+_STAGE = "_present_stage"  # the stage container of the last full run; app.py clears it before every page
+_STAGE_FREE = "_present_stage_free"  # no chart of this run has taken the stage yet
 
 
 def explain(markdown: str, *latex: str, label: str = "What this view shows") -> None:
@@ -36,16 +37,27 @@ def explain(markdown: str, *latex: str, label: str = "What this view shows") -> 
             st.latex(equation)
     if presenting():
         st.session_state[_STAGE] = st.container()
+        st.session_state[_STAGE_FREE] = True
 
 
 def clear_stage() -> None:
     """Forget the previous run's stage (called by app.py before the page runs)."""
     st.session_state.pop(_STAGE, None)
+    st.session_state.pop(_STAGE_FREE, None)
+
+
+def free_stage() -> None:
+    """Let the next chart take the stage again: a fragment rerun redraws the chart that holds it
+    (ui/sections.py, at the start of every run of a view's open tab)."""
+    if _STAGE in st.session_state:
+        st.session_state[_STAGE_FREE] = True
 
 
 def take_stage():
     """The stage for the main chart, once per run (None after the first call, or when not presenting)."""
-    return st.session_state.pop(_STAGE, None)
+    if not st.session_state.pop(_STAGE_FREE, False):
+        return None
+    return st.session_state.get(_STAGE)
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&])")  # what markdown, HTML or LaTeX could read

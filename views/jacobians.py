@@ -9,7 +9,7 @@ from bptt_core import (GAMMA, factored_step_jacobians, forward, grid_stride, log
                        log10_lag_norms, log10_norm_bound, singular_values, toy_problem)
 from bptt_core.activations import phi_prime
 from charts.jacobians import dphi_histogram, jacobian_heatmap, lag_norms_figure
-from ui.controls import shared_controls
+from ui.controls import Model, shared_controls
 from ui.figures import show_chart
 from ui.messages import overflow_message
 from ui.lecture import scenario_buttons
@@ -68,10 +68,10 @@ explain(
     r"\qquad \gamma_{\mathrm{identity}} = \gamma_{\tanh} = 1,\quad \gamma_{\sigma} = \tfrac14",
 )
 
-T, h, activation, rho, seed = shared_controls()
 
 
-def lags_tab():
+def lags_tab(model: Model):
+    T, h, _, rho, seed = model
     with st.spinner("Multiplying Jacobians …"):
         results = {act: lag_curve(T, h, act, rho, seed) for act in LINE_ACTIVATIONS}
     lam1 = results["identity"][2]
@@ -88,8 +88,9 @@ def lags_tab():
         "k·log₁₀(λ₁γ) in the same colour."))
 
 
-def finite_steps():
+def finite_steps(model: Model):
     """φ'(a_t) and the number of steps before the forward pass overflowed, with the page's warning."""
+    T, h, activation, rho, seed = model
     dphi, steps, overflow = finite_prefix(T, h, activation, rho, seed)
     if steps < T:
         st.warning(overflow_message(overflow, None, T) + f" With φ = {activation} the Jacobians depend on a_t, so "
@@ -97,8 +98,9 @@ def finite_steps():
     return dphi, steps
 
 
-def heatmap_tab():
-    _, steps = finite_steps()
+def heatmap_tab(model: Model):
+    T, h, activation, rho, seed = model
+    _, steps = finite_steps(model)
     if steps < 1:
         st.info("No step before the overflow: there is no Jacobian to show.")
         return
@@ -112,8 +114,9 @@ def heatmap_tab():
         "depend on it."))
 
 
-def saturation_tab():
-    dphi, steps = finite_steps()
+def saturation_tab(model: Model):
+    h, activation = model.h, model.activation
+    dphi, steps = finite_steps(model)
     show_chart(dphi_histogram(dphi, activation=activation, gamma=GAMMA[activation]), key="jacobians_dphi", caption=(
         f"How saturated the units are, φ = {activation}: the diagonal of every diag(φ'(a_t)) over all {steps} steps "
         f"and {h} units; values near 0 are saturated units that stop the gradient; the dashed line is γ, the "
@@ -124,4 +127,4 @@ open_tab_only("jacobians", {
     "Against the lag": lags_tab,
     "Every pair of steps": heatmap_tab,
     "Saturation": saturation_tab,
-})
+}, shared_controls)

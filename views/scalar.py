@@ -2,12 +2,14 @@
 # exploding for |c| > 1), the recursion against the sum of its terms, and the butterfly effect of
 # a tiny change of h_0 in the sidebar's RNN.
 
+from typing import NamedTuple
+
 import streamlit as st
 
 from bptt_core import (butterfly, compare_recursion_and_terms, forward, log10_growth, scalar_sequences,
                        scalar_terms, toy_problem)
 from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
-from ui.controls import shared_controls, widget
+from ui.controls import Model, shared_controls, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.sections import open_tab_only
@@ -18,11 +20,14 @@ EDGE = 1e-3  # |E log10|c_t|| below this counts as "on the edge" (|c| within abo
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def scalar_run(T: int, c: float, c_noise: float, seed: int):
-    b, cs = scalar_sequences(T, c, c_noise, seed)
-    terms = scalar_terms(b, cs)
-    check = compare_recursion_and_terms(b, cs)
-    return terms, check, float(check.gap.max())
+def terms_run(T: int, c: float, c_noise: float, seed: int):
+    return scalar_terms(*scalar_sequences(T, c, c_noise, seed))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def check_run(T: int, c: float, c_noise: float, seed: int):
+    check = compare_recursion_and_terms(*scalar_sequences(T, c, c_noise, seed))
+    return check, float(check.gap.max())
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -49,7 +54,18 @@ explain(
     r"\varepsilon\,\|\mathbf{W}_{hh}^{\,t}\mathbf{u}\| \sim \varepsilon\,\rho(\mathbf{W}_{hh})^t",
 )
 
-T, h, activation, rho, seed = shared_controls()
+row = st.columns(2)
+
+
+class Settings(NamedTuple):
+    model: Model
+    c: float
+    c_noise: float
+
+
+def settings() -> Settings:
+    """The sidebar's model and the view's c and c_noise (drawn by the open tab's fragment)."""
+    return Settings(shared_controls(), widget("c", row[0]), widget("c_noise", row[1]))
 
 
 def regime_text(growth: float, c_noise: float) -> str:
@@ -66,24 +82,21 @@ def regime_text(growth: float, c_noise: float) -> str:
             f"counts about the same however old it is.")
 
 
-left, right = st.columns(2)
-c = widget("c", left)
-c_noise = widget("c_noise", right)
-
-
-def terms_tab():
+def terms_tab(s: Settings):
+    T, seed, c, c_noise = s.model.T, s.model.seed, s.c, s.c_noise
     st.markdown(regime_text(log10_growth(c, c_noise), c_noise)
                 + (f" Here c_t is drawn uniformly from {c - c_noise:.2f} … {c + c_noise:.2f} and b_t from a "
                    f"standard normal (seed {seed})." if c_noise > 0 else
                    f" Here c_t = {c:.2f} at every step and b_t is drawn from a standard normal (seed {seed})."))
-    terms, _, _ = scalar_run(T, c, c_noise, seed)
+    terms = terms_run(T, c, c_noise, seed)
     show_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), key="scalar_terms", caption=(
         f"log₁₀ of the size of each of the {T} terms of a_{T} (solid blue: positive, hatched vermillion: "
         f"negative); the term from step i has been multiplied by the {T} − i factors c_(i+1) … c_{T}."))
 
 
-def recursion_tab():
-    _, check, max_gap = scalar_run(T, c, c_noise, seed)
+def recursion_tab(s: Settings):
+    T, seed, c, c_noise = s.model.T, s.model.seed, s.c, s.c_noise
+    check, max_gap = check_run(T, c, c_noise, seed)
     m1, m2, m3 = st.columns(3)
     m1.metric(f"log₁₀ |a_{T}| by the recursion", f"{check.log10_recursion[-1]:.6f}")
     m2.metric(f"log₁₀ |a_{T}| by the sum of terms", f"{check.log10_sum[-1]:.6f}")
@@ -95,8 +108,8 @@ def recursion_tab():
         "to rounding."))
 
 
-@st.fragment
-def butterfly_tab():
+def butterfly_tab(s: Settings):
+    T, h, activation, rho, seed = s.model
     log_eps = widget("log_eps")
     distance, overflow_step = butterfly_run(T, h, activation, rho, seed, log_eps)
     if overflow_step is not None:
@@ -116,4 +129,4 @@ open_tab_only("scalar", {
     "Terms": terms_tab,
     "Recursion = sum": recursion_tab,
     "Butterfly effect": butterfly_tab,
-})
+}, settings)

@@ -3,6 +3,7 @@
 # behaviour of randomized truncation (unbiased, but with a variance that grows as π falls).
 
 import os
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from charts.animation import sweep_animation
 from charts.style import STRATEGIES
 from charts.truncation import (agreement_figure, gradient_norms_figure, mc_coordinate_figure,
                                mc_error_figure, truncation_figure, variance_figure)
-from ui.controls import shared_controls, widget
+from ui.controls import Model, shared_controls, widget
 from ui.figures import show_chart
 from ui.messages import overflow_message
 from ui.own_data import own_text, show_text_preview
@@ -107,15 +108,22 @@ explain(
     r"E[\xi_t] = (1-\pi)\cdot 0 + \pi \cdot \tfrac{1}{\pi} = 1",
 )
 
-T, h, activation, rho, seed = shared_controls()
-left, right = st.columns(2)
-with left:
-    tau = widget("tau")
-with right:
-    pi = widget("pi")
+row = st.columns(2)
 
 
-def book_figure_tab():
+class Settings(NamedTuple):
+    model: Model
+    tau: int
+    pi: float
+
+
+def settings() -> Settings:
+    """The sidebar's model and the row's τ and π (drawn by the open tab's fragment)."""
+    return Settings(shared_controls(), widget("tau", row[0]), widget("pi", row[1]))
+
+
+def book_figure_tab(s: Settings):
+    T, seed, tau, pi = s.model.T, s.model.seed, s.tau, s.pi
     own, _ = own_text()
     if own is not None:
         show_text_preview(own)
@@ -162,7 +170,7 @@ def book_figure_tab():
     show_chart(fig, key="truncation_figure", caption=caption)
 
 
-def overflow_notes(cmp) -> None:
+def overflow_notes(cmp, T: int) -> None:
     """Full BPTT's overflow if it had one, else the first strategy's that did (1/π scaling can overflow alone)."""
     for key in sorted(cmp.keys, key=lambda k: k != "full"):
         message = overflow_message(*cmp.overflow_steps(key), T)
@@ -171,9 +179,10 @@ def overflow_notes(cmp) -> None:
             break
 
 
-def per_step_tab():
+def per_step_tab(s: Settings):
+    (T, h, activation, rho, seed), tau, pi = s
     cmp = comparison(T, h, activation, rho, seed, tau, pi)
-    overflow_notes(cmp)
+    overflow_notes(cmp, T)
     if not cmp.finite.all() and cmp.log_space.any():
         st.caption("Where float64 overflowed, the per-step norms of full, regular and randomized truncation are "
                    "recomputed in log space; sliding truncation has no log-space version, so its overflowed "
@@ -185,9 +194,10 @@ def per_step_tab():
                        "scales the rest by 1/π.")
 
 
-def agreement_tab():
+def agreement_tab(s: Settings):
+    (T, h, activation, rho, seed), tau, pi = s
     cmp = comparison(T, h, activation, rho, seed, tau, pi)
-    overflow_notes(cmp)
+    overflow_notes(cmp, T)
     show_chart(agreement_figure(cmp.keys, cmp.cosine, cmp.relative_error), key="truncation_agreement",
                caption="Cosine between each strategy's gradient of (W_hx, W_hh, W_qh) and the exact one (1 = same "
                        "direction), with the relative error ‖∇L − ∇L_exact‖ / ‖∇L_exact‖ on each bar.")
@@ -199,8 +209,9 @@ def agreement_tab():
     }), hide_index=True, width="stretch")
 
 
-def randomized_draws():
+def randomized_draws(s: Settings):
     """The Monte-Carlo statistics at the page's settings, or None (with a message) when there is nothing to compare."""
+    (T, h, activation, rho, seed), pi = s.model, s.pi
     samples = widget("samples")
     S = affordable_samples(T, h, samples)
     stats = monte_carlo_stats(T, h, activation, rho, seed, pi, S)
@@ -214,11 +225,11 @@ def randomized_draws():
     return stats
 
 
-@st.fragment
-def monte_carlo_tab():
+def monte_carlo_tab(s: Settings):
+    pi = s.pi
     st.markdown("Each draw of ξ gives a different gradient g_i; their average converges to the exact gradient g, "
                 "because E[ξ_t] = 1. How fast depends on the variance, which grows as π falls.")
-    stats = randomized_draws()
+    stats = randomized_draws(s)
     if stats is None:
         return
     S = stats.samples
@@ -238,9 +249,9 @@ def monte_carlo_tab():
                        "the time.")
 
 
-@st.fragment
-def variance_tab():
-    stats = randomized_draws()
+def variance_tab(s: Settings):
+    (T, h, activation, rho, seed), pi = s.model, s.pi
+    stats = randomized_draws(s)
     if stats is None:
         return
     S = stats.samples
@@ -256,7 +267,8 @@ def variance_tab():
                        "estimate is too low and noisy.")
 
 
-def animation_tab():
+def animation_tab(s: Settings):
+    T, h, activation, rho, seed = s.model
     sweeps = strategy_sweeps(T, h, activation, rho, seed)
     xi, V = sweeps["tau"]
     show_chart(sweep_animation(sweeps["full"], V, xi, ANIMATION_TAUS, key="chunked", symbol="τ"),
@@ -280,4 +292,4 @@ open_tab_only("truncation", {
     "Monte-Carlo": monte_carlo_tab,
     "Variance against π": variance_tab,
     "Animate τ and π": animation_tab,
-})
+}, settings)

@@ -8,7 +8,7 @@ from bptt_core import (bptt, expanded_dL_dh, log10_gradient_norms, product_form_
                        recursion_dL_dh, toy_problem, unrolled_gradients)
 from charts.unrolled import (gradient_norms_over_time, recursion_vs_sum, sum_terms, unrolled_graph,
                              w_hh_contribution_bars)
-from ui.controls import shared_controls
+from ui.controls import Model, shared_controls
 from ui.figures import show_chart
 from ui.messages import overflow_message
 from ui.lecture import scenario_buttons
@@ -64,10 +64,10 @@ explain(
     r" = \|\boldsymbol{\delta}_t\|\,\|\mathbf{h}_{t-1}\|",
 )
 
-T, h, activation, rho, seed = shared_controls()
 
 
-def graph_tab():
+def graph_tab(model: Model):
+    _, h, activation, rho, seed = model
     graph = graph_run(h, activation, rho, seed)
     show_chart(unrolled_graph(graph, activation=activation), key="unrolled_graph", caption=(
         f"The computational graph for T = 3. Boxes are variables, shaded boxes the parameters (one matrix each, "
@@ -76,7 +76,8 @@ def graph_tab():
         f"φ = {activation}, ρ = {rho:g} (hover for the symbols)."))
 
 
-def over_time_tab():
+def over_time_tab(model: Model):
+    T, h, activation, rho, seed = model
     norms, forward_overflow, backward_overflow = log_norms(T, h, activation, rho, seed)
     message = overflow_message(forward_overflow, backward_overflow, T)
     if message:
@@ -92,7 +93,8 @@ def over_time_tab():
            f" (with φ = {activation} each step back also multiplies by φ′(a_t), so no single ρ line applies).")))
 
 
-def recursion_tab():
+def recursion_tab(model: Model):
+    T, h, activation, rho, seed = model
     ex = expansion(T, h, activation, rho, seed)
     if ex["form"] == "closed":
         st.markdown(
@@ -128,7 +130,8 @@ def recursion_tab():
         f"grows when they explode."))
 
 
-def w_hh_tab():
+def w_hh_tab(model: Model):
+    T, h, activation, rho, seed = model
     norms, _, _ = log_norms(T, h, activation, rho, seed)
     st.metric("log₁₀ ‖∂L/∂W_hh‖_F (the sum of all contributions)", f"{norms.log10_grads[1]:.3f}")
     show_chart(w_hh_contribution_bars(norms.log10_W_hh_terms), key="unrolled_w_hh", caption=(
@@ -141,4 +144,4 @@ open_tab_only("unrolled", {
     "Gradient over time": over_time_tab,
     "Recursion = sum": recursion_tab,
     "Sources of ∂L/∂W_hh": w_hh_tab,
-})
+}, shared_controls)
