@@ -329,6 +329,37 @@ def test_presentation_mode_fits_a_projector(server, browser, view):
         context.close()
 
 
+def test_a_slider_reruns_the_open_section_in_place(server, browser):
+    """A sidebar slider reruns only the view's open section (a fragment, ui/sections.py): in
+    presentation mode the redrawn chart stays on the stage under the title, nothing is drawn twice,
+    and the URL and the share link carry the new value."""
+    context = browser.new_context(viewport=PROJECTOR)
+    pg = context.new_page()
+    pg.set_default_timeout(WAIT_MS)
+    pg.errors, pg.dialogs = [], []
+    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
+    try:
+        pg.goto(f"{server.url}/scalar?present=1")
+        wait_ready(pg)
+        before = pg.evaluate(CHART_DATA_JS)
+        thumb = next(t for t, key in sliders(pg) if key == "T")
+        new = move_slider(pg, thumb, "T", presses=2)
+        assert charts_after(pg, before) != before, "moving T did not redraw the chart"
+        assert_no_error(pg, "scalar after moving T")
+        main = pg.locator('[data-testid="stMain"]')
+        assert main.locator("h1").count() == 1 and main.locator('[data-testid="stPlotlyChart"]').count() == 1
+        assert main.locator('[data-testid="stButtonGroup"]').count() == 1, "the tabs were drawn twice"
+        box = main.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"] + 0.5, \
+            f"after the rerun the chart left the stage: {box}"
+        pg.locator('[data-testid="stSidebar"]').get_by_role("button", name="Share this view").click()
+        code = pg.locator('[data-testid="stPopoverBody"] code')
+        code.wait_for()
+        assert f"T={int(new)}&" in code.inner_text() + "&", code.inner_text()
+    finally:
+        context.close()
+
+
 HOSTILE_LINKS = [
     "eigenvalues?rho=-inf&K=1e999&kind=%3Cscript%3Ealert(1)%3C/script%3E&present=maybe",
     "truncation?tau=NaN&pi=-0.5&samples=99999999999999999999&truncation_tab=%3Cimg%20src%3Dx%20onerror%3Dalert(3)%3E",

@@ -23,7 +23,11 @@ def plotly_config(key: str) -> dict:
 def download_menu(fig: go.Figure, *, key: str) -> None:
     """A small "Download" popover under a chart with its CSV and HTML buttons."""
     stem = file_stem(key)
-    with st.popover("Download", icon=":material/download:", type="tertiary", key=f"{key}_downloads"):
+    menu = st.popover("Download", icon=":material/download:", type="tertiary", key=f"{key}_downloads",
+                      on_change="rerun")
+    if not menu.open:
+        return  # drawn when opened: a slider's rerun sends one closed button, not its four elements
+    with menu:
         st.download_button("Data (CSV)", data=lambda: figure_csv(fig), file_name=f"{stem}.csv", mime="text/csv",
                            key=f"{key}_csv", on_click="ignore", icon=":material/table:",
                            help="The numbers behind every trace: one row per point (per frame for an animation).")

@@ -94,11 +94,23 @@ def _tour() -> None:
 
 
 def share_box(url_path: str | None) -> None:
-    """A popover with the link that reopens this page as it is: every control and the open tab."""
+    """A popover with the link that reopens this page as it is: every control and the open tab.
+
+    The link is made when the popover opens (a rerun of this fragment alone): a view's sliders
+    rerun only the view's open section, so a link drawn with the page would go stale.
+    """
+    st.fragment(_share_popover, key="share_box")(url_path)
+
+
+def _share_popover(url_path: str | None) -> None:
+    box = st.sidebar.popover("Share this view", icon=":material/share:", width="stretch", key="share_open",
+                             on_change="rerun")
+    if not box.open:
+        return
     tab_key = tab_param(url_path) if url_path else None
     query = link_query({k: value(k) for k in CONTROLS}, tab_key=tab_key,
                        tab=st.session_state.get(tab_key) if tab_key else None)
     page_url = st.context.url or ("/" + (url_path or ""))
-    with st.sidebar.popover("Share this view", icon=":material/share:", width="stretch"):
+    with box:
         st.caption("This link reopens the page with every setting and the open tab:")
         st.code(share_link(page_url, query), language=None, wrap_lines=True)
