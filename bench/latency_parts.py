@@ -29,10 +29,13 @@ from latency import App, measure  # noqa: E402
 from tools.streamlit_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 # The trivial app, with {extra} run before its slider and chart.
-TEMPLATE = '''import numpy as np
+TEMPLATE = '''import sys
+
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+sys.path.insert(0, {root!r})
 st.title("Trivial app")
 {extra}
 k = st.slider("Frequency k", 1, 100, 10)
@@ -42,6 +45,24 @@ fig.update_layout(title="y = sin(2πkx)", xaxis_title="x", yaxis_title="y", heig
 {chart}
 '''
 CHART = 'st.plotly_chart(fig, key="trivial_chart")'
+# A view's first chart in place of the sine, built as the view builds it, the slider moving one input.
+VIEW_CHART = 'st.plotly_chart(fig, key="trivial_chart", theme=None, config={"displaylogo": False})'
+SCALAR_BARS = """from bptt_core import scalar_sequences, scalar_terms
+from charts.scalar import scalar_term_bars
+terms = scalar_terms(*scalar_sequences(40 + k, 0.9, 0.0, 0))
+fig = scalar_term_bars(terms.log10_abs, terms.sign, t=40 + k)
+""" + VIEW_CHART
+UNROLLED_GRAPH = """from bptt_core import toy_problem, unrolled_gradients
+from charts.unrolled import unrolled_graph
+fig = unrolled_graph(unrolled_gradients(*toy_problem(3, 1 + k, "identity", 0.9, 0)), activation="identity")
+""" + VIEW_CHART
+BOOK_FIGURE = """from bptt_core import (BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TEXT, boundaries_from_xi, full_boundaries,
+                       regular_boundaries, xi_from_segments)
+from charts.truncation import truncation_figure
+n = len(BOOK_FIGURE_TEXT)
+fig = truncation_figure(BOOK_FIGURE_TEXT, {"randomized": boundaries_from_xi(xi_from_segments(BOOK_FIGURE_SEGMENTS)),
+                                           "chunked": regular_boundaries(n, k), "full": full_boundaries(n)})
+""" + VIEW_CHART
 LATEX = r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} (\mathbf{W}_{hh}^\top)^{T-i} \mathbf{W}_{qh}^\top"
 VARIANTS = {
     "the trivial app": ("", CHART),
@@ -61,6 +82,9 @@ VARIANTS = {
                     "    st.download_button('CSV', data=lambda: 'a', on_click='ignore')\n"
                     "    st.download_button('HTML', data=lambda: 'b', on_click='ignore')"),
     "+ 40 captions": ("for i in range(40):\n    st.caption(f'caption {i}')", CHART),
+    "the scalar view's bars instead of the sine (2 bar traces)": ("", SCALAR_BARS),
+    "the unrolled view's graph instead (14 traces, 62 text labels, legend, colour bar)": ("", UNROLLED_GRAPH),
+    "the book's truncation figure instead (87 text labels, 17 boxes)": ("", BOOK_FIGURE),
 }
 
 
@@ -73,7 +97,7 @@ def main() -> int:
         try:
             for i, (name, (extra, chart)) in enumerate(VARIANTS.items()):
                 script = Path(tmp) / f"variant_{i}.py"
-                script.write_text(TEMPLATE.format(extra=extra, chart=chart))
+                script.write_text(TEMPLATE.format(root=str(ROOT), extra=extra, chart=chart))
                 apps[name] = App(str(script))
             samples = {name: [] for name in VARIANTS}
             with sync_playwright() as pw:
