@@ -35,6 +35,7 @@ VIEWS = (
          "A character RNN trained on The Time Machine with each strategy: perplexity, gradient norms, clipping."),
 )
 
+
 def tab_param(url_path: str) -> str:
     """The URL parameter (and widget key) that holds a view's open tab (ui/sections.py)."""
     return f"{url_path}_tab"

@@ -35,9 +35,10 @@ def open_tab_only(url_path: str, sections: Mapping[str, Callable[..., None]],
     from the URL.
     """
     labels = list(sections)
-    label = st.segmented_control("Sections of this view", labels, default=labels[0], required=True, key=tab_param(url_path),
-                                 bind="query-params", label_visibility="collapsed")
-    section = sections[label if label in sections else labels[0]]
+    label = st.segmented_control("Sections of this view", labels, default=labels[0], required=True,
+                                 key=tab_param(url_path), bind="query-params", label_visibility="collapsed")
+    label = label if label in sections else labels[0]
+    section = sections[label]
 
     def open_section():
         free_stage()  # this run's first chart goes to the presentation stage again
