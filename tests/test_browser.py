@@ -77,9 +77,11 @@ def server(browser):
     srv.stop()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+PROJECTOR = {"width": 1280, "height": 720}  # the lecture hall's screen
+
+
+def watched_page(context):
+    """A new page of ``context`` that records uncaught JavaScript errors and dialogs."""
     pg = context.new_page()
     pg.set_default_timeout(WAIT_MS)
     pg.errors = []    # uncaught JavaScript errors
@@ -91,7 +93,21 @@ def page(browser):
         dialog.dismiss()
 
     pg.on("dialog", on_dialog)
-    yield pg
+    return pg
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield watched_page(context)
+    context.close()
+
+
+@pytest.fixture
+def projector(browser):
+    """A page on a 1280×720 screen."""
+    context = browser.new_context(viewport=PROJECTOR)
+    yield watched_page(context)
     context.close()
 
 
@@ -301,63 +317,47 @@ def test_deep_link_on_fresh_server_goes_through_app(browser):
 
 # --- the lecture hall ---------------------------------------------------------------------------
 
-PROJECTOR = {"width": 1280, "height": 720}
-
 
 @pytest.mark.parametrize("view", VIEWS, ids=[v.url_path for v in VIEWS])
-def test_presentation_mode_fits_a_projector(server, browser, view):
+def test_presentation_mode_fits_a_projector(server, projector, view):
     """At 1280×720 with ?present=1 the view's first chart is entirely on screen, without scrolling."""
-    context = browser.new_context(viewport=PROJECTOR)
-    pg = context.new_page()
-    pg.set_default_timeout(WAIT_MS)
-    pg.errors, pg.dialogs = [], []
-    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-    try:
-        pg.goto(f"{server.url}/{view.url_path}?present=1")
-        wait_ready(pg)
-        assert_no_error(pg, f"{view.url_path} in presentation mode")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(SCREENSHOTS / f"present-{view.url_path}.png"))  # what the room sees
-        box = pg.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
-        assert box is not None, f"{view.url_path}: the first chart has no box"
-        scrolled = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
-        assert scrolled == 0, f"{view.url_path}: the page opened scrolled by {scrolled} px"
-        inside = (box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"] + 0.5
-                  and box["y"] + box["height"] <= PROJECTOR["height"] + 0.5)
-        assert inside, f"{view.url_path}: the first chart {box} does not fit {PROJECTOR}"
-    finally:
-        context.close()
+    pg = projector
+    pg.goto(f"{server.url}/{view.url_path}?present=1")
+    wait_ready(pg)
+    assert_no_error(pg, f"{view.url_path} in presentation mode")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SCREENSHOTS / f"present-{view.url_path}.png"))  # what the room sees
+    box = pg.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+    assert box is not None, f"{view.url_path}: the first chart has no box"
+    scrolled = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
+    assert scrolled == 0, f"{view.url_path}: the page opened scrolled by {scrolled} px"
+    inside = (box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= PROJECTOR["width"] + 0.5
+              and box["y"] + box["height"] <= PROJECTOR["height"] + 0.5)
+    assert inside, f"{view.url_path}: the first chart {box} does not fit {PROJECTOR}"
 
 
-def test_a_slider_reruns_the_open_section_in_place(server, browser):
+def test_a_slider_reruns_the_open_section_in_place(server, projector):
     """A sidebar slider reruns only the view's open section (a fragment, ui/sections.py): in
     presentation mode the redrawn chart stays on the stage under the title, nothing is drawn twice,
     and the URL and the share link carry the new value."""
-    context = browser.new_context(viewport=PROJECTOR)
-    pg = context.new_page()
-    pg.set_default_timeout(WAIT_MS)
-    pg.errors, pg.dialogs = [], []
-    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-    try:
-        pg.goto(f"{server.url}/scalar?present=1")
-        wait_ready(pg)
-        before = pg.evaluate(CHART_DATA_JS)
-        thumb = next(t for t, key in sliders(pg) if key == "T")
-        new = move_slider(pg, thumb, "T", presses=2)
-        assert charts_after(pg, before) != before, "moving T did not redraw the chart"
-        assert_no_error(pg, "scalar after moving T")
-        main = pg.locator('[data-testid="stMain"]')
-        assert main.locator("h1").count() == 1 and main.locator('[data-testid="stPlotlyChart"]').count() == 1
-        assert main.locator('[data-testid="stButtonGroup"]').count() == 1, "the tabs were drawn twice"
-        box = main.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
-        assert box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"] + 0.5, \
-            f"after the rerun the chart left the stage: {box}"
-        pg.locator('[data-testid="stSidebar"]').get_by_role("button", name="Share this view").click()
-        code = pg.locator('[data-testid="stPopoverBody"] code')
-        code.wait_for()
-        assert f"T={int(new)}&" in code.inner_text() + "&", code.inner_text()
-    finally:
-        context.close()
+    pg = projector
+    pg.goto(f"{server.url}/scalar?present=1")
+    wait_ready(pg)
+    before = pg.evaluate(CHART_DATA_JS)
+    thumb = next(t for t, key in sliders(pg) if key == "T")
+    new = move_slider(pg, thumb, "T", presses=2)
+    assert charts_after(pg, before) != before, "moving T did not redraw the chart"
+    assert_no_error(pg, "scalar after moving T")
+    main = pg.locator('[data-testid="stMain"]')
+    assert main.locator("h1").count() == 1 and main.locator('[data-testid="stPlotlyChart"]').count() == 1
+    assert main.locator('[data-testid="stButtonGroup"]').count() == 1, "the tabs were drawn twice"
+    box = main.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"] + 0.5, \
+        f"after the rerun the chart left the stage: {box}"
+    pg.locator('[data-testid="stSidebar"]').get_by_role("button", name="Share this view").click()
+    code = pg.locator('[data-testid="stPopoverBody"] code')
+    code.wait_for()
+    assert f"T={int(new)}&" in code.inner_text() + "&", code.inner_text()
 
 
 HOSTILE_LINKS = [
