@@ -69,7 +69,6 @@ explain(
 )
 
 
-
 def lags_tab(model: Model):
     T, h, _, rho, seed = model
     with st.spinner("Multiplying Jacobians …"):

@@ -65,7 +65,6 @@ explain(
 )
 
 
-
 def graph_tab(model: Model):
     _, h, activation, rho, seed = model
     graph = graph_run(h, activation, rho, seed)
