@@ -40,13 +40,18 @@ def open_tab_only(url_path: str, sections: Mapping[str, Callable[..., None]],
     label = label if label in sections else labels[0]
     section = sections[label]
 
-    def open_section():
-        free_stage()  # this run's first chart goes to the presentation stage again
-        if controls is None:
-            section()
-        else:
-            section(controls())
+    run_as_fragment(section if controls is None else lambda: section(controls()), key=f"{url_path}_open_tab")
+    return label
+
+
+def run_as_fragment(body: Callable[[], None], *, key: str) -> None:
+    """Run ``body`` as a fragment whose reruns keep the page's conventions: its first chart takes the
+    presentation stage again (it held it), and the values its widgets changed reach the URL once,
+    at the end of every run."""
+
+    def run():
+        free_stage()
+        body()
         write_url()
 
-    st.fragment(open_section, key=f"{url_path}_open_tab")()
-    return label
+    st.fragment(run, key=key)()

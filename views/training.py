@@ -15,11 +15,11 @@ from bptt_core import (TrainConfig, Trainer, fit_batch_size, make_corpus, matche
 from bptt_core.text import ENV_VAR, FALLBACK_TEXT, load_time_machine, preprocess
 from charts.style import STRATEGIES
 from charts.training import gradient_norm_figure, minibatch_figure, perplexity_figure
-from ui.controls import shared_controls, widget, write_url
+from ui.controls import shared_controls, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.own_data import own_text, show_text_preview
-from ui.sections import open_tab_only
+from ui.sections import open_tab_only, run_as_fragment
 from ui.text import explain, plain_markdown
 
 KEYS = ("full", "chunked", "sliding", "randomized")
@@ -130,7 +130,6 @@ def training_body():
         st.warning(f"Windows of T = {T} characters are too long for this text ({corpus.train.size} training "
                    f"characters give fewer than {MIN_BATCHES} minibatches): lower T in the sidebar.",
                    icon=":material/straighten:")
-        write_url()
         return
 
     seq_starts, rnd_starts = partitions(text, B, T, seed)
@@ -266,7 +265,6 @@ def training_body():
         "lays the text out as B streams read left to right, so a window continues where the same row of the "
         "previous minibatch stopped and the state can be carried over; random partitioning (crosses) scatters "
         "the windows, so the state starts from zero each time. The lab trains with the sequential one."))
-    write_url()
 
 
-st.fragment(training_body, key="training_body")()
+run_as_fragment(training_body, key="training_body")
