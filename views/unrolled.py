@@ -71,7 +71,8 @@ def graph_tab(model: Model):
     show_chart(unrolled_graph(graph, activation=activation), key="unrolled_graph", caption=(
         f"The computational graph for T = 3. Boxes are variables, shaded boxes the parameters (one matrix each, "
         f"drawn at every step where it is used), circles operators; arrows point forward, and each arrow's width, "
-        f"colour and number give the size of the gradient flowing back along it in a T = 3 run with h = {h}, "
+        f"colour (light and thin: small, dark and wide: large) and number give the size of the gradient flowing "
+        f"back along it in a T = 3 run with h = {h}, "
         f"φ = {activation}, ρ = {rho:g} (hover for the symbols)."))
 
 
