@@ -9,7 +9,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, finite_xy, layout, merge_layout, note
+from .style import LINE_WIDTH, PALETTE, finite_xy, hline, layout, merge_layout, note
 
 CIRCLE_POINTS = 361
 
@@ -66,11 +66,9 @@ def eigen_plane(eigvals, *, rho: float, computed=None,
         fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name="computed from W_hh in float64",
                                  marker=dict(color=PALETTE["black"], size=9, symbol="circle-open", line=dict(width=1.5)),
                                  hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
-    layout(fig, title=title, x="Re λ", y="Im λ", height=520)
-    merge_layout(fig, legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0),
-                      margin=dict(b=110))
-    merge_layout(fig, yaxis=dict(scaleanchor="x", scaleratio=1, zeroline=True))
-    merge_layout(fig, xaxis=dict(zeroline=True, constrain="domain"))
+    layout(fig, title=title, x="Re λ", y="Im λ", height=520,
+           legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0), margin=dict(b=110),
+           yaxis=dict(scaleanchor="x", scaleratio=1, zeroline=True), xaxis=dict(zeroline=True, constrain="domain"))
     if dropped:
         _note(fig, f"{dropped} non-finite eigenvalue(s) left out.")
     return fig
@@ -94,10 +92,9 @@ def moduli_and_singular_values(eigvals, singular_values, *,
         fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=name,
                                  marker=dict(color=colour, symbol=symbol, size=7, line=dict(width=1.2)),
                                  hovertemplate="i = %{x}: %{y:.4g}<extra></extra>"))
-    fig.add_hline(y=1.0, line=dict(color=PALETTE["grey"], dash="dash", width=1))
-    layout(fig, title=title, x="index i (sorted, largest first)", y="value", height=520)
-    merge_layout(fig, legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0),
-                      margin=dict(b=110))
+    layout(fig, title=title, x="index i (sorted, largest first)", y="value", height=520,
+           shapes=[hline(1.0, color=PALETTE["grey"], dash="dash", width=1)],
+           legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0), margin=dict(b=110))
     if dropped:
         _note(fig, f"{dropped} non-finite value(s) left out.")
     return fig
@@ -132,12 +129,11 @@ def power_norms_figure(log10_norms, *, rho: float, sigma_max: float | None = Non
                                  name=f"‖W_hh‖₂^k (σ₁ = {float(sigma_max):.3g}, upper bound)",
                                  line=dict(color=PALETTE["orange"], width=2, dash="dot"),
                                  hovertemplate="k = %{x}: k·log₁₀σ₁ = %{y:.4g}<extra></extra>"))
-    fig.add_hline(y=0.0, line=dict(color=PALETTE["grey"], dash="dot", width=1))
-    layout(fig, title=title, x="power k", y="log₁₀ ‖W_hh^k‖₂", height=440)
     values = np.concatenate([v for v in shown if v.size]) if any(v.size for v in shown) else np.zeros(1)
     lo, hi = float(min(values.min(), 0.0)), float(max(values.max(), 0.0))
     pad = 0.06 * max(hi - lo, 1.0)
-    merge_layout(fig, yaxis=dict(range=[lo - pad, hi + pad]))
+    layout(fig, title=title, x="power k", y="log₁₀ ‖W_hh^k‖₂", height=440, yaxis=dict(range=[lo - pad, hi + pad]),
+           shapes=[hline(0.0, color=PALETTE["grey"], dash="dot", width=1)])
     if dropped:
         _note(fig, f"{dropped} power(s) left out: W_hh^k is exactly zero there (log₁₀ 0 = −∞).")
     return fig
@@ -198,9 +194,8 @@ def alignment_figure(cos, *, title: str = "Exercise 1: M^k x turns towards the t
     fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="cos∠(M^k x, v₁)",
                              line=dict(color=PALETTE["green"], width=LINE_WIDTH, dash="solid"),
                              hovertemplate="k = %{x}: cos = %{y:.6f}<extra></extra>"))
-    fig.add_hline(y=1.0, line=dict(color=PALETTE["grey"], dash="dash", width=1))
-    layout(fig, title=title, x="power k", y="cos∠(M^k x, v₁)", height=400)
-    merge_layout(fig, yaxis=dict(range=[-0.02, 1.05]))
+    layout(fig, title=title, x="power k", y="cos∠(M^k x, v₁)", height=400, yaxis=dict(range=[-0.02, 1.05]),
+           shapes=[hline(1.0, color=PALETTE["grey"], dash="dash", width=1)])
     if dropped:
         _note(fig, f"{dropped} power(s) left out: M^k x is exactly zero there, so it has no direction.")
     return fig

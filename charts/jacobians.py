@@ -9,7 +9,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import ACTIVATION_STYLE, LINE_WIDTH, PALETTE, finite_xy, layout, merge_layout, note
+from .style import ACTIVATION_STYLE, LINE_WIDTH, PALETTE, finite_xy, hline, layout, note
 
 GAMMA_TEXT = {1.0: "1", 0.25: "¼"}
 HIST_BINS = 50
@@ -68,10 +68,9 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                                                  maxdisplayed=BOUND_MARKERS),
                                      hovertemplate=f"{act} bound, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
             drawn_bounds.append((act, b, fig.data[-1]))
-    fig.add_hline(y=0.0, line=dict(color=PALETTE["grey"], dash="dot", width=1))
-    layout(fig, title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h_T / ∂h_(T−k)‖₂", height=480)
-    merge_layout(fig, legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02),
-                      margin=dict(r=220))
+    layout(fig, title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h_T / ∂h_(T−k)‖₂", height=480,
+           shapes=[hline(0.0, color=PALETTE["grey"], dash="dot", width=1)],
+           legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02), margin=dict(r=220))
     if dropped:
         parts = ", ".join(f"{n} for {act}" for act, n in dropped.items())
         note(fig, f"Left out ({parts}): the product is exactly zero there (φ' = 0 for every unit at some step).")
@@ -105,12 +104,11 @@ def jacobian_heatmap(M, grid, *, activation: str,
     fig = go.Figure(go.Heatmap(
         z=z, x=ticks, y=ticks, zmin=-bound, zmax=bound, zmid=0.0, colorscale="RdBu", reversescale=True,
         hoverongaps=False, name=f"log₁₀‖∂h_t/∂h_s‖₂ ({activation})",
-        colorbar=dict(title=dict(text="log₁₀ ‖∂h_t/∂h_s‖₂", side="right")),
+        colorbar=dict(title=dict(text="log₁₀ ‖∂h_t/∂h_s‖₂", side="right"), ticklabeloverflow="allow"),
         hovertemplate="s = %{x}, t = %{y}: %{z:.4g}<extra></extra>"))
     layout(fig, title=title or f"log₁₀ ‖∂h_t/∂h_s‖₂ for φ = {activation}", x="source step s", y="target step t",
-           height=560)
-    merge_layout(fig, yaxis=dict(scaleanchor="x", scaleratio=1, constrain="domain", autorange="reversed"))
-    merge_layout(fig, xaxis=dict(constrain="domain"))
+           height=560, yaxis=dict(scaleanchor="x", scaleratio=1, constrain="domain", autorange="reversed"),
+           xaxis=dict(constrain="domain"))
     text = "Upper triangle (s > t) empty: h_t is computed before h_s, so it does not depend on it."
     if minus_inf:
         text += f" {minus_inf} cell(s) with s ≤ t left blank: the product is exactly zero there."
@@ -151,12 +149,10 @@ def dphi_histogram(dphi, *, activation: str, gamma: float,
                            bgcolor="rgba(255,255,255,0.8)")
     fig.add_vline(x=gamma, line=dict(color=PALETTE["grey"], dash="dash", width=1.5),
                   annotation_text=f"γ = {_gamma(gamma)}", annotation_position="top left")
+    span = hi - lo if finite.size else None
     layout(fig, title=title or f"Distribution of φ'(a_t) over all steps and units, φ = {activation}",
-           x="φ'(a_t)", y="share of (t, unit) pairs (%)", height=400)
-    merge_layout(fig, bargap=0.0, showlegend=False)
-    if finite.size:
-        span = hi - lo
-        merge_layout(fig, xaxis=dict(range=[lo - 0.02 * span, hi + 0.04 * span]))
+           x="φ'(a_t)", y="share of (t, unit) pairs (%)", height=400, bargap=0.0, showlegend=False,
+           xaxis=dict(range=[lo - 0.02 * span, hi + 0.04 * span]) if finite.size else {})
     if dropped:
         note(fig, f"{dropped} non-finite value(s) left out (the forward pass overflowed).")
     return fig

@@ -44,8 +44,7 @@ def scalar_term_bars(log10_abs, sign, *, t: int | None = None,
                 marker=dict(color=colour, line=dict(width=0), pattern=dict(shape=pattern, solidity=0.45)),
                 hovertemplate="i = %{x}<br>log₁₀ |term| = %{customdata:.3f}<extra>" + name + "</extra>"))
     layout(fig, title=title or f"The terms (Π c_j) b_i that add up to a_{t}", x="i (the step the term starts from)",
-           y="log₁₀ |term|")
-    merge_layout(fig, barmode="overlay", bargap=0.1 if la.size < 200 else 0.0)
+           y="log₁₀ |term|", barmode="overlay", bargap=0.1 if la.size < 200 else 0.0)
     dropped = int((~finite).sum())
     if dropped:
         _note(fig, f"{dropped} term(s) left out: they are exactly zero (a c_j = 0 or b_i = 0 on their way).")

@@ -83,19 +83,18 @@ def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = 
             name=STRATEGIES[key]["name"], hovertext=hover, hoverinfo="text", showlegend=False))
         meta_b[key] = b
         meta_s[key] = segment_labels(text, b)
-    layout(fig, title=title, x="Position in the text (time step t)", y="Strategy",
-           height=120 + 75 * len(ROWS))
-    merge_layout(fig, shapes=boxes, meta=dict(boundaries=meta_b, segments=meta_s), showlegend=False,
-                      margin=dict(l=_left_margin(labels[k] for k in ROWS), r=20, t=60, b=60))
     step = 1 if n <= 30 else 5 if n <= 60 else 10
-    merge_layout(fig, xaxis=dict(range=[-0.3, n + 0.3], showgrid=False, zeroline=False,
-                     tickmode="array", tickvals=[i - 0.5 for i in range(step, n + 1, step)] if step > 1
-                     else [i + 0.5 for i in range(n)],
-                     ticktext=[str(i) for i in range(step, n + 1, step)] if step > 1
-                     else [str(i + 1) for i in range(n)]))
-    merge_layout(fig, yaxis=dict(range=[-0.6, len(ROWS) - 0.4], showgrid=False, zeroline=False, tickmode="array",
-                     tickvals=[len(ROWS) - 1 - r for r in range(len(ROWS))],
-                     ticktext=[labels[k] for k in ROWS], fixedrange=True, title=dict(standoff=12)))
+    layout(fig, title=title, x="Position in the text (time step t)", y="Strategy", height=120 + 75 * len(ROWS),
+           shapes=boxes, meta=dict(boundaries=meta_b, segments=meta_s), showlegend=False,
+           margin=dict(l=_left_margin(labels[k] for k in ROWS), r=20, t=60, b=60),
+           xaxis=dict(range=[-0.3, n + 0.3], showgrid=False, zeroline=False,
+                      tickmode="array", tickvals=[i - 0.5 for i in range(step, n + 1, step)] if step > 1
+                      else [i + 0.5 for i in range(n)],
+                      ticktext=[str(i) for i in range(step, n + 1, step)] if step > 1
+                      else [str(i + 1) for i in range(n)]),
+           yaxis=dict(range=[-0.6, len(ROWS) - 0.4], showgrid=False, zeroline=False, tickmode="array",
+                      tickvals=[len(ROWS) - 1 - r for r in range(len(ROWS))],
+                      ticktext=[labels[k] for k in ROWS], fixedrange=True, title=dict(standoff=12)))
     return fig
 
 
@@ -153,13 +152,11 @@ def agreement_figure(keys, cosine, relative_error,
                              marker=dict(color=style["color"], pattern=dict(shape=patterns.get(key, "")),
                                          line=dict(color=style["color"], width=1.5)),
                              hovertemplate="%{x}<br>" + label.replace("<br>", ", ") + "<extra></extra>"))
-    layout(fig, title=title, x="Strategy", y="cos∠(gradient, exact gradient)")
-    merge_layout(fig, xaxis=dict(type="category", categoryorder="array",
-                     categoryarray=[STRATEGIES[k]["name"] for k in keys]))
-    merge_layout(fig, yaxis=dict(range=[min(-0.05, float(np.nanmin(cosine)) - 0.1) if np.isfinite(cosine).any() else -0.05,
-                            1.3]))
-    merge_layout(fig, showlegend=False, bargap=0.35)
-    merge_layout(fig, xaxis=dict(tickangle=0))
+    layout(fig, title=title, x="Strategy", y="cos∠(gradient, exact gradient)", showlegend=False, bargap=0.35,
+           xaxis=dict(type="category", categoryorder="array", categoryarray=[STRATEGIES[k]["name"] for k in keys],
+                      tickangle=0),
+           yaxis=dict(range=[min(-0.05, float(np.nanmin(cosine)) - 0.1) if np.isfinite(cosine).any() else -0.05,
+                             1.3]))
     if len(missing) == len(keys):
         fig.add_annotation(text="No strategy has a finite gradient to compare: float64 overflowed.",
                            xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
@@ -229,12 +226,12 @@ def mc_coordinate_figure(n, ratio, band, *, label: str = "largest entry of ∂L/
     fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
                              line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
                              hovertemplate="n = %{x}<br>ḡ_n / g = %{y:.4f}<extra></extra>"))
-    layout(fig, title=title, x="Number of samples n", y=f"ḡ_n / g  ({label})", log_x=True)
     # Keep the view on the converging part: the band at n = 1 can be very wide.
     ref = [abs(v - 1) for v in y[x >= min(10, x.max())]] if x.size else []
     ref += [float(b[min(9, b.size - 1)])] if b.size else []
     span = max(ref + [0.05]) * 1.3
-    merge_layout(fig, yaxis=dict(range=[1 - span, 1 + span]))
+    layout(fig, title=title, x="Number of samples n", y=f"ḡ_n / g  ({label})", log_x=True,
+           yaxis=dict(range=[1 - span, 1 + span]))
     if dropped:
         note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: a draw overflowed float64, "
                   "so the running mean is not finite from there on.")
@@ -262,8 +259,7 @@ def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = N
                                  name=f"π = {current_pi:g} (the Monte-Carlo samples above)",
                                  marker=dict(size=14, symbol="star", color=PALETTE["vermillion"],
                                              line=dict(color=PALETTE["black"], width=1))))
-    layout(fig, title=title, x="Keep probability π", y="log₁₀ (tr Σ / ‖g‖²)")
-    merge_layout(fig, xaxis=dict(range=[0, 1.05]))
+    layout(fig, title=title, x="Keep probability π", y="log₁₀ (tr Σ / ‖g‖²)", xaxis=dict(range=[0, 1.05]))
     if dropped:
         at_one = bool(np.any((pi == 1.0) & np.isneginf(v)))
         why = ("π = 1 is full BPTT: every draw is the exact gradient and the variance is 0, "

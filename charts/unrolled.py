@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from .style import FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, merge_layout, note
+from .style import FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, note
 
 # One hue from light to dark (readable with every colour-vision deficiency): small gradients fade
 # into the page, large ones stand out, and the arrow's width says the same again.
@@ -228,12 +228,12 @@ def unrolled_graph(graph, *, activation: str = "identity",
             marker=dict(symbol=s["symbol"], size=s["size"], color=s["color"], line=dict(width=1.5, color=s["line"])),
             hovertext=hovers, hoverinfo="text"))
 
-    layout(fig, title=title, x="", y="", height=560)
     xs = [p[0] for p in pos.values()]
-    merge_layout(fig, xaxis=dict(visible=False, range=[min(xs) - 0.8, max(xs) + 1.6], fixedrange=True))
-    merge_layout(fig, yaxis=dict(visible=False, range=[-0.5, 7.5], fixedrange=True))
-    merge_layout(fig, legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0.0),
-                      margin=dict(l=20, r=20, t=60, b=40))
+    layout(fig, title=title, x="", y="", height=560,
+           xaxis=dict(visible=False, range=[min(xs) - 0.8, max(xs) + 1.6], fixedrange=True),
+           yaxis=dict(visible=False, range=[-0.5, 7.5], fixedrange=True),
+           legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0.0),
+           margin=dict(l=20, r=20, t=60, b=40))
     return fig
 
 
@@ -329,8 +329,7 @@ def w_hh_contribution_bars(log10_terms, *,
                              marker=dict(color=PALETTE["blue"], line=dict(width=0)),
                              customdata=ys,
                              hovertemplate="t = %{x}<br>log₁₀ ‖δ_t h_{t−1}ᵀ‖_F = %{customdata:.3f}<extra></extra>"))
-    layout(fig, title=title, x="time step t", y="log₁₀ ‖δ_t h_{t−1}ᵀ‖_F")
-    merge_layout(fig, bargap=0.1 if y.size < 200 else 0.0)
+    layout(fig, title=title, x="time step t", y="log₁₀ ‖δ_t h_{t−1}ᵀ‖_F", bargap=0.1 if y.size < 200 else 0.0)
     if dropped:
         note(fig, f"{dropped} step(s) left out: their contribution is exactly zero"
                   + (" (h_0 = 0 at t = 1)." if not np.isfinite(y[0]) else "."))
