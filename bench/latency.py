@@ -33,6 +33,7 @@ Each app is started with ``streamlit run`` on a free loopback port and stopped a
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import sys
@@ -49,6 +50,8 @@ from ui.registry import VIEWS  # noqa: E402
 
 TARGET_RATIO = 1.5
 WAIT_MS = 60_000
+# A chart's holder: Streamlit's own st.plotly_chart (the trivial app) or the lab's live chart.
+CHART_HOLDERS = '[data-testid="stPlotlyChart"], [data-testid="bpttLiveChart"]'
 
 IDLE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -57,17 +60,17 @@ IDLE_JS = """() => {
 }"""
 
 CHARTS_READY_JS = """() => {
-  const holders = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  const holders = [...document.querySelectorAll(CHART_HOLDERS)];
   return holders.length > 0 && holders.every(h => {
     const gd = h.querySelector('.js-plotly-plot'); return gd && gd.data && gd._fullLayout; });
-}"""
+}""".replace("CHART_HOLDERS", json.dumps(CHART_HOLDERS))
 
 # arm(): remember every chart's figure and start listening; then a key press; then wait().
 # Charts are tracked by their element (a rerun may add, remove or replace some).
 MEASURE_JS = """
 window.__latency = {
   arm() {
-    const holders = () => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    const holders = () => [...document.querySelectorAll(CHART_HOLDERS)];
     const state = () => { const a = document.querySelector('[data-testid="stApp"]');
                           return a ? a.getAttribute('data-test-script-state') : null; };
     const s = {t0: null, sawRunning: false, idleAt: null, last: new Map(), before: new Map(), holders, state};
@@ -89,7 +92,7 @@ window.__latency = {
       else if (s.sawRunning && s.idleAt === null) s.idleAt = now;
       for (const r of records) {
         const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-        const h = el && el.closest('[data-testid="stPlotlyChart"]');
+        const h = el && el.closest(CHART_HOLDERS);
         if (h && changed(h)) s.last.set(h, now);
       }
     });
@@ -126,7 +129,7 @@ window.__latency = {
     });
   },
 };
-"""
+""".replace("CHART_HOLDERS", json.dumps(CHART_HOLDERS))
 
 
 def App(script: str) -> StreamlitServer:

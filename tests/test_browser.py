@@ -13,12 +13,14 @@ Playwright's own browser download does not work on these machines: Chromium is a
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.page_charts import CHART, PLOT
 from tools.streamlit_server import CHROMIUM, StreamlitServer
 from ui.controls import CONTROLS, encode_value
 from ui.registry import HOME_SCENARIOS, VIEWS
@@ -120,14 +122,14 @@ IDLE_JS = """() => {
 }"""
 
 CHARTS_READY_JS = """(minimum) => {
-  const holders = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  const holders = [...document.querySelectorAll(%s)];
   if (holders.length < minimum) return false;
   return holders.every(h => { const gd = h.querySelector('.js-plotly-plot');
                               return gd && gd.data && gd._fullLayout; });
-}"""
+}""" % json.dumps(CHART)
 
-CHART_DATA_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
-    .map(gd => JSON.stringify(gd.data))"""
+CHART_DATA_JS = """() => [...document.querySelectorAll(%s)]
+    .map(gd => JSON.stringify(gd.data))""" % json.dumps(PLOT)
 
 
 def wait_for(pg, js: str, what: str, arg=None):
@@ -137,7 +139,7 @@ def wait_for(pg, js: str, what: str, arg=None):
     except PlaywrightTimeout:
         state = pg.evaluate("() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
                             " return a && a.getAttribute('data-test-script-state'); }")
-        charts = pg.locator('[data-testid="stPlotlyChart"]').count()
+        charts = pg.locator(CHART).count()
         pytest.fail(f"timed out after {WAIT_MS / 1000:.0f} s waiting for {what}; url {pg.url}, "
                     f"script state {state!r}, {charts} chart(s), JavaScript errors {pg.errors}", pytrace=False)
 
@@ -327,7 +329,7 @@ def test_presentation_mode_fits_a_projector(server, projector, view):
     assert_no_error(pg, f"{view.url_path} in presentation mode")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SCREENSHOTS / f"present-{view.url_path}.png"))  # what the room sees
-    box = pg.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+    box = pg.locator(CHART).first.bounding_box()
     assert box is not None, f"{view.url_path}: the first chart has no box"
     scrolled = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
     assert scrolled == 0, f"{view.url_path}: the page opened scrolled by {scrolled} px"
@@ -349,9 +351,9 @@ def test_a_slider_reruns_the_open_section_in_place(server, projector):
     assert charts_after(pg, before) != before, "moving T did not redraw the chart"
     assert_no_error(pg, "scalar after moving T")
     main = pg.locator('[data-testid="stMain"]')
-    assert main.locator("h1").count() == 1 and main.locator('[data-testid="stPlotlyChart"]').count() == 1
+    assert main.locator("h1").count() == 1 and main.locator(CHART).count() == 1
     assert main.locator('[data-testid="stButtonGroup"]').count() == 1, "the tabs were drawn twice"
-    box = main.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+    box = main.locator(CHART).first.bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"] + 0.5, \
         f"after the rerun the chart left the stage: {box}"
     pg.locator('[data-testid="stSidebar"]').get_by_role("button", name="Share this view").click()
@@ -377,4 +379,4 @@ def test_hostile_link_into_a_view(server, page, link):
     assert len(warnings) >= 3, warnings
     for text in warnings:
         assert not any(bad in text for bad in ("<", "script", "onerror", "alert", "bold", "abc")), text
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
+    assert page.locator(CHART).count() >= 1

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ import pytest
 from charts.animation import sweep_animation
 from charts.export import figure_html
 from tests.gallery import BUILDERS
+from tests.page_charts import CHART, PLOT
 from tests.test_browser import WAIT_MS, Server, assert_no_error, wait_for, wait_ready
 from ui.registry import tab_param
 
@@ -30,12 +32,12 @@ ANIMATIONS = [("eigenvalues", "Animate ρ"), ("truncation", "Animate τ and π")
 
 # The animated chart's drawn data (its traces' x and y), and where its slider stands.
 ANIMATED_JS = """() => {
-  const gd = [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+  const gd = [...document.querySelectorAll(%s)]
       .find(g => g._fullLayout && g._fullLayout.sliders && g._fullLayout.sliders.length);
   if (!gd) return null;
   return {data: JSON.stringify(gd._fullData.map(t => [Array.from(t.x || []), Array.from(t.y || [])])),
           active: gd._fullLayout.sliders[0].active};
-}"""
+}""" % json.dumps(PLOT)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +91,7 @@ def test_animation_plays_without_the_server(server, page, url_path, tab):
 def test_downloads_and_png_camera(server, page):
     page.goto(f"{server.url}/eigenvalues")
     wait_ready(page)
-    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart = page.locator(CHART).first
     chart.hover()
     camera = chart.locator('.modebar-btn[data-title^="Download plot"]')
     assert camera.count() == 1, "Plotly's toolbar lost its PNG camera"

@@ -3,12 +3,12 @@ tour and the share link. The pure parts (templates, links) are in tests/test_sce
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from charts.style import PALETTE, PRESENT_FONT, PRESENT_HEIGHT
+from tests.page_charts import chart_specs
 from tests.test_pages import assert_clean, controls_on, describe_exceptions, new_app, open_view, run
 from ui.controls import encode_value
 from ui.registry import SCENARIOS, TOUR, VIEWS, tab_param
@@ -23,7 +23,7 @@ def view_of(url_path: str):
 
 
 def specs(at) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    return [spec for _, spec in chart_specs(at)]
 
 
 @pytest.mark.parametrize("view", LECTURE_VIEWS, ids=[v.url_path for v in LECTURE_VIEWS])

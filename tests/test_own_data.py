@@ -78,6 +78,8 @@ def test_plain_markdown_escapes_what_markdown_would_read():
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from tests.page_charts import chart_specs  # noqa: E402
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -88,7 +90,7 @@ def open_view(path: str) -> AppTest:
 
 
 def charts(at: AppTest) -> list[str]:
-    return [json.dumps(json.loads(el.proto.spec)["data"], sort_keys=True) for el in at.get("plotly_chart")]
+    return [json.dumps(spec["data"], sort_keys=True) for _, spec in chart_specs(at)]
 
 
 def test_own_w_hh_replaces_the_built_one_and_bad_input_keeps_it():
@@ -131,11 +133,11 @@ def test_own_text_replaces_the_time_machine_in_the_books_figure_and_stays_inert(
     assert all("<script" not in m.value and "<b>" not in m.value for m in at.markdown)
     own = charts(at)
     assert own != book
-    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    figure = chart_specs(at)[0][1]
     assert "".join(figure["data"][0]["text"]) == "script␣alert␣x␣script␣b␣bold␣"  # the first 29 characters
     at.text_area(key="own_text_paste").input("!!! 42").run()  # nothing left after preprocessing
     assert len(at.error) == 1 and "Nothing is left" in at.error[0].value
     assert charts(at) == own
     at.text_area(key="own_text_paste").input("Hi there").run()  # shorter than the book's draw
     assert not at.exception and not at.error
-    assert "".join(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["text"]) == "hi␣there"
+    assert "".join(chart_specs(at)[0][1]["data"][0]["text"]) == "hi␣there"

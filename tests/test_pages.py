@@ -29,6 +29,7 @@ from streamlit.testing.v1.element_tree import Widget
 
 from ui.controls import CONTROLS, SHARED, encode_value
 from ui.registry import HOME_SCENARIOS, VIEWS, tab_param
+from tests.page_charts import chart_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -44,7 +45,7 @@ _RAW_FIGURES: list = []  # figures handed to plotly.io.to_json during the curren
 
 @pytest.fixture(autouse=True)
 def record_figures(monkeypatch):
-    """Record every figure st.plotly_chart serialises, to check it before JSON hides NaN as null.
+    """Record every figure a chart serialises, to check it before JSON hides NaN as null.
 
     Plotly's JSON encoder writes a NaN in a plain list as ``null``, which the JSON check below must
     allow (deliberate gaps); the figure object still tells the two apart.
@@ -152,15 +153,6 @@ def trace_problems(traces, chart: str) -> list[str]:
                     problems.append(f"chart {chart!r}, trace {i} ({trace.get('name')!r}, "
                                     f"{trace.get('type')}): {bad} inf/NaN value(s) in {name!r}")
     return problems
-
-
-def chart_specs(at: AppTest) -> list[tuple[str, dict]]:
-    """(key, figure dict) for every Plotly chart on the page.
-
-    Streamlit 1.67's AppTest has no typed element (nor public accessor) for st.plotly_chart: it is
-    an UnknownElement whose ``proto`` is the PlotlyChart message; ``spec`` is the figure's JSON.
-    """
-    return [(el.key or el.proto.id, json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
 
 
 def assert_clean(at: AppTest, where: str, *, explained_gap: bool = False) -> list[tuple[str, dict]]:

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bptt_core.text import ENV_VAR
+from tests.page_charts import chart_specs
 from ui.registry import VIEWS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def open_page(values: dict | None = None) -> AppTest:
 
 
 def charts(at: AppTest) -> list[str]:
-    return [el.key or el.proto.id for el in at.get("plotly_chart")]
+    return [key for key, _ in chart_specs(at)]
 
 
 def test_page_before_a_run_shows_the_partitioning_and_the_fallback():

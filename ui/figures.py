@@ -11,6 +11,7 @@ from charts.style import for_projection, in_high_contrast
 from ui.controls import value
 from ui.text import plain_markdown, take_stage
 from ui.downloads import download_menu, plotly_config
+from ui.live_chart import live_chart
 
 
 def show_chart(fig: go.Figure, *, key: str, caption: str) -> None:
@@ -25,6 +26,6 @@ def show_chart(fig: go.Figure, *, key: str, caption: str) -> None:
     elif value("contrast"):
         fig = in_high_contrast(fig)
     with stage if stage is not None else nullcontext():
-        st.plotly_chart(fig, width="stretch", theme=None, key=key, config=plotly_config(key))
+        live_chart(fig, key=key, config=plotly_config(key))
         st.caption(plain_markdown(caption))  # plain text: 'h_{t−1}ᵀ‖_F … ‖h_' is not emphasis
         download_menu(fig, key=key)

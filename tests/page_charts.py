@@ -1,0 +1,28 @@
+"""The charts a page drew, as the tests see them: through AppTest, and by selector in Chromium.
+
+Every chart of a view is a live chart (``ui.live_chart``), an element of Streamlit's
+``st.components.v2`` whose proto carries the figure's JSON; the training lab's progress chart
+during a run is a plain ``st.plotly_chart``. Both are returned, in page order within each kind.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ui.live_chart import COMPONENT, TEST_ID, chart_figure
+
+# In the browser: the holder of every chart, and the Plotly graph div inside it.
+CHART = f'[data-testid="{TEST_ID}"], [data-testid="stPlotlyChart"]'
+PLOT = f'[data-testid="{TEST_ID}"] .js-plotly-plot, [data-testid="stPlotlyChart"] .js-plotly-plot'
+
+
+def chart_specs(at) -> list[tuple[str, dict]]:
+    """(key, figure dict) for every chart on the page.
+
+    AppTest has no typed element for either kind: each is an UnknownElement whose ``proto`` is the
+    BidiComponent message (the figure inside its bytes) or the PlotlyChart message (``spec``).
+    """
+    live = [(el.key or el.proto.id, chart_figure(el)) for el in at.get("bidi_component")
+            if el.proto.component_name == COMPONENT]
+    plain = [(el.key or el.proto.id, json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
+    return live + plain
