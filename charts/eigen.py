@@ -9,7 +9,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, finite_xy, hline, layout, merge_layout, note
+from .style import LINE_WIDTH, PALETTE, finite_xy, hline, layout, merge_layout, new_figure, note, scatter
 
 CIRCLE_POINTS = 361
 
@@ -45,27 +45,27 @@ def eigen_plane(eigvals, *, rho: float, computed=None,
     """
     ev = _complex(eigvals, "eigvals")
     rho = float(rho)
-    fig = go.Figure()
+    fig = new_figure()
     for radius, name, colour, dash in ((1.0, "unit circle |λ| = 1", PALETTE["grey"], "dash"),
                                        (rho, f"circle |λ| = ρ = {rho:.3g}", PALETTE["blue"], "dot")):
         if math.isfinite(radius) and radius > 0:
             cx, cy = _circle(radius)
-            fig.add_trace(go.Scatter(x=cx, y=cy, mode="lines", name=name, hoverinfo="skip",
-                                     line=dict(color=colour, dash=dash, width=1.5)))
+            fig.add_trace(scatter(x=cx, y=cy, mode="lines", name=name, hoverinfo="skip",
+                                  line=dict(color=colour, dash=dash, width=1.5)))
     dropped = 0
     x, y, bad = finite_xy(ev.real, ev.imag)
     dropped += bad
-    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name="eigenvalues λ_i",
-                             marker=dict(color=PALETTE["vermillion"], size=8, symbol="circle",
+    fig.add_trace(scatter(x=x, y=y, mode="markers", name="eigenvalues λ_i",
+                          marker=dict(color=PALETTE["vermillion"], size=8, symbol="circle",
                                          line=dict(color=PALETTE["black"], width=0.5)),
-                             hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
+                          hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
     if computed is not None:
         comp = _complex(computed, "computed")
         x, y, bad = finite_xy(comp.real, comp.imag)
         dropped += bad
-        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name="computed from W_hh in float64",
-                                 marker=dict(color=PALETTE["black"], size=9, symbol="circle-open", line=dict(width=1.5)),
-                                 hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
+        fig.add_trace(scatter(x=x, y=y, mode="markers", name="computed from W_hh in float64",
+                              marker=dict(color=PALETTE["black"], size=9, symbol="circle-open", line=dict(width=1.5)),
+                              hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
     layout(fig, title=title, x="Re λ", y="Im λ", height=520,
            legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0), margin=dict(b=110),
            yaxis=dict(scaleanchor="x", scaleratio=1, zeroline=True), xaxis=dict(zeroline=True, constrain="domain"))
@@ -83,15 +83,15 @@ def moduli_and_singular_values(eigvals, singular_values, *,
     """
     moduli = np.sort(np.abs(_complex(eigvals, "eigvals")))[::-1]
     sv = np.sort(np.asarray(singular_values, dtype=float).ravel())[::-1]
-    fig = go.Figure()
+    fig = new_figure()
     dropped = 0
     for values, name, colour, symbol in ((moduli, "|λ_i| (eigenvalues)", PALETTE["vermillion"], "circle"),
                                          (sv, "σ_i (singular values)", PALETTE["blue"], "diamond-open")):
         x, y, bad = finite_xy(np.arange(1, values.size + 1), values)
         dropped += bad
-        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=name,
-                                 marker=dict(color=colour, symbol=symbol, size=7, line=dict(width=1.2)),
-                                 hovertemplate="i = %{x}: %{y:.4g}<extra></extra>"))
+        fig.add_trace(scatter(x=x, y=y, mode="markers", name=name,
+                              marker=dict(color=colour, symbol=symbol, size=7, line=dict(width=1.2)),
+                              hovertemplate="i = %{x}: %{y:.4g}<extra></extra>"))
     layout(fig, title=title, x="index i (sorted, largest first)", y="value", height=520,
            shapes=[hline(1.0, color=PALETTE["grey"], dash="dash", width=1)],
            legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0), margin=dict(b=110))
@@ -112,23 +112,23 @@ def power_norms_figure(log10_norms, *, rho: float, sigma_max: float | None = Non
     lv = np.asarray(log10_norms, dtype=float).ravel()
     k = np.arange(lv.size)
     rho = float(rho)
-    fig = go.Figure()
+    fig = new_figure()
     x, y, dropped = finite_xy(k, lv)
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="‖W_hh^k‖₂",
-                             line=dict(color=PALETTE["black"], width=LINE_WIDTH, dash="solid"),
-                             hovertemplate="k = %{x}: log₁₀‖W^k‖ = %{y:.4g}<extra></extra>"))
+    fig.add_trace(scatter(x=x, y=y, mode="lines", name="‖W_hh^k‖₂",
+                          line=dict(color=PALETTE["black"], width=LINE_WIDTH, dash="solid"),
+                          hovertemplate="k = %{x}: log₁₀‖W^k‖ = %{y:.4g}<extra></extra>"))
     shown = [y]
     if rho > 0:
         ref = k * math.log10(rho)
-        fig.add_trace(go.Scatter(x=k, y=ref, mode="lines", name=f"ρ^k (ρ = {rho:.3g})",
-                                 line=dict(color=PALETTE["blue"], width=2, dash="dash"),
-                                 hovertemplate="k = %{x}: k·log₁₀ρ = %{y:.4g}<extra></extra>"))
+        fig.add_trace(scatter(x=k, y=ref, mode="lines", name=f"ρ^k (ρ = {rho:.3g})",
+                              line=dict(color=PALETTE["blue"], width=2, dash="dash"),
+                              hovertemplate="k = %{x}: k·log₁₀ρ = %{y:.4g}<extra></extra>"))
         shown.append(ref)
     if sigma_max is not None and float(sigma_max) > 0 and math.isfinite(float(sigma_max)):
-        fig.add_trace(go.Scatter(x=k, y=k * math.log10(float(sigma_max)), mode="lines",
-                                 name=f"‖W_hh‖₂^k (σ₁ = {float(sigma_max):.3g}, upper bound)",
-                                 line=dict(color=PALETTE["orange"], width=2, dash="dot"),
-                                 hovertemplate="k = %{x}: k·log₁₀σ₁ = %{y:.4g}<extra></extra>"))
+        fig.add_trace(scatter(x=k, y=k * math.log10(float(sigma_max)), mode="lines",
+                              name=f"‖W_hh‖₂^k (σ₁ = {float(sigma_max):.3g}, upper bound)",
+                              line=dict(color=PALETTE["orange"], width=2, dash="dot"),
+                              hovertemplate="k = %{x}: k·log₁₀σ₁ = %{y:.4g}<extra></extra>"))
     values = np.concatenate([v for v in shown if v.size]) if any(v.size for v in shown) else np.zeros(1)
     lo, hi = float(min(values.min(), 0.0)), float(max(values.max(), 0.0))
     pad = 0.06 * max(hi - lo, 1.0)
@@ -190,10 +190,10 @@ def alignment_figure(cos, *, title: str = "Exercise 1: M^k x turns towards the t
     """
     c = np.asarray(cos, dtype=float).ravel()
     x, y, dropped = finite_xy(np.arange(c.size), c)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="cos∠(M^k x, v₁)",
-                             line=dict(color=PALETTE["green"], width=LINE_WIDTH, dash="solid"),
-                             hovertemplate="k = %{x}: cos = %{y:.6f}<extra></extra>"))
+    fig = new_figure()
+    fig.add_trace(scatter(x=x, y=y, mode="lines", name="cos∠(M^k x, v₁)",
+                          line=dict(color=PALETTE["green"], width=LINE_WIDTH, dash="solid"),
+                          hovertemplate="k = %{x}: cos = %{y:.6f}<extra></extra>"))
     layout(fig, title=title, x="power k", y="cos∠(M^k x, v₁)", height=400, yaxis=dict(range=[-0.02, 1.05]),
            shapes=[hline(1.0, color=PALETTE["grey"], dash="dash", width=1)])
     if dropped:

@@ -8,9 +8,14 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 
-from .style import ACTIVATION_STYLE, LINE_WIDTH, PALETTE, finite_xy, hline, layout, note
+from .style import (ACTIVATION_STYLE, LINE_WIDTH, PALETTE, bar, finite_xy, heatmap, hline, layout, new_figure,
+                     note, scatter)
 
+# Spelt out: a name would reach plotly.js unexpanded (the figure skips validation), and plotly.js's
+# own "RdBu" is a different scale from plotly.py's.
+DIVERGING = get_colorscale("RdBu")
 GAMMA_TEXT = {1.0: "1", 0.25: "¼"}
 HIST_BINS = 50
 SATURATED = 0.01  # φ'(a) below this fraction of γ counts as saturated
@@ -32,7 +37,7 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
     10^±400 is drawn. −inf (a product exactly zero: every unit saturated at some step) is left out
     with a note.
     """
-    fig = go.Figure()
+    fig = new_figure()
     dropped = {}
     drawn_bounds = []  # (activation, values, trace) of the bounds drawn so far
     for act, values in curves.items():
@@ -41,9 +46,9 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
         x, y, bad = finite_xy(np.arange(lv.size), lv)
         if bad:
             dropped[act] = bad
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=act, legendgroup=act,
-                                 line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
-                                 hovertemplate=f"{act}, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
+        fig.add_trace(scatter(x=x, y=y, mode="lines", name=act, legendgroup=act,
+                              line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                              hovertemplate=f"{act}, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
         if bounds is not None and act in bounds:
             b = np.asarray(bounds[act], dtype=float).ravel()
             bx, by, _ = finite_xy(np.arange(b.size), b)
@@ -62,11 +67,11 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                         trace.line.width = 4.0
             label = f"{act} bound (λ₁γ)^k" + (f" ({', '.join(details)})" if details else "")
             # Every bound is long-dashed; a few markers of the activation's own symbol tell them apart.
-            fig.add_trace(go.Scatter(x=bx, y=by, mode="lines+markers", name=label, legendgroup=act,
-                                     line=dict(color=style["color"], dash="longdash", width=1.5), opacity=0.75,
-                                     marker=dict(symbol=style.get("symbol", "circle"), size=7,
+            fig.add_trace(scatter(x=bx, y=by, mode="lines+markers", name=label, legendgroup=act,
+                                  line=dict(color=style["color"], dash="longdash", width=1.5), opacity=0.75,
+                                  marker=dict(symbol=style.get("symbol", "circle"), size=7,
                                                  maxdisplayed=BOUND_MARKERS),
-                                     hovertemplate=f"{act} bound, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
+                                  hovertemplate=f"{act} bound, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
             drawn_bounds.append((act, b, fig.data[-1]))
     layout(fig, title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h_T / ∂h_(T−k)‖₂", height=480,
            shapes=[hline(0.0, color=PALETTE["grey"], dash="dot", width=1)],
@@ -101,8 +106,8 @@ def jacobian_heatmap(M, grid, *, activation: str,
     bound = float(np.abs(finite).max()) if finite.size else 1.0
     bound = max(bound, 1e-12)
     ticks = [int(v) for v in grid.tolist()]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=ticks, y=ticks, zmin=-bound, zmax=bound, zmid=0.0, colorscale="RdBu", reversescale=True,
+    fig = new_figure(heatmap(
+        z=z, x=ticks, y=ticks, zmin=-bound, zmax=bound, zmid=0.0, colorscale=DIVERGING, reversescale=True,
         hoverongaps=False, name=f"log₁₀‖∂h_t/∂h_s‖₂ ({activation})",
         colorbar=dict(title=dict(text="log₁₀ ‖∂h_t/∂h_s‖₂", side="right"), ticklabeloverflow="allow"),
         hovertemplate="s = %{x}, t = %{y}: %{z:.4g}<extra></extra>"))
@@ -130,7 +135,7 @@ def dphi_histogram(dphi, *, activation: str, gamma: float,
     finite = v[np.isfinite(v)]
     dropped = v.size - finite.size
     gamma = float(gamma)
-    fig = go.Figure()
+    fig = new_figure()
     style = ACTIVATION_STYLE.get(activation, dict(color=PALETTE["black"]))
     if finite.size:
         hi = max(gamma, float(finite.max()))
@@ -140,9 +145,9 @@ def dphi_histogram(dphi, *, activation: str, gamma: float,
         counts, edges = np.histogram(finite, bins=HIST_BINS, range=(lo, hi))
         centres = 0.5 * (edges[:-1] + edges[1:])
         share = 100.0 * counts / finite.size
-        fig.add_trace(go.Bar(x=centres, y=share, width=edges[1] - edges[0], name=f"φ'(a_t), {activation}",
-                             marker=dict(color=style["color"], line=dict(color=PALETTE["black"], width=0.5)),
-                             hovertemplate="φ' ≈ %{x:.3g}: %{y:.3g} %<extra></extra>"))
+        fig.add_trace(bar(x=centres, y=share, width=edges[1] - edges[0], name=f"φ'(a_t), {activation}",
+                          marker=dict(color=style["color"], line=dict(color=PALETTE["black"], width=0.5)),
+                          hovertemplate="φ' ≈ %{x:.3g}: %{y:.3g} %<extra></extra>"))
         saturated = 100.0 * float(np.mean(finite < SATURATED * gamma))
         fig.add_annotation(text=f"{saturated:.1f} % of (t, unit) pairs are saturated (φ' < γ/100)",
                            xref="paper", yref="paper", x=0.5, y=0.98, xanchor="center", showarrow=False,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, finite_xy, layout, merge_layout, note
+from .style import LINE_WIDTH, PALETTE, bar, finite_xy, layout, merge_layout, new_figure, note, scatter
 
 def _note(fig: go.Figure, text: str) -> go.Figure:
     """``note`` placed below the x-axis title (not on it), with room for it in the bottom margin."""
@@ -32,14 +32,14 @@ def scalar_term_bars(log10_abs, sign, *, t: int | None = None,
     t = la.size if t is None else int(t)
     i = np.arange(1, la.size + 1)
     finite = np.isfinite(la)
-    fig = go.Figure()
+    fig = new_figure()
     if finite.any():
         base = math.floor(float(la[finite].min())) - 1.0
         for name, mask, colour, pattern in (
                 ("positive term", finite & (sg > 0), PALETTE["blue"], ""),
                 ("negative term", finite & (sg < 0), PALETTE["vermillion"], "/")):
             xs, ys, _ = finite_xy(i[mask], la[mask])
-            fig.add_trace(go.Bar(
+            fig.add_trace(bar(
                 x=xs, y=ys - base, base=base, name=name, customdata=ys,
                 marker=dict(color=colour, line=dict(width=0), pattern=dict(shape=pattern, solidity=0.45)),
                 hovertemplate="i = %{x}<br>log₁₀ |term| = %{customdata:.3f}<extra>" + name + "</extra>"))
@@ -58,17 +58,17 @@ def recursion_vs_terms(check, *, title: str = "a_t by the recursion and by addin
     """
     rec = np.asarray(check.log10_recursion, dtype=float)
     t = np.arange(1, rec.size + 1)
-    fig = go.Figure()
+    fig = new_figure()
     rx, ry, d1 = finite_xy(t, rec)
     sign_r = np.asarray(check.sign_recursion)[np.isfinite(rec)]
-    fig.add_trace(go.Scatter(
+    fig.add_trace(scatter(
         x=rx, y=ry, mode="lines", name="recursion a_t = b_t + c_t a_{t−1}",
         line=dict(color=PALETTE["black"], dash="solid", width=LINE_WIDTH), customdata=sign_r,
         hovertemplate="t = %{x}<br>log₁₀ |a_t| = %{y:.6f}<br>sign %{customdata:+.0f}<extra>recursion</extra>"))
     s = np.asarray(check.log10_sum, dtype=float)
     sx, sy, d2 = finite_xy(t, s)
     sign_s = np.asarray(check.sign_sum)[np.isfinite(s)]
-    fig.add_trace(go.Scatter(
+    fig.add_trace(scatter(
         x=sx, y=sy, mode="markers", name="sum of the terms",
         marker=dict(color=PALETTE["orange"], symbol="circle-open", size=7 if sx.size <= 150 else 4,
                     line=dict(width=1.5 if sx.size <= 150 else 1.0)),
@@ -96,14 +96,14 @@ def butterfly_figure(distance, *, eps: float, rho: float | None = None,
     with np.errstate(divide="ignore", invalid="ignore"):
         logd = np.where(keep, np.log10(np.where(keep, d, 1.0)), np.nan)
     xs, ys, _ = finite_xy(t, logd)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(
+    fig = new_figure()
+    fig.add_trace(scatter(
         x=xs, y=ys, mode="lines", name="‖h_t − h̃_t‖",
         line=dict(color=PALETTE["blue"], dash="solid", width=LINE_WIDTH),
         hovertemplate="t = %{x}<br>log₁₀ ‖h_t − h̃_t‖ = %{y:.3f}<extra></extra>"))
     if rho is not None and rho > 0:
         ref = math.log10(eps) + t * math.log10(rho)
-        fig.add_trace(go.Scatter(
+        fig.add_trace(scatter(
             x=t, y=ref, mode="lines", name=f"ε ρ^t (ρ = {rho:g}, reference)",
             line=dict(color=PALETTE["vermillion"], dash="dash", width=LINE_WIDTH - 0.5),
             hovertemplate="t = %{x}<br>log₁₀ ε ρ^t = %{y:.3f}<extra></extra>"))

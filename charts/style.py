@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 PALETTE = {
@@ -21,6 +22,8 @@ PALETTE = {
     "grey": "#999999",
 }
 SEQUENCE = [PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
+# Plotly's "none" template, spelt out: the house sets its own colours and fonts (see merge_layout).
+NO_TEMPLATE = pio.templates["none"].to_plotly_json()
 DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
 
 # The same name, colour and dash for a strategy on every page.
@@ -47,13 +50,43 @@ GRID = "#E5E5E5"
 BOTTOM_MARGIN = 60  # px under the plot for the x-axis title (charts with a note or a legend there add more)
 
 
-def layout(fig: go.Figure, *, title: str, x: str, y: str, log_x: bool = False, log_y: bool = False,
-           height: int = 420, **more) -> go.Figure:
-    """Apply the house layout: title, axis titles (log axes say so), legend on top.
+def new_figure(*traces: dict, layout: dict | None = None) -> go.Figure:
+    """A figure of ``traces`` (dicts: ``scatter(…)``, ``bar(…)``) and ``layout`` (``house_layout(…)``),
+    made without checking their values.
+
+    Plotly validates every value of a trace or a layout as it is set, and again when ``add_trace``
+    copies a trace in or a layout is assigned: 5–10 ms of building one of the views' larger charts,
+    on every slider move, for values that the same code computes every time. Made at once here,
+    they are taken as they are; property names are still checked (a misspelt one raises), and
+    tests/test_charts_style.py rebuilds every figure of the gallery with full validation and
+    checks that nothing changes. What is added later (``fig.add_trace``, ``note``) is validated.
+    """
+    return go.Figure(dict(data=list(traces), layout=dict(layout or {}, template=NO_TEMPLATE)), _validate=False)
+
+
+def scatter(**props) -> dict:
+    """A scatter trace as a dict: for ``new_figure``, or ``fig.add_trace`` (which validates a
+    ``go.Scatter`` twice: once made, once copied in)."""
+    return dict(type="scatter", **props)
+
+
+def bar(**props) -> dict:
+    """A bar trace as a dict (see ``scatter``)."""
+    return dict(type="bar", **props)
+
+
+def heatmap(**props) -> dict:
+    """A heatmap trace as a dict (see ``scatter``)."""
+    return dict(type="heatmap", **props)
+
+
+def house_layout(*, title: str, x: str, y: str, log_x: bool = False, log_y: bool = False, height: int = 420,
+                 **more) -> dict:
+    """The house layout: title, axis titles (log axes say so), legend on top, as a dict.
 
     ``more``: the figure's own layout properties as nested dicts (``xaxis=dict(range=…)``), laid
-    over the house's in the same assignment: the layout is validated once, not once per
-    ``merge_layout`` (3–8 ms of a figure with many shapes, on every rerun).
+    over the house's, so that the layout is set once (each assignment validates all of it again:
+    3–8 ms of a figure with many shapes, on every rerun).
 
     Colours are set directly rather than through a named template: expanding a
     template costs about 7 ms per figure, most of a view's rerun.
@@ -75,7 +108,12 @@ def layout(fig: go.Figure, *, title: str, x: str, y: str, log_x: bool = False, l
         xaxis=dict(axis, title=dict(text=x + (" (log scale)" if log_x else "")), type="log" if log_x else "linear"),
         yaxis=dict(axis, title=dict(text=y + (" (log scale)" if log_y else "")), type="log" if log_y else "linear"),
     )
-    return merge_layout(fig, **_merged(house, more))
+    return _merged(house, more)
+
+
+def layout(fig: go.Figure, **house) -> go.Figure:
+    """Apply ``house_layout(**house)`` to ``fig``."""
+    return merge_layout(fig, **house_layout(**house))
 
 
 def _merged(base: dict, update: dict) -> dict:
@@ -97,7 +135,7 @@ def merge_layout(fig: go.Figure, **props) -> go.Figure:
     The house sets its own colours and fonts, so it drops Plotly's default template: re-validating
     it on every assignment cost 20 ms per chart, and it added 6.5 kB to every figure sent.
     """
-    fig.layout = _merged(fig.layout.to_plotly_json(), {"template": "none", **props})
+    fig.layout = _merged(fig.layout.to_plotly_json(), {"template": NO_TEMPLATE, **props})
     return fig
 
 
@@ -278,15 +316,16 @@ def _restyle(fig: go.Figure, look: _Look, height: int | None) -> go.Figure:
         lay["margin"] = {k: (v * look.scale if k in "lrtb" and isinstance(v, (int, float)) else v)
                          for k, v in lay["margin"].items()}
     # Whole lists at once: adding annotations one by one re-validates the earlier ones (quadratic).
-    lay["annotations"] = [_annotation(a, look) for a in lay.get("annotations", ())]
-    lay["shapes"] = [_shape(s, look) for s in lay.get("shapes", ())]
+    for name, restyle in (("annotations", _annotation), ("shapes", _shape)):
+        if lay.get(name):
+            lay[name] = [restyle(item, look) for item in lay[name]]
     if look.contrast:
         lay["colorway"] = [_colour(c, look) for c in lay.get("colorway", SEQUENCE)]
         lay.update(paper_bgcolor="white", plot_bgcolor="white")
     if height is not None:
         lay["height"] = min(int(lay.get("height") or height), int(height))
     spec["data"] = [_trace(dict(t), look) for t in spec.get("data", ())]
-    return go.Figure(spec)
+    return go.Figure(spec, _validate=False)  # restyled from a figure the gallery's test validates
 
 
 def for_projection(fig: go.Figure, *, high_contrast: bool = False, height: int | None = PRESENT_HEIGHT) -> go.Figure:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, note
+from .style import LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, house_layout, layout, new_figure, note, scatter
 
 X_AXES = {"updates": ("index", "Update"), "seconds": ("seconds", "Training wall-clock seconds")}
 TRAIN_OPACITY = 0.35  # the noisy per-window training perplexity sits behind the validation curve
@@ -48,7 +48,7 @@ def perplexity_figure(histories: Mapping, *, x: str = "updates", labels: Mapping
     if x not in X_AXES:
         raise ValueError(f"x: expected one of {list(X_AXES)}, got {x!r}")
     field, x_title = X_AXES[x]
-    fig = go.Figure()
+    fig = new_figure()
     dropped = 0
     x_max = 0.0
     for key, hist in histories.items():
@@ -61,16 +61,16 @@ def perplexity_figure(histories: Mapping, *, x: str = "updates", labels: Mapping
         if tx.size:
             x_max = max(x_max, float(tx.max()))
         name = _name(key, labels)
-        fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines", name=f"{name}: training", legendgroup=key,
-                                 showlegend=False, opacity=TRAIN_OPACITY, hoverinfo="skip",
-                                 line=dict(color=style["color"], dash="solid", width=1)))
-        fig.add_trace(go.Scatter(x=vx, y=vy, mode="lines+markers", name=f"{name}: validation", legendgroup=key,
-                                 line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
-                                 marker=dict(size=6)))
+        fig.add_trace(scatter(x=tx, y=ty, mode="lines", name=f"{name}: training", legendgroup=key,
+                              showlegend=False, opacity=TRAIN_OPACITY, hoverinfo="skip",
+                              line=dict(color=style["color"], dash="solid", width=1)))
+        fig.add_trace(scatter(x=vx, y=vy, mode="lines+markers", name=f"{name}: validation", legendgroup=key,
+                              line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                              marker=dict(size=6)))
     if vocab_size is not None and x_max > 0:
-        fig.add_trace(go.Scatter(x=[0.0, x_max], y=[float(vocab_size)] * 2, mode="lines",
-                                 name=f"uniform guessing (V = {vocab_size})",
-                                 line=dict(color=PALETTE["grey"], dash="dot", width=1.5)))
+        fig.add_trace(scatter(x=[0.0, x_max], y=[float(vocab_size)] * 2, mode="lines",
+                              name=f"uniform guessing (V = {vocab_size})",
+                              line=dict(color=PALETTE["grey"], dash="dot", width=1.5)))
     layout(fig, title="Perplexity while training" + (" against wall-clock time" if x == "seconds" else ""),
            x=x_title, y="Perplexity", log_y=True)
     # A spike of the training perplexity (e^L of one bad window) must not flatten the curves: the axis
@@ -99,7 +99,7 @@ def gradient_norm_figure(histories: Mapping, *, theta: float | None = None,
     """‖g‖ before clipping at every update of each run (log y), and the threshold θ (grey dashed)
     when clipping is on: above the line the update was scaled down to θ."""
     _check(histories)
-    fig = go.Figure()
+    fig = new_figure()
     dropped = 0
     x_max = 0.0
     for key, hist in histories.items():
@@ -108,11 +108,11 @@ def gradient_norm_figure(histories: Mapping, *, theta: float | None = None,
         dropped += d
         if x.size:
             x_max = max(x_max, float(x.max()))
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_name(key, labels), legendgroup=key,
-                                 line=dict(color=style["color"], dash=style["dash"], width=1.5)))
+        fig.add_trace(scatter(x=x, y=y, mode="lines", name=_name(key, labels), legendgroup=key,
+                              line=dict(color=style["color"], dash=style["dash"], width=1.5)))
     if theta is not None and x_max > 0:
-        fig.add_trace(go.Scatter(x=[1.0, x_max], y=[float(theta)] * 2, mode="lines", name=f"clipping threshold θ = {theta:g}",
-                                 line=dict(color=PALETTE["vermillion"], dash="longdash", width=2)))
+        fig.add_trace(scatter(x=[1.0, x_max], y=[float(theta)] * 2, mode="lines", name=f"clipping threshold θ = {theta:g}",
+                              line=dict(color=PALETTE["vermillion"], dash="longdash", width=2)))
     layout(fig, title="Gradient norm before clipping", x="Update", y="‖g‖ over all parameters", log_y=True)
     return _dropped_note(fig, dropped, "gradient norms")
 
@@ -125,15 +125,15 @@ def minibatch_figure(sequential_starts, random_starts, *, num_steps: int, n_toke
     batch i, so the state can be carried over). Random: windows scattered over the whole text
     (the state must be reset).
     """
-    fig = go.Figure()
+    traces = []
     for starts, name, colour, symbol in ((sequential_starts, "sequential", PALETTE["blue"], "circle"),
                                          (random_starts, "random", PALETTE["orange"], "x")):
         s = np.asarray(starts, dtype=float)
         if s.ndim != 2:
             raise ValueError(f"{name}_starts: expected an (N, B) array, got shape {s.shape}")
         batch = np.broadcast_to(np.arange(1, s.shape[0] + 1)[:, None], s.shape)
-        fig.add_trace(go.Scatter(x=batch.ravel(), y=s.ravel(), mode="markers", name=f"{name} partitioning",
-                                 marker=dict(color=colour, size=5, symbol=symbol, opacity=0.8)))
-    layout(fig, title=f"Where the windows of each minibatch start (T = {num_steps} characters each)",
-           x="Minibatch (update)", y=f"Position in the training text (of {n_tokens} characters)", height=380)
-    return fig
+        traces.append(scatter(x=batch.ravel(), y=s.ravel(), mode="markers", name=f"{name} partitioning",
+                              marker=dict(color=colour, size=5, symbol=symbol, opacity=0.8)))
+    return new_figure(*traces, layout=house_layout(
+        title=f"Where the windows of each minibatch start (T = {num_steps} characters each)",
+        x="Minibatch (update)", y=f"Position in the training text (of {n_tokens} characters)", height=380))

@@ -9,7 +9,8 @@ from html import escape
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, merge_layout, note
+from .style import (FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, bar, finite_xy, house_layout, layout, merge_layout,
+                     new_figure, note, scatter)
 
 # The figure's rows, top to bottom, as in the book: randomized, regular, full.
 ROWS = ("randomized", "chunked", "full")
@@ -59,7 +60,7 @@ def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = 
     if n == 0:
         raise ValueError("text: expected at least one character, got ''")
     labels = dict(ROW_LABELS, **(row_labels or {}))
-    fig = go.Figure()
+    traces = []
     size = 20 if n <= 30 else 16 if n <= 50 else 13 if n <= 65 else 11
     meta_b, meta_s = {}, {}
     # Plotly reads <b>, <br>, <a href> … in text and hover labels: a user's text goes in as entities.
@@ -77,25 +78,25 @@ def truncation_figure(text: str, boundaries: dict, *, row_labels: dict | None = 
         seg_of = np.searchsorted(b, np.arange(n), side="right")  # 1-based segment of each character
         hover = [f"t = {i + 1} · '{cells[i]}' · segment {seg_of[i]} of {len(b) - 1}: "
                  f"'{escape(visible(text[b[seg_of[i] - 1]:b[seg_of[i]]]), quote=False)}'" for i in range(n)]
-        fig.add_trace(go.Scatter(
+        traces.append(scatter(
             x=np.arange(n) + 0.5, y=np.full(n, float(y)), mode="text", text=cells,
             textfont=dict(family="DejaVu Sans Mono, Menlo, Consolas, monospace", size=size, color=PALETTE["black"]),
             name=STRATEGIES[key]["name"], hovertext=hover, hoverinfo="text", showlegend=False))
         meta_b[key] = b
         meta_s[key] = segment_labels(text, b)
     step = 1 if n <= 30 else 5 if n <= 60 else 10
-    layout(fig, title=title, x="Position in the text (time step t)", y="Strategy", height=120 + 75 * len(ROWS),
-           shapes=boxes, meta=dict(boundaries=meta_b, segments=meta_s), showlegend=False,
-           margin=dict(l=_left_margin(labels[k] for k in ROWS), r=20, t=60, b=60),
-           xaxis=dict(range=[-0.3, n + 0.3], showgrid=False, zeroline=False,
-                      tickmode="array", tickvals=[i - 0.5 for i in range(step, n + 1, step)] if step > 1
-                      else [i + 0.5 for i in range(n)],
-                      ticktext=[str(i) for i in range(step, n + 1, step)] if step > 1
-                      else [str(i + 1) for i in range(n)]),
-           yaxis=dict(range=[-0.6, len(ROWS) - 0.4], showgrid=False, zeroline=False, tickmode="array",
-                      tickvals=[len(ROWS) - 1 - r for r in range(len(ROWS))],
-                      ticktext=[labels[k] for k in ROWS], fixedrange=True, title=dict(standoff=12)))
-    return fig
+    return new_figure(*traces, layout=house_layout(
+        title=title, x="Position in the text (time step t)", y="Strategy", height=120 + 75 * len(ROWS),
+        shapes=boxes, meta=dict(boundaries=meta_b, segments=meta_s), showlegend=False,
+        margin=dict(l=_left_margin(labels[k] for k in ROWS), r=20, t=60, b=60),
+        xaxis=dict(range=[-0.3, n + 0.3], showgrid=False, zeroline=False,
+                   tickmode="array", tickvals=[i - 0.5 for i in range(step, n + 1, step)] if step > 1
+                   else [i + 0.5 for i in range(n)],
+                   ticktext=[str(i) for i in range(step, n + 1, step)] if step > 1
+                   else [str(i + 1) for i in range(n)]),
+        yaxis=dict(range=[-0.6, len(ROWS) - 0.4], showgrid=False, zeroline=False, tickmode="array",
+                   tickvals=[len(ROWS) - 1 - r for r in range(len(ROWS))],
+                   ticktext=[labels[k] for k in ROWS], fixedrange=True, title=dict(standoff=12))))
 
 
 def _left_margin(row_labels) -> int:
@@ -113,16 +114,16 @@ def gradient_norms_figure(log10_dL_dh, keys, *, log_space=None,
     if V.ndim != 2 or V.shape[0] != len(keys):
         raise ValueError(f"log10_dL_dh: expected shape ({len(keys)}, T), got {V.shape}")
     t = np.arange(1, V.shape[1] + 1)
-    fig = go.Figure()
+    fig = new_figure()
     dropped = 0
     for i, key in enumerate(keys):
         style = STRATEGIES[key]
         x, y, bad = finite_xy(t, V[i])
         dropped += bad
         name = style["name"] + (" (log space)" if log_space is not None and log_space[i] else "")
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
-                                 line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
-                                 hovertemplate="t = %{x}<br>log₁₀ ‖∂L/∂h_t‖ = %{y:.3f}<extra>" + name + "</extra>"))
+        fig.add_trace(scatter(x=x, y=y, mode="lines", name=name,
+                              line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                              hovertemplate="t = %{x}<br>log₁₀ ‖∂L/∂h_t‖ = %{y:.3f}<extra>" + name + "</extra>"))
     layout(fig, title=title, x="Time step t", y="log₁₀ ‖∂L/∂h_t‖")
     if dropped:
         note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: float64 overflowed there "
@@ -137,7 +138,7 @@ def agreement_figure(keys, cosine, relative_error,
     left out with a note."""
     cosine = np.asarray(cosine, dtype=float)
     relative_error = np.asarray(relative_error, dtype=float)
-    fig = go.Figure()
+    fig = new_figure()
     patterns = {"full": "", "chunked": "/", "sliding": ".", "randomized": "x"}
     missing = []
     for i, key in enumerate(keys):
@@ -147,11 +148,11 @@ def agreement_figure(keys, cosine, relative_error,
             continue
         err = relative_error[i]
         label = f"cos = {cosine[i]:.3f}" + (f"<br>error = {err:.3g}" if np.isfinite(err) else "")
-        fig.add_trace(go.Bar(x=[style["name"]], y=[cosine[i]], name=style["name"], text=[label],
-                             textposition="outside", cliponaxis=False,
-                             marker=dict(color=style["color"], pattern=dict(shape=patterns.get(key, "")),
+        fig.add_trace(bar(x=[style["name"]], y=[cosine[i]], name=style["name"], text=[label],
+                          textposition="outside", cliponaxis=False,
+                          marker=dict(color=style["color"], pattern=dict(shape=patterns.get(key, "")),
                                          line=dict(color=style["color"], width=1.5)),
-                             hovertemplate="%{x}<br>" + label.replace("<br>", ", ") + "<extra></extra>"))
+                          hovertemplate="%{x}<br>" + label.replace("<br>", ", ") + "<extra></extra>"))
     layout(fig, title=title, x="Strategy", y="cos∠(gradient, exact gradient)", showlegend=False, bargap=0.35,
            xaxis=dict(type="category", categoryorder="array", categoryarray=[STRATEGIES[k]["name"] for k in keys],
                       tickangle=0),
@@ -174,12 +175,12 @@ def mc_error_figure(n, relative_error, expected_error, *, running_cosine=None, p
     root-mean-square √(tr Σ / n)/‖g‖ from the sample covariance Σ (slope −½).
     Non-positive or non-finite points are left out (a log axis cannot show them)."""
     n = np.asarray(n, dtype=float)
-    fig = go.Figure()
+    fig = new_figure()
     e = np.asarray(expected_error, dtype=float)
     x, y, _ = finite_xy(n, np.where(e > 0, e, np.nan))
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="Predicted √(tr Σ / n) / ‖g‖",
-                             line=dict(color=PALETTE["grey"], dash="dash", width=LINE_WIDTH),
-                             hovertemplate="n = %{x}<br>predicted = %{y:.3g}<extra></extra>"))
+    fig.add_trace(scatter(x=x, y=y, mode="lines", name="Predicted √(tr Σ / n) / ‖g‖",
+                          line=dict(color=PALETTE["grey"], dash="dash", width=LINE_WIDTH),
+                          hovertemplate="n = %{x}<br>predicted = %{y:.3g}<extra></extra>"))
     r = np.asarray(relative_error, dtype=float)
     keep = np.isfinite(r) & (r > 0)
     dropped = int((~keep).sum())
@@ -191,9 +192,9 @@ def mc_error_figure(n, relative_error, expected_error, *, running_cosine=None, p
         c = np.asarray(running_cosine, dtype=float)[keep]
         custom = np.where(np.isfinite(c), c, 0.0)
         hover += "<br>cos∠(ḡ_n, g) = %{customdata:.4f}"
-    fig.add_trace(go.Scatter(x=n[keep], y=r[keep], mode="lines", name=label + ": running mean ḡ_n",
-                             customdata=custom, hovertemplate=hover + "<extra></extra>",
-                             line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH)))
+    fig.add_trace(scatter(x=n[keep], y=r[keep], mode="lines", name=label + ": running mean ḡ_n",
+                          customdata=custom, hovertemplate=hover + "<extra></extra>",
+                          line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH)))
     layout(fig, title=title, x="Number of samples n", y="‖ḡ_n − g‖ / ‖g‖", log_x=True, log_y=True)
     if dropped:
         note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: the error is 0 "
@@ -210,22 +211,22 @@ def mc_coordinate_figure(n, ratio, band, *, label: str = "largest entry of ∂L/
     n = np.asarray(n, dtype=float)
     ratio = np.asarray(ratio, dtype=float)
     band = np.asarray(band, dtype=float)
-    fig = go.Figure()
+    fig = new_figure()
     xb, b, _ = finite_xy(n, band)
     if xb.size:
-        fig.add_trace(go.Scatter(x=np.concatenate([xb, xb[::-1]]), y=np.concatenate([1 + b, (1 - b)[::-1]]),
-                                 fill="toself", fillcolor=_rgba(STRATEGIES["randomized"]["color"], 0.15),
-                                 line=dict(width=0), name="1 ± 2σ/√n (95 % band)", hoverinfo="skip"))
+        fig.add_trace(scatter(x=np.concatenate([xb, xb[::-1]]), y=np.concatenate([1 + b, (1 - b)[::-1]]),
+                              fill="toself", fillcolor=_rgba(STRATEGIES["randomized"]["color"], 0.15),
+                              line=dict(width=0), name="1 ± 2σ/√n (95 % band)", hoverinfo="skip"))
     full = STRATEGIES["full"]
-    fig.add_trace(go.Scatter(x=[float(n.min()), float(n.max())] if n.size else [], y=[1.0, 1.0] if n.size else [],
-                             mode="lines", name=full["name"] + " (exact)",
-                             line=dict(color=full["color"], dash=full["dash"], width=1.5)))
+    fig.add_trace(scatter(x=[float(n.min()), float(n.max())] if n.size else [], y=[1.0, 1.0] if n.size else [],
+                          mode="lines", name=full["name"] + " (exact)",
+                          line=dict(color=full["color"], dash=full["dash"], width=1.5)))
     x, y, dropped = finite_xy(n, ratio)
     style = STRATEGIES["randomized"]
     name = (style["name"].replace("π", f"π = {pi:g}") if pi is not None else style["name"]) + ": running mean"
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
-                             line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
-                             hovertemplate="n = %{x}<br>ḡ_n / g = %{y:.4f}<extra></extra>"))
+    fig.add_trace(scatter(x=x, y=y, mode="lines", name=name,
+                          line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                          hovertemplate="n = %{x}<br>ḡ_n / g = %{y:.4f}<extra></extra>"))
     # Keep the view on the converging part: the band at n = 1 can be very wide.
     ref = [abs(v - 1) for v in y[x >= min(10, x.max())]] if x.size else []
     ref += [float(b[min(9, b.size - 1)])] if b.size else []
@@ -248,16 +249,16 @@ def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = N
     v = np.asarray(log10_relative_variance, dtype=float)
     style = STRATEGIES["randomized"]
     x, y, dropped = finite_xy(pi, v)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers",
-                             name=style["name"] + (f" ({samples} draws per π)" if samples else ""),
-                             line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
-                             marker=dict(size=8, symbol="circle"),
-                             hovertemplate="π = %{x:.2f}<br>log₁₀ (tr Σ / ‖g‖²) = %{y:.3f}<extra></extra>"))
+    fig = new_figure()
+    fig.add_trace(scatter(x=x, y=y, mode="lines+markers",
+                          name=style["name"] + (f" ({samples} draws per π)" if samples else ""),
+                          line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                          marker=dict(size=8, symbol="circle"),
+                          hovertemplate="π = %{x:.2f}<br>log₁₀ (tr Σ / ‖g‖²) = %{y:.3f}<extra></extra>"))
     if current_pi is not None and current_value is not None and np.isfinite(current_value):
-        fig.add_trace(go.Scatter(x=[current_pi], y=[current_value], mode="markers",
-                                 name=f"π = {current_pi:g} (the Monte-Carlo samples above)",
-                                 marker=dict(size=14, symbol="star", color=PALETTE["vermillion"],
+        fig.add_trace(scatter(x=[current_pi], y=[current_value], mode="markers",
+                              name=f"π = {current_pi:g} (the Monte-Carlo samples above)",
+                              marker=dict(size=14, symbol="star", color=PALETTE["vermillion"],
                                              line=dict(color=PALETTE["black"], width=1))))
     layout(fig, title=title, x="Keep probability π", y="log₁₀ (tr Σ / ‖g‖²)", xaxis=dict(range=[0, 1.05]))
     if dropped:

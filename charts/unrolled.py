@@ -10,7 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from .style import FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout, note
+from .style import (FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, bar, finite_xy, house_layout, layout, new_figure,
+                     note, scatter)
 
 # One hue from light to dark (readable with every colour-vision deficiency): small gradients fade
 # into the page, large ones stand out, and the arrow's width says the same again.
@@ -132,7 +133,7 @@ def unrolled_graph(graph, *, activation: str = "identity",
             return 0.0
         return (math.log10(n) - lo) / (hi - lo)
 
-    fig = go.Figure()
+    traces = []
     # Edges are drawn as line traces, one per width level, and their heads as one marker trace:
     # 33 layout annotations with arrowheads took Chromium 35 ms of a 53 ms redraw, traces a few.
     segments = {}  # level index (None: no gradient) → (xs, ys) with None between segments
@@ -165,13 +166,13 @@ def unrolled_graph(graph, *, activation: str = "identity",
     for k in sorted(segments, key=lambda k: -1 if k is None else k):
         width, colour = _edge_style(k)
         xs, ys = segments[k]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(width=width, color=colour),
-                                 hoverinfo="skip", showlegend=False, name="edge"))
-    fig.add_trace(go.Scatter(x=heads["x"], y=heads["y"], mode="markers", hoverinfo="skip", showlegend=False,
-                             name="arrowhead",
-                             marker=dict(symbol="triangle-up", angle=heads["angle"], size=heads["size"],
+        traces.append(scatter(x=xs, y=ys, mode="lines", line=dict(width=width, color=colour),
+                              hoverinfo="skip", showlegend=False, name="edge"))
+    traces.append(scatter(x=heads["x"], y=heads["y"], mode="markers", hoverinfo="skip", showlegend=False,
+                          name="arrowhead",
+                          marker=dict(symbol="triangle-up", angle=heads["angle"], size=heads["size"],
                                          color=heads["color"], line=dict(width=0))))
-    fig.add_trace(go.Scatter(
+    traces.append(scatter(
         x=mid_x, y=mid_y, mode="markers+text", name="Gradient on an edge ‖·‖",
         text=mid_label, textposition=mid_pos, textfont=dict(size=FONT_SIZE - 4, color=PALETTE["black"]),
         # No colour bar: the number beside each edge already gives its size, and drawing the bar
@@ -222,19 +223,19 @@ def unrolled_graph(graph, *, activation: str = "identity",
     }
     for kind, (xs, ys, labels, hovers) in groups.items():
         s = styles[kind]
-        fig.add_trace(go.Scatter(
+        traces.append(scatter(
             x=xs, y=ys, mode="markers+text", name=s["name"], text=labels, textposition="middle center",
             textfont=dict(size=FONT_SIZE - (2 if kind == "parameter" else 0), color=PALETTE["black"]),
             marker=dict(symbol=s["symbol"], size=s["size"], color=s["color"], line=dict(width=1.5, color=s["line"])),
             hovertext=hovers, hoverinfo="text"))
 
     xs = [p[0] for p in pos.values()]
-    layout(fig, title=title, x="", y="", height=560,
-           xaxis=dict(visible=False, range=[min(xs) - 0.8, max(xs) + 1.6], fixedrange=True),
-           yaxis=dict(visible=False, range=[-0.5, 7.5], fixedrange=True),
-           legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0.0),
-           margin=dict(l=20, r=20, t=60, b=40))
-    return fig
+    return new_figure(*traces, layout=house_layout(
+        title=title, x="", y="", height=560,
+        xaxis=dict(visible=False, range=[min(xs) - 0.8, max(xs) + 1.6], fixedrange=True),
+        yaxis=dict(visible=False, range=[-0.5, 7.5], fixedrange=True),
+        legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0.0),
+        margin=dict(l=20, r=20, t=60, b=40)))
 
 
 def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None,
@@ -247,17 +248,17 @@ def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None,
     y = np.asarray(log10_dL_dh, dtype=float)
     T = y.size
     t = np.arange(1, T + 1)
-    fig = go.Figure()
+    fig = new_figure()
     style = STRATEGIES["full"]
     xs, ys, dropped = finite_xy(t, y)
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=style["name"],
-                             line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
-                             hovertemplate="t = %{x}<br>log₁₀ ‖∂L/∂h_t‖ = %{y:.3f}<extra></extra>"))
+    fig.add_trace(scatter(x=xs, y=ys, mode="lines", name=style["name"],
+                          line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
+                          hovertemplate="t = %{x}<br>log₁₀ ‖∂L/∂h_t‖ = %{y:.3f}<extra></extra>"))
     if rho is not None and rho > 0 and np.isfinite(y[-1]):
         ref = y[-1] + (T - t) * math.log10(rho)
-        fig.add_trace(go.Scatter(x=t, y=ref, mode="lines", name=f"ρ^(T−t) from t = T (ρ = {rho:g})",
-                                 line=dict(color=PALETTE["vermillion"], dash="dash", width=LINE_WIDTH - 0.5),
-                                 hovertemplate="t = %{x}<br>reference: %{y:.3f}<extra></extra>"))
+        fig.add_trace(scatter(x=t, y=ref, mode="lines", name=f"ρ^(T−t) from t = T (ρ = {rho:g})",
+                              line=dict(color=PALETTE["vermillion"], dash="dash", width=LINE_WIDTH - 0.5),
+                              hovertemplate="t = %{x}<br>reference: %{y:.3f}<extra></extra>"))
     layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂h_t‖")
     if dropped:
         note(fig, f"{dropped} step(s) left out: the gradient there is exactly zero.")
@@ -269,19 +270,19 @@ def recursion_vs_sum(log10_recursion, log10_sum, steps, *, form: str = "closed",
     """log10 ‖∂L/∂h_t‖ from the backward recursion (T,), t = 1..T, and from the sum of terms
     (n,) at ``steps`` (1-based), on a linear axis. ``form``: "closed" or "product"."""
     rec = np.asarray(log10_recursion, dtype=float)
-    fig = go.Figure()
+    fig = new_figure()
     xs, ys, d1 = finite_xy(np.arange(1, rec.size + 1), rec)
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="Recursion (backward pass of BPTT)",
-                             line=dict(color=PALETTE["black"], dash="solid", width=LINE_WIDTH),
-                             hovertemplate="t = %{x}<br>recursion: %{y:.6f}<extra></extra>"))
+    fig.add_trace(scatter(x=xs, y=ys, mode="lines", name="Recursion (backward pass of BPTT)",
+                          line=dict(color=PALETTE["black"], dash="solid", width=LINE_WIDTH),
+                          hovertemplate="t = %{x}<br>recursion: %{y:.6f}<extra></extra>"))
     name = ("Expanded sum Σ (W_hhᵀ)^(T−i) W_qhᵀ ∂L/∂o" if form == "closed"
             else "Sum of Jacobian-product terms")
     sx, sy, d2 = finite_xy(np.asarray(steps, dtype=float), np.asarray(log10_sum, dtype=float))
-    fig.add_trace(go.Scatter(x=sx, y=sy, mode="markers", name=name,
-                             marker=dict(color=PALETTE["orange"], symbol="circle-open",
+    fig.add_trace(scatter(x=sx, y=sy, mode="markers", name=name,
+                          marker=dict(color=PALETTE["orange"], symbol="circle-open",
                                          size=7 if sx.size <= 150 else 4,
                                          line=dict(width=1.5 if sx.size <= 150 else 1.0)),
-                             hovertemplate="t = %{x}<br>sum of terms: %{y:.6f}<extra></extra>"))
+                          hovertemplate="t = %{x}<br>sum of terms: %{y:.6f}<extra></extra>"))
     layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂h_t‖")
     if d1 + d2:
         note(fig, f"{d1 + d2} point(s) left out: the gradient there is exactly zero.")
@@ -298,13 +299,13 @@ def sum_terms(first_terms_log10, first: int, *, form: str = "closed",
     y = np.asarray(first_terms_log10, dtype=float)
     i = np.arange(first, first + y.size)
     xs, ys, dropped = finite_xy(i, y)
-    fig = go.Figure()
+    fig = new_figure()
     label = (f"‖(W_hhᵀ)^(i−{first}) W_qhᵀ ∂L/∂o_i‖" if form == "closed"
              else f"‖J_{first + 1}ᵀ⋯J_iᵀ W_qhᵀ ∂L/∂o_i‖")
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label,
-                             line=dict(color=PALETTE["blue"], dash="solid", width=LINE_WIDTH - 1),
-                             marker=dict(size=4, color=PALETTE["blue"]),
-                             hovertemplate="loss step i = %{x}<br>log₁₀ ‖term‖ = %{y:.3f}<extra></extra>"))
+    fig.add_trace(scatter(x=xs, y=ys, mode="lines+markers", name=label,
+                          line=dict(color=PALETTE["blue"], dash="solid", width=LINE_WIDTH - 1),
+                          marker=dict(size=4, color=PALETTE["blue"]),
+                          hovertemplate="loss step i = %{x}<br>log₁₀ ‖term‖ = %{y:.3f}<extra></extra>"))
     layout(fig, title=title or f"What each loss l_i adds to ∂L/∂h_{first}",
            x="loss step i (distance i − t back through the network)", y="log₁₀ ‖term i‖")
     if dropped:
@@ -322,13 +323,13 @@ def w_hh_contribution_bars(log10_terms, *,
     y = np.asarray(log10_terms, dtype=float)
     t = np.arange(1, y.size + 1)
     xs, ys, dropped = finite_xy(t, y)
-    fig = go.Figure()
+    fig = new_figure()
     if ys.size:
         base = math.floor(float(ys.min())) - 1.0
-        fig.add_trace(go.Bar(x=xs, y=ys - base, base=base, name="‖δ_t h_{t−1}ᵀ‖_F",
-                             marker=dict(color=PALETTE["blue"], line=dict(width=0)),
-                             customdata=ys,
-                             hovertemplate="t = %{x}<br>log₁₀ ‖δ_t h_{t−1}ᵀ‖_F = %{customdata:.3f}<extra></extra>"))
+        fig.add_trace(bar(x=xs, y=ys - base, base=base, name="‖δ_t h_{t−1}ᵀ‖_F",
+                          marker=dict(color=PALETTE["blue"], line=dict(width=0)),
+                          customdata=ys,
+                          hovertemplate="t = %{x}<br>log₁₀ ‖δ_t h_{t−1}ᵀ‖_F = %{customdata:.3f}<extra></extra>"))
     layout(fig, title=title, x="time step t", y="log₁₀ ‖δ_t h_{t−1}ᵀ‖_F", bargap=0.1 if y.size < 200 else 0.0)
     if dropped:
         note(fig, f"{dropped} step(s) left out: their contribution is exactly zero"

@@ -4,9 +4,12 @@ figure from every chart builder, and line styles that differ as well as colours 
 from __future__ import annotations
 
 import inspect
+import json
+import math
 import itertools
 
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 import charts
@@ -28,6 +31,45 @@ def test_gallery_covers_every_chart_builder():
     made = {fn.__module__ + "." + fn.__name__ for fn in _called_builders()}
     missing = builders - made
     assert not missing, f"add these chart builders to tests/gallery.py: {sorted(missing)}"
+
+
+RESTYLED = {"as built": lambda fig: fig, "high contrast": in_high_contrast,
+            "projection": lambda fig: for_projection(fig, high_contrast=True)}
+
+
+@pytest.mark.parametrize("look", list(RESTYLED))
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_figure_passes_plotly_validation_unchanged(name, look):
+    """Charts skip Plotly's value checks when built (``style.new_figure``): every figure of the gallery,
+    as built and restyled, must pass them and come out of them the same."""
+    fig = RESTYLED[look](FIGURES[name])
+    checked = go.Figure(fig.to_plotly_json())  # validates every value; raises on a bad one
+    differences = list(_differences(json.loads(pio.to_json(checked, validate=False)),
+                                    json.loads(pio.to_json(fig, validate=False))))
+    assert not differences, differences[:5]
+
+
+def _differences(validated, built, where="figure"):
+    """Where two figure specs differ: names, types, values (numbers to 1e-12, as validation may round
+    an angle into (−180, 180] at the last digit)."""
+    if isinstance(validated, (int, float)) and isinstance(built, (int, float)):
+        if not math.isclose(validated, built, rel_tol=1e-12, abs_tol=1e-12):
+            yield f"{where}: {validated!r} validated, {built!r} built"
+    elif type(validated) is not type(built):
+        yield f"{where}: {validated!r} validated, {built!r} built"
+    elif isinstance(validated, dict):
+        for key in sorted(set(validated) | set(built)):
+            if key not in validated or key not in built:
+                yield f"{where}.{key}: only in the {'built' if key in built else 'validated'} figure"
+            else:
+                yield from _differences(validated[key], built[key], f"{where}.{key}")
+    elif isinstance(validated, list):
+        if len(validated) != len(built):
+            yield f"{where}: {len(validated)} items validated, {len(built)} built"
+        for i, (a, b) in enumerate(zip(validated, built)):
+            yield from _differences(a, b, f"{where}[{i}]")
+    elif validated != built:
+        yield f"{where}: {validated!r} validated, {built!r} built"
 
 
 def _called_builders():

@@ -16,7 +16,6 @@ is checked in tests/test_browser.py.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import time
 from pathlib import Path
