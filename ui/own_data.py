@@ -107,6 +107,15 @@ def own_text(key: str = OWN_TEXT) -> tuple[UserText | None, str]:
         placeholder="It was the best of times, it was the worst of times …")
 
 
+def own_text_panel() -> None:
+    """The "Your own text" expander and, once a text is in, its preview, for a view to draw outside
+    the fragment of its open section: a slider move then reruns that section without sending the
+    text area, the uploader and the preview again. The section reads the text with ``own_input``."""
+    own, _ = own_text()
+    if own is not None:
+        show_text_preview(own)
+
+
 def show_text_preview(text: UserText) -> None:
     """The start of the user's text as given and as preprocessed, both as plain text; the decoding notice."""
     if text.notice:

@@ -23,13 +23,18 @@ from ui.text import free_stage
 
 
 def open_tab_only(url_path: str, sections: Mapping[str, Callable[..., None]],
-                  controls: Callable[[], Any] | None = None) -> str:
+                  controls: Callable[[], Any] | None = None,
+                  inputs: Mapping[str, Callable[[], None]] | None = None) -> str:
     """Draw the tabs ``sections`` names and run the open one's function under them; returns its label.
 
     ``controls()`` draws the view's controls and returns their values, which the open section's
     function receives as its one argument (without ``controls`` it takes none). Both run in one
     fragment, so a section must get every setting from that argument or from widgets it draws
     itself: the page's globals keep the values of the last full run.
+
+    ``inputs[label]()``, when given, draws what the open section takes from the user but rarely
+    (a text to paste or upload) between the tabs and the section, outside the fragment: changing
+    it reruns the page, and a slider move does not send it again.
 
     Streamlit validates the URL value itself: an unknown label opens the first tab and is removed
     from the URL.
@@ -39,7 +44,8 @@ def open_tab_only(url_path: str, sections: Mapping[str, Callable[..., None]],
                                  key=tab_param(url_path), bind="query-params", label_visibility="collapsed")
     label = label if label in sections else labels[0]
     section = sections[label]
-
+    if inputs and label in inputs:
+        inputs[label]()
     run_as_fragment(section if controls is None else lambda: section(controls()), key=f"{url_path}_open_tab")
     return label
 

@@ -18,7 +18,7 @@ from charts.training import gradient_norm_figure, minibatch_figure, perplexity_f
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
-from ui.own_data import own_text, show_text_preview
+from ui.own_data import OWN_TEXT, own_input, own_text_panel
 from ui.sections import open_tab_only, run_as_fragment
 from ui.text import explain, plain_markdown
 
@@ -90,12 +90,11 @@ def training_body():
                   if activation in ("identity", "relu") else ""))
 
     text, is_book, source = corpus_text(os.environ.get(ENV_VAR, ""), os.environ.get("XDG_CACHE_HOME", ""))
-    own, own_source = own_text()  # the same input as the truncation view's: one text for the session
+    own, own_source = own_input(OWN_TEXT)  # the truncation view's text too: one text for the session
     if own is not None:
         text, is_book = own.processed, False
         st.info(f"Training on your own text ({len(text)} characters after preprocessing; "
                 f"{plain_markdown(own_source)}).", icon=":material/description:")
-        show_text_preview(own)
     elif not is_book:
         st.info(f"Training on the project's own short text ({len(text)} characters), not the book: {source} "
                 f"Set {ENV_VAR} to a copy of timemachine.txt to train on the novel.", icon=":material/menu_book:")
@@ -267,4 +266,5 @@ def training_body():
         "the windows, so the state starts from zero each time. The lab trains with the sequential one."))
 
 
+own_text_panel()  # outside the fragment: a slider move does not send the text area and the uploader again
 run_as_fragment(training_body, key="training_body")

@@ -20,10 +20,10 @@ from charts.animation import sweep_animation
 from charts.style import STRATEGIES
 from charts.truncation import (agreement_figure, gradient_norms_figure, mc_coordinate_figure,
                                mc_error_figure, truncation_figure, variance_figure)
-from ui.controls import Model, shared_controls, widget
+from ui.controls import Model, shared_controls, value, widget
 from ui.figures import show_chart
 from ui.messages import overflow_message
-from ui.own_data import own_text, show_text_preview
+from ui.own_data import OWN_TEXT, own_input, own_text_panel
 from ui.lecture import scenario_buttons
 from ui.sections import open_tab_only
 from ui.text import explain
@@ -122,14 +122,14 @@ def settings() -> Settings:
     return Settings(shared_controls(), widget("tau", row[0]), widget("pi", row[1]))
 
 
-def book_figure_tab(s: Settings):
-    T, seed, tau, pi = s.model.T, s.model.seed, s.tau, s.pi
-    own, _ = own_text()
-    if own is not None:
-        show_text_preview(own)
-        opening = own.processed[:OPENING_CHARS]
-    else:
-        opening, source, detail, problem = book_opening(os.environ.get(ENV_VAR, ""))
+def book_figure_inputs():
+    """What the book's figure takes from the user rather than from the sliders, drawn above its
+    fragment (changing one reruns the page; a slider move leaves them be): your own text, where the
+    text comes from, the book's draw and Resample."""
+    own_text_panel()
+    own, _ = own_input(OWN_TEXT)
+    if own is None:
+        _, source, detail, problem = book_opening(os.environ.get(ENV_VAR, ""))
         if problem:
             st.warning(f"The copy of The Time Machine named by {ENV_VAR} could not be used: {problem} "
                        "The figure shows the project's own short text instead.")
@@ -138,10 +138,17 @@ def book_figure_tab(s: Settings):
                     "book's text; the book's draw below still shows the 29 characters of its figure.")
     controls_left, controls_right = st.columns([3, 1])
     with controls_left:
-        book = widget("book_draw")
+        widget("book_draw")
     with controls_right:
         st.button("Resample", key="truncation_resample", on_click=resample, icon=":material/casino:",
                   help="A new randomized draw (the seed from the sidebar, combined with a draw counter).")
+
+
+def book_figure_tab(s: Settings):
+    T, seed, tau, pi = s.model.T, s.model.seed, s.tau, s.pi
+    own, _ = own_input(OWN_TEXT)
+    opening = own.processed[:OPENING_CHARS] if own is not None else book_opening(os.environ.get(ENV_VAR, ""))[0]
+    book = value("book_draw")  # its toggle is drawn above the fragment (book_figure_inputs)
     draw = st.session_state.get(DRAW_KEY, 0)
     if book and own is not None and len(opening) < len(BOOK_FIGURE_TEXT):
         st.caption(f"Your text has {len(opening)} letters and spaces, fewer than the {len(BOOK_FIGURE_TEXT)} of the "
@@ -292,4 +299,4 @@ open_tab_only("truncation", {
     "Monte-Carlo": monte_carlo_tab,
     "Variance against π": variance_tab,
     "Animate τ and π": animation_tab,
-}, settings)
+}, settings, inputs={"The book's figure": book_figure_inputs})
