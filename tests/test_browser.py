@@ -362,6 +362,45 @@ def test_a_slider_reruns_the_open_section_in_place(server, projector):
     assert f"T={int(new)}&" in code.inner_text() + "&", code.inner_text()
 
 
+def test_slider_moves_keep_the_address_through_full_runs_and_a_reload(server, page):
+    """A slider's rerun writes the address in the browser (ui/address_bar.py), not through Streamlit,
+    whose own copy of the query stays behind until the next full run: a tab switch (a full run, with
+    Streamlit writing the tab to the URL itself) and a move to another view must keep the slider's
+    value, Back must not step through slider positions, and a reload must come back with the values."""
+    page.goto(f"{server.url}/truncation")
+    wait_ready(page)
+    entries = page.evaluate("history.length")
+    moved = {}
+    for thumb, key in sliders(page):
+        if key in ("T", "tau"):
+            moved[key] = move_slider(page, thumb, key, presses=2)
+    assert set(moved) == {"T", "tau"}, moved
+    assert page.evaluate("history.length") == entries, "slider moves added history entries"
+
+    page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"] button', has_text="Agreement").click()
+    wait_for(page, "() => new URLSearchParams(location.search).get('truncation_tab') === 'Agreement'",
+             "the tab in the URL")
+    wait_ready(page)
+    for key, value in moved.items():
+        assert query_value(page, key) == encode_value(int(value)), (key, page.url)
+
+    page.reload()
+    wait_ready(page)
+    assert_no_error(page, "truncation after a reload")
+    shown = {key: float(thumb.input_value()) for thumb, key in sliders(page) if key in moved}
+    assert shown == moved, (shown, page.url)
+    assert query_value(page, "truncation_tab") == "Agreement", page.url
+
+    thumb = next(t for t, key in sliders(page) if key == "T")
+    moved["T"] = move_slider(page, thumb, "T", presses=1)
+    other = next(v for v in VIEWS if v.url_path == "scalar")
+    page.locator('[data-testid="stSidebarNav"] a', has_text=other.title).click()
+    page.wait_for_url(f"**/{other.url_path}*")
+    wait_ready(page)
+    assert query_value(page, "T") == encode_value(int(moved["T"])), page.url
+    assert {key: float(t.input_value()) for t, key in sliders(page) if key == "T"} == {"T": moved["T"]}
+
+
 HOSTILE_LINKS = [
     "eigenvalues?rho=-inf&K=1e999&kind=%3Cscript%3Ealert(1)%3C/script%3E&present=maybe",
     "truncation?tau=NaN&pi=-0.5&samples=99999999999999999999&truncation_tab=%3Cimg%20src%3Dx%20onerror%3Dalert(3)%3E",

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
+from ui.address_bar import address_bar
 from ui.registry import VIEWS, tab_param
 
 
@@ -174,7 +176,7 @@ def encode_value(value) -> str:
 
 _STORE = "_control_values"  # survives page switches; widget state does not
 _SEEDED = "_control_seeded"  # (page, keys whose widget this visit of the page has started from the store)
-_URL_PENDING = "_control_url_pending"  # URL parameters this run changed, written once at its end
+_URL_DRAWN = "_control_url_drawn"  # URL text of the controls this run drew, written once at its end
 
 
 def _store() -> dict:
@@ -244,21 +246,36 @@ def widget(key: str, container=None):
         out = where.slider(control.label, float(control.lo), float(control.hi), step=float(control.step),
                            key=key, help=control.help, format=control.fmt)
     store[key] = out
-    if st.query_params.get(key) != encode_value(out):
-        st.session_state.setdefault(_URL_PENDING, {})[key] = encode_value(out)
+    st.session_state.setdefault(_URL_DRAWN, {})[key] = encode_value(out)
     return out
 
 
-def write_url() -> None:
-    """Put the values this run's widgets changed into the URL, in one message.
+def write_url(key: str = "app") -> None:
+    """Put the values of the controls this run drew into the URL, once, at the end of the run.
 
-    Called at the end of every run (app.py) and of every fragment run (ui/sections.py). Each URL
-    change makes the browser re-render the whole page; sent last, it joins the run's final render
-    instead of adding one in the middle of the run.
+    Called at the end of every full run (app.py) and of every fragment run (ui/sections.py, with
+    the fragment's ``key``). A full run writes the values that changed through ``st.query_params``
+    (one page-info message, sent last so that it joins the run's final render). A fragment rerun,
+    which is what every slider move is, hands all of them to the browser's address instead
+    (ui/address_bar.py): Streamlit re-renders the whole app for a page-info message. Until the
+    next full run, ``st.query_params`` on the server keeps the query as Streamlit last wrote it;
+    nothing reads it then (the store took the URL's values at the session's first run).
     """
-    pending = st.session_state.pop(_URL_PENDING, None)
-    if pending:
-        st.query_params.update(pending)
+    drawn = st.session_state.pop(_URL_DRAWN, None)
+    if not drawn:
+        return
+    if _fragment_rerun():
+        address_bar(drawn, key=f"{key}_address")
+        return
+    changed = {k: v for k, v in drawn.items() if st.query_params.get(k) != v}
+    if changed:
+        st.query_params.update(changed)
+
+
+def _fragment_rerun() -> bool:
+    """Whether this run reruns fragments only (a widget inside one changed), not the whole page."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def shared_controls() -> Model:

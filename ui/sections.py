@@ -58,6 +58,6 @@ def run_as_fragment(body: Callable[[], None], *, key: str) -> None:
     def run():
         free_stage()
         body()
-        write_url()
+        write_url(key)
 
     st.fragment(run, key=key)()
