@@ -6,6 +6,7 @@
 import hashlib
 import os
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
@@ -15,7 +16,7 @@ from bptt_core import (TrainConfig, Trainer, fit_batch_size, make_corpus, matche
 from bptt_core.text import ENV_VAR, FALLBACK_TEXT, load_time_machine, preprocess
 from charts.style import STRATEGIES
 from charts.training import gradient_norm_figure, minibatch_figure, perplexity_figure
-from ui.controls import shared_controls, widget
+from ui.controls import shared_controls, value, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.own_data import OWN_TEXT, own_input, own_text_panel
@@ -79,9 +80,57 @@ explain(
     r"\mathbf{g} \leftarrow \min\Big(1, \frac{\theta}{\|\mathbf{g}\|}\Big)\mathbf{g}",
 )
 
+class RunSettings(NamedTuple):
+    chosen: list        # the strategies to train, in KEYS order
+    tau: int
+    pi: float           # π = 1 − 1/τ when matched to τ
+    theta: float | None  # None: no clipping
+    lr: float
+    optimizer: str
+    epochs: int
+
+
+def run_settings() -> RunSettings:
+    """What to compare, as the panel's controls last set it (read, not drawn: see what_to_compare)."""
+    tau = value("tau")
+    pi = (matched_pi(tau) if tau >= 2 else 0.05) if value("match_pi") else value("pi")
+    return RunSettings([key for key in KEYS if value(f"train_{key}")], tau, pi,
+                       value("theta") if value("clip") else None, value("lr"), value("optimizer"), value("epochs"))
+
+
+def what_to_compare():
+    """The strategies and the run's settings, drawn above the body's fragment: they change no chart
+    until a run, so a sidebar slider's rerun does not send their dozen widgets again (changing one
+    reruns the page)."""
+    st.subheader("What to compare")
+    cols = st.columns(4)
+    for key, col in zip(KEYS, cols):
+        widget(f"train_{key}", col)
+    left, middle, right = st.columns(3)
+    with left:
+        widget("tau")
+        if not widget("match_pi"):
+            widget("pi")
+    with middle:
+        widget("clip")
+        widget("theta")
+        widget("optimizer")
+    with right:
+        widget("lr")
+        widget("epochs")
+    s = run_settings()
+    if value("match_pi"):
+        st.caption(f"Randomized truncation uses π = 1 − 1/τ = {s.pi:.3g}: a cut comes with probability 1 − π per "
+                   f"step, so segments average 1/(1 − π) = τ = {s.tau} steps, as regular truncation's."
+                   + (" (τ = 1 would need π = 0; π = 0.05 is used.)" if s.tau < 2 else ""))
+    if "sliding" in s.chosen and s.tau > 1:
+        st.caption(f"Sliding truncation carries τ = {s.tau} partial gradients back through every step: about "
+                   f"{s.tau}× the backward work of the others.")
+
+
 def training_body():
-    """Everything the controls change, as one fragment: a slider reruns this, not the title, the
-    explanation and the equations above it."""
+    """Everything the sidebar's model changes, and the run, as one fragment: a sidebar slider reruns
+    this, not the title, the explanation, the equations and the run's settings above it."""
     T, h, activation, rho, seed = shared_controls()
     st.caption(f"From the sidebar: windows of T = {T} characters, h = {h} hidden units, φ = {activation}, "
                f"W_hh started at spectral radius ρ = {rho:g} (the other weights ~ N(0, 0.01²) as in the book), seed {seed}. "
@@ -101,28 +150,7 @@ def training_body():
     text_id = hashlib.sha1(text.encode()).hexdigest()  # names the text in the run key, whatever its length
     corpus = load_corpus(text)
 
-    st.subheader("What to compare")
-    cols = st.columns(4)
-    chosen = [key for key, col in zip(KEYS, cols) if widget(f"train_{key}", col)]
-    left, middle, right = st.columns(3)
-    with left:
-        tau = widget("tau")
-        match = widget("match_pi")
-        pi = widget("pi") if not match else None
-    with middle:
-        clip = widget("clip")
-        theta = widget("theta")
-        optimizer = widget("optimizer")
-    with right:
-        lr = widget("lr")
-        epochs = widget("epochs")
-
-    if match:
-        pi = matched_pi(tau) if tau >= 2 else 0.05
-        st.caption(f"Randomized truncation uses π = 1 − 1/τ = {pi:.3g}: a cut comes with probability 1 − π per step, so "
-                   f"segments average 1/(1 − π) = τ = {tau} steps, as regular truncation's."
-                   + (" (τ = 1 would need π = 0; π = 0.05 is used.)" if tau < 2 else ""))
-    theta_used = theta if clip else None
+    chosen, tau, pi, theta_used, lr, optimizer, epochs = run_settings()
 
     B = fit_batch_size(corpus.train.size, T, WANTED_BATCH, MIN_BATCHES)
     if B == 0:
@@ -137,9 +165,6 @@ def training_body():
                 f"(sequential partitioning: each window continues the previous one, the state carried over "
                 f"and detached); {epochs} epoch{'s' if epochs > 1 else ''} → {n_updates} updates per strategy, "
                 f"validation perplexity on the last 10 % of the text.")
-    if "sliding" in chosen and tau > 1:
-        st.caption(f"Sliding truncation carries τ = {tau} partial gradients back through every step: about {tau}× "
-                   "the backward work of the others.")
 
     key = (text_id, T, h, activation, rho, seed, tuple(chosen), tau, round(pi, 6), theta_used, lr,
            optimizer, epochs, B)
@@ -267,4 +292,5 @@ def training_body():
 
 
 own_text_panel()  # outside the fragment: a slider move does not send the text area and the uploader again
+what_to_compare()
 run_as_fragment(training_body, key="training_body")
