@@ -2,8 +2,9 @@
 
 ``bench/latency.py`` compares every view with ``bench/trivial_app.py`` (one slider, one Plotly
 chart). This bench adds one kind of element a view has to that same app at a time (a sidebar of
-controls, tabs bound to the URL, ``st.latex`` blocks, a download popover, 40 captions) and
-measures each variant the same way (key press → chart re-rendered, median of ``--repeats``
+controls, tabs bound to the URL, ``st.latex`` blocks, a download popover, 40 captions), draws its
+chart as the views do (``ui.live_chart``), or puts a view's own chart in place of the sine wave,
+and measures each variant the same way (key press → chart re-rendered, median of ``--repeats``
 presses), in two interleaved rounds, against the plain app in the same run.
 
 Run from the repository root::
@@ -45,8 +46,11 @@ fig.update_layout(title="y = sin(2πkx)", xaxis_title="x", yaxis_title="y", heig
 {chart}
 '''
 CHART = 'st.plotly_chart(fig, key="trivial_chart")'
-# A view's first chart in place of the sine, built as the view builds it, the slider moving one input.
-VIEW_CHART = 'st.plotly_chart(fig, key="trivial_chart", theme=None, config={"displaylogo": False})'
+# A chart as the views draw theirs: updated in place by Plotly.react.
+LIVE_CHART = ('from ui.live_chart import live_chart\n'
+              'live_chart(fig, key="trivial_chart", config={"displaylogo": False})')
+# A view's first chart in place of the sine, built and drawn as the view does, the slider moving one input.
+VIEW_CHART = LIVE_CHART
 SCALAR_BARS = """from bptt_core import scalar_sequences, scalar_terms
 from charts.scalar import scalar_term_bars
 terms = scalar_terms(*scalar_sequences(40 + k, 0.9, 0.0, 0))
@@ -66,6 +70,11 @@ fig = truncation_figure(BOOK_FIGURE_TEXT, {"randomized": boundaries_from_xi(xi_f
 LATEX = r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} (\mathbf{W}_{hh}^\top)^{T-i} \mathbf{W}_{qh}^\top"
 VARIANTS = {
     "the trivial app": ("", CHART),
+    "its chart drawn as the views draw theirs (ui.live_chart)": ("", LIVE_CHART),
+    "+ seven more sliders (a view's sidebar and row), live chart": (
+        "with st.sidebar:\n"
+        "    for i in range(7):\n"
+        "        st.slider(f'control {i}', 0, 100, 10, key=f'control_{i}')", LIVE_CHART),
     "+ a sidebar: 5 sliders, 2 toggles, a button, a popover": (
         "with st.sidebar:\n"
         "    for i in range(5):\n"
@@ -83,7 +92,7 @@ VARIANTS = {
                     "    st.download_button('HTML', data=lambda: 'b', on_click='ignore')"),
     "+ 40 captions": ("for i in range(40):\n    st.caption(f'caption {i}')", CHART),
     "the scalar view's bars instead of the sine (2 bar traces)": ("", SCALAR_BARS),
-    "the unrolled view's graph instead (14 traces, 62 text labels, legend, colour bar)": ("", UNROLLED_GRAPH),
+    "the unrolled view's graph instead (14 traces, 62 text labels, legend)": ("", UNROLLED_GRAPH),
     "the book's truncation figure instead (87 text labels, 17 boxes)": ("", BOOK_FIGURE),
 }
 
