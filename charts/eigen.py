@@ -9,7 +9,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, finite_xy, hline, layout, merge_layout, new_figure, note, scatter
+from .style import LINE_WIDTH, PALETTE, finite_xy, hline, house_layout, layout, merge_layout, new_figure, note, scatter
 
 CIRCLE_POINTS = 361
 
@@ -45,30 +45,31 @@ def eigen_plane(eigvals, *, rho: float, computed=None,
     """
     ev = _complex(eigvals, "eigvals")
     rho = float(rho)
-    fig = new_figure()
+    traces = []
     for radius, name, colour, dash in ((1.0, "unit circle |λ| = 1", PALETTE["grey"], "dash"),
                                        (rho, f"circle |λ| = ρ = {rho:.3g}", PALETTE["blue"], "dot")):
         if math.isfinite(radius) and radius > 0:
             cx, cy = _circle(radius)
-            fig.add_trace(scatter(x=cx, y=cy, mode="lines", name=name, hoverinfo="skip",
+            traces.append(scatter(x=cx, y=cy, mode="lines", name=name, hoverinfo="skip",
                                   line=dict(color=colour, dash=dash, width=1.5)))
     dropped = 0
     x, y, bad = finite_xy(ev.real, ev.imag)
     dropped += bad
-    fig.add_trace(scatter(x=x, y=y, mode="markers", name="eigenvalues λ_i",
+    traces.append(scatter(x=x, y=y, mode="markers", name="eigenvalues λ_i",
                           marker=dict(color=PALETTE["vermillion"], size=8, symbol="circle",
-                                         line=dict(color=PALETTE["black"], width=0.5)),
+                                      line=dict(color=PALETTE["black"], width=0.5)),
                           hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
     if computed is not None:
         comp = _complex(computed, "computed")
         x, y, bad = finite_xy(comp.real, comp.imag)
         dropped += bad
-        fig.add_trace(scatter(x=x, y=y, mode="markers", name="computed from W_hh in float64",
+        traces.append(scatter(x=x, y=y, mode="markers", name="computed from W_hh in float64",
                               marker=dict(color=PALETTE["black"], size=9, symbol="circle-open", line=dict(width=1.5)),
                               hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
-    layout(fig, title=title, x="Re λ", y="Im λ", height=520,
-           legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0), margin=dict(b=110),
-           yaxis=dict(scaleanchor="x", scaleratio=1, zeroline=True), xaxis=dict(zeroline=True, constrain="domain"))
+    fig = new_figure(*traces, layout=house_layout(
+        title=title, x="Re λ", y="Im λ", height=520,
+        legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0), margin=dict(b=110),
+        yaxis=dict(scaleanchor="x", scaleratio=1, zeroline=True), xaxis=dict(zeroline=True, constrain="domain")))
     if dropped:
         _note(fig, f"{dropped} non-finite eigenvalue(s) left out.")
     return fig

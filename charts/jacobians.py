@@ -10,8 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale
 
-from .style import (ACTIVATION_STYLE, LINE_WIDTH, PALETTE, bar, finite_xy, heatmap, hline, layout, new_figure,
-                     note, scatter)
+from .style import (ACTIVATION_STYLE, LINE_WIDTH, PALETTE, bar, finite_xy, heatmap, hline, house_layout, layout,
+                    new_figure, note, scatter)
 
 # Spelt out: a name would reach plotly.js unexpanded (the figure skips validation), and plotly.js's
 # own "RdBu" is a different scale from plotly.py's.
@@ -37,7 +37,7 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
     10^±400 is drawn. −inf (a product exactly zero: every unit saturated at some step) is left out
     with a note.
     """
-    fig = new_figure()
+    traces = []
     dropped = {}
     drawn_bounds = []  # (activation, values, trace) of the bounds drawn so far
     for act, values in curves.items():
@@ -46,7 +46,7 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
         x, y, bad = finite_xy(np.arange(lv.size), lv)
         if bad:
             dropped[act] = bad
-        fig.add_trace(scatter(x=x, y=y, mode="lines", name=act, legendgroup=act,
+        traces.append(scatter(x=x, y=y, mode="lines", name=act, legendgroup=act,
                               line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
                               hovertemplate=f"{act}, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
         if bounds is not None and act in bounds:
@@ -64,18 +64,19 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                 details.append(f"= {same}'s")
                 for other, _, trace in drawn_bounds:
                     if other == same:  # widen the one below so both colours show
-                        trace.line.width = 4.0
+                        trace["line"]["width"] = 4.0
             label = f"{act} bound (λ₁γ)^k" + (f" ({', '.join(details)})" if details else "")
             # Every bound is long-dashed; a few markers of the activation's own symbol tell them apart.
-            fig.add_trace(scatter(x=bx, y=by, mode="lines+markers", name=label, legendgroup=act,
+            traces.append(scatter(x=bx, y=by, mode="lines+markers", name=label, legendgroup=act,
                                   line=dict(color=style["color"], dash="longdash", width=1.5), opacity=0.75,
                                   marker=dict(symbol=style.get("symbol", "circle"), size=7,
-                                                 maxdisplayed=BOUND_MARKERS),
+                                              maxdisplayed=BOUND_MARKERS),
                                   hovertemplate=f"{act} bound, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
-            drawn_bounds.append((act, b, fig.data[-1]))
-    layout(fig, title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h_T / ∂h_(T−k)‖₂", height=480,
-           shapes=[hline(0.0, color=PALETTE["grey"], dash="dot", width=1)],
-           legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02), margin=dict(r=220))
+            drawn_bounds.append((act, b, traces[-1]))
+    fig = new_figure(*traces, layout=house_layout(
+        title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h_T / ∂h_(T−k)‖₂", height=480,
+        shapes=[hline(0.0, color=PALETTE["grey"], dash="dot", width=1)],
+        legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02), margin=dict(r=220)))
     if dropped:
         parts = ", ".join(f"{n} for {act}" for act, n in dropped.items())
         note(fig, f"Left out ({parts}): the product is exactly zero there (φ' = 0 for every unit at some step).")

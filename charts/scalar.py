@@ -8,7 +8,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, bar, finite_xy, layout, merge_layout, new_figure, note, scatter
+from .style import LINE_WIDTH, PALETTE, bar, finite_xy, house_layout, layout, merge_layout, new_figure, note, scatter
 
 def _note(fig: go.Figure, text: str) -> go.Figure:
     """``note`` placed below the x-axis title (not on it), with room for it in the bottom margin."""
@@ -32,19 +32,20 @@ def scalar_term_bars(log10_abs, sign, *, t: int | None = None,
     t = la.size if t is None else int(t)
     i = np.arange(1, la.size + 1)
     finite = np.isfinite(la)
-    fig = new_figure()
+    traces = []
     if finite.any():
         base = math.floor(float(la[finite].min())) - 1.0
         for name, mask, colour, pattern in (
                 ("positive term", finite & (sg > 0), PALETTE["blue"], ""),
                 ("negative term", finite & (sg < 0), PALETTE["vermillion"], "/")):
             xs, ys, _ = finite_xy(i[mask], la[mask])
-            fig.add_trace(bar(
+            traces.append(bar(
                 x=xs, y=ys - base, base=base, name=name, customdata=ys,
                 marker=dict(color=colour, line=dict(width=0), pattern=dict(shape=pattern, solidity=0.45)),
                 hovertemplate="i = %{x}<br>log₁₀ |term| = %{customdata:.3f}<extra>" + name + "</extra>"))
-    layout(fig, title=title or f"The terms (Π c_j) b_i that add up to a_{t}", x="i (the step the term starts from)",
-           y="log₁₀ |term|", barmode="overlay", bargap=0.1 if la.size < 200 else 0.0)
+    fig = new_figure(*traces, layout=house_layout(
+        title=title or f"The terms (Π c_j) b_i that add up to a_{t}", x="i (the step the term starts from)",
+        y="log₁₀ |term|", barmode="overlay", bargap=0.1 if la.size < 200 else 0.0))
     dropped = int((~finite).sum())
     if dropped:
         _note(fig, f"{dropped} term(s) left out: they are exactly zero (a c_j = 0 or b_i = 0 on their way).")

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .style import (FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, bar, finite_xy, house_layout, layout, merge_layout,
-                     new_figure, note, scatter)
+                    new_figure, note, scatter)
 
 # The figure's rows, top to bottom, as in the book: randomized, regular, full.
 ROWS = ("randomized", "chunked", "full")
@@ -151,7 +151,7 @@ def agreement_figure(keys, cosine, relative_error,
         fig.add_trace(bar(x=[style["name"]], y=[cosine[i]], name=style["name"], text=[label],
                           textposition="outside", cliponaxis=False,
                           marker=dict(color=style["color"], pattern=dict(shape=patterns.get(key, "")),
-                                         line=dict(color=style["color"], width=1.5)),
+                                      line=dict(color=style["color"], width=1.5)),
                           hovertemplate="%{x}<br>" + label.replace("<br>", ", ") + "<extra></extra>"))
     layout(fig, title=title, x="Strategy", y="cos∠(gradient, exact gradient)", showlegend=False, bargap=0.35,
            xaxis=dict(type="category", categoryorder="array", categoryarray=[STRATEGIES[k]["name"] for k in keys],
@@ -259,7 +259,7 @@ def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = N
         fig.add_trace(scatter(x=[current_pi], y=[current_value], mode="markers",
                               name=f"π = {current_pi:g} (the Monte-Carlo samples above)",
                               marker=dict(size=14, symbol="star", color=PALETTE["vermillion"],
-                                             line=dict(color=PALETTE["black"], width=1))))
+                                          line=dict(color=PALETTE["black"], width=1))))
     layout(fig, title=title, x="Keep probability π", y="log₁₀ (tr Σ / ‖g‖²)", xaxis=dict(range=[0, 1.05]))
     if dropped:
         at_one = bool(np.any((pi == 1.0) & np.isneginf(v)))

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from .style import (FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, bar, finite_xy, house_layout, layout, new_figure,
-                     note, scatter)
+                    note, scatter)
 
 # One hue from light to dark (readable with every colour-vision deficiency): small gradients fade
 # into the page, large ones stand out, and the arrow's width says the same again.
@@ -171,7 +171,7 @@ def unrolled_graph(graph, *, activation: str = "identity",
     traces.append(scatter(x=heads["x"], y=heads["y"], mode="markers", hoverinfo="skip", showlegend=False,
                           name="arrowhead",
                           marker=dict(symbol="triangle-up", angle=heads["angle"], size=heads["size"],
-                                         color=heads["color"], line=dict(width=0))))
+                                      color=heads["color"], line=dict(width=0))))
     traces.append(scatter(
         x=mid_x, y=mid_y, mode="markers+text", name="Gradient on an edge ‖·‖",
         text=mid_label, textposition=mid_pos, textfont=dict(size=FONT_SIZE - 4, color=PALETTE["black"]),
@@ -280,8 +280,8 @@ def recursion_vs_sum(log10_recursion, log10_sum, steps, *, form: str = "closed",
     sx, sy, d2 = finite_xy(np.asarray(steps, dtype=float), np.asarray(log10_sum, dtype=float))
     fig.add_trace(scatter(x=sx, y=sy, mode="markers", name=name,
                           marker=dict(color=PALETTE["orange"], symbol="circle-open",
-                                         size=7 if sx.size <= 150 else 4,
-                                         line=dict(width=1.5 if sx.size <= 150 else 1.0)),
+                                      size=7 if sx.size <= 150 else 4,
+                                      line=dict(width=1.5 if sx.size <= 150 else 1.0)),
                           hovertemplate="t = %{x}<br>sum of terms: %{y:.6f}<extra></extra>"))
     layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂h_t‖")
     if d1 + d2:
