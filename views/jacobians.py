@@ -2,6 +2,8 @@
 # Pascanu, Mikolov & Bengio's bound (λ₁γ)^k, the matrix log10‖∂h_t/∂h_s‖₂ as a heatmap for the
 # sidebar's activation, and the distribution of φ'(a_t) that makes each factor shrink.
 
+from contextlib import nullcontext
+
 import numpy as np
 import streamlit as st
 
@@ -18,6 +20,9 @@ from ui.text import explain
 
 LINE_ACTIVATIONS = ("identity", "tanh", "sigmoid")
 MAX_CELLS = 120  # heatmap grid points per side, at most
+# T·h² above which the three lag curves take long enough (about 0.1 s) for a spinner. Below it a
+# spinner would never show (Streamlit waits 0.5 s), yet its element and thread cost every rerun.
+SLOW_LAGS = 2_000_000
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -71,7 +76,7 @@ explain(
 
 def lags_tab(model: Model):
     T, h, _, rho, seed = model
-    with st.spinner("Multiplying Jacobians …"):
+    with st.spinner("Multiplying Jacobians …") if T * h * h > SLOW_LAGS else nullcontext():
         results = {act: lag_curve(T, h, act, rho, seed) for act in LINE_ACTIVATIONS}
     lam1 = results["identity"][2]
     identity_overflow = results["identity"][3]
