@@ -65,6 +65,20 @@ def _html(name: str) -> str:
     return name
 
 
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _label(name: str) -> str:
+    """A node's label as drawn: 'h_2' → 'h₂', 'W_hh' → 'W<sub>hh</sub>', 'L' → 'L'.
+
+    Time steps are Unicode subscript digits, plain text: Plotly lays a <sub> tag out as tspans
+    again on every redraw (about a fifth of the graph's redraw for its 23 step labels). Unicode
+    has no subscript q, so the parameters keep the tag.
+    """
+    base, _, step = name.partition("_")
+    return base + step.translate(_SUBSCRIPT_DIGITS) if step.isdigit() else _html(name)
+
+
 def _fmt(v: float | None) -> str:
     if v is None:
         return "—"
@@ -202,12 +216,12 @@ def unrolled_graph(graph, *, activation: str = "identity",
                 hovers.append(f"o<sub>{t}</sub> = W<sub>qh</sub>h<sub>{t}</sub>")
         elif kind == "parameter":
             t = node.split("@")[1]
-            labels.append(_html(base))
+            labels.append(_label(base))
             hovers.append(f"{_html(base)} (the same matrix at every step, here step {t})"
                           f"<br>‖{_html(base)}‖ = {_fmt(values.get(base))}"
                           f"<br>‖∂L/∂{_html(base)}‖ = {_fmt(grads.get(base))} (summed over the steps)")
         else:
-            labels.append(_html(base))
+            labels.append(_label(base))
             text = f"{_html(base)}<br>‖value‖ = {_fmt(values.get(base))}" if not base.startswith(("l_", "L")) \
                 else f"{_html(base)} = {_fmt(values.get(base))} (loss)"
             if base in grads and not base.startswith("y_"):

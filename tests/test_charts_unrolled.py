@@ -38,6 +38,14 @@ def assert_clean(fig: go.Figure):
     assert fig.layout.title.text
 
 
+def plain(label: str) -> str:
+    """A node label as its name: 'h₂' → 'h_2', 'W<sub>hh</sub>' → 'W_hh'."""
+    label = label.replace("<sub>", "_").replace("</sub>", "")
+    digits = "".join(c for c in label if c in "₀₁₂₃₄₅₆₇₈₉")
+    return label.rstrip("₀₁₂₃₄₅₆₇₈₉") + "_" + digits.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")) \
+        if digits else label
+
+
 def names(fig):
     return [t.name for t in fig.data]
 
@@ -53,10 +61,10 @@ def test_graph_has_every_node_and_edge(activation, rho):
     shown = [t.name for t in fig.data if t.showlegend is not False]
     assert shown == ["Gradient on an edge ‖·‖", "Variables", "Parameters (shared by all steps)", "Operators"]
     by_name = {t.name: t for t in fig.data}
-    variables = {s.replace("<sub>", "_").replace("</sub>", "") for s in by_name["Variables"].text}
+    variables = {plain(s) for s in by_name["Variables"].text}
     want = {"h_0", "L"} | {f"{v}_{t}" for v in "xholy" for t in (1, 2, 3)}
     assert variables == want
-    params = [s.replace("<sub>", "_").replace("</sub>", "") for s in by_name["Parameters (shared by all steps)"].text]
+    params = [plain(s) for s in by_name["Parameters (shared by all steps)"].text]
     assert sorted(params) == sorted(["W_hx", "W_hh", "W_qh"] * 3)
     ops = list(by_name["Operators"].text)
     assert ops.count("×") == 3 and ops.count("+" if activation == "identity" else "φ") == 3
