@@ -273,7 +273,10 @@ def write_url(key: str = "app") -> None:
 
 
 def _fragment_rerun() -> bool:
-    """Whether this run reruns fragments only (a widget inside one changed), not the whole page."""
+    """Whether this run reruns fragments only (a widget inside one changed), not the whole page.
+
+    Streamlit has no public way to ask; its run context lists the fragments a run is for.
+    """
     ctx = get_script_run_ctx()
     return bool(ctx is not None and ctx.fragment_ids_this_run)
 

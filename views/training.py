@@ -80,6 +80,7 @@ explain(
     r"\mathbf{g} \leftarrow \min\Big(1, \frac{\theta}{\|\mathbf{g}\|}\Big)\mathbf{g}",
 )
 
+
 class RunSettings(NamedTuple):
     chosen: list        # the strategies to train, in KEYS order
     tau: int
