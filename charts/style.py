@@ -169,6 +169,7 @@ PRESENT_LINE_SCALE = 1.6
 PRESENT_MARKER_SCALE = 1.4
 MAX_PRESENT_TICKS = 15    # labelled ticks on an axis, at most, at 20 px
 PRESENT_HEIGHT = 460      # px: the tallest chart that still fits a 1280×720 projector under a title
+DIAGRAM_BOTTOM_MARGIN = 8  # px before scaling: a projected diagram shows no legend under it
 
 # High contrast: the darker Okabe–Ito colours only (each ≥ 2.9:1 on white), light ones mapped onto
 # their darker neighbours; dashes and markers keep the traces apart where two colours meet.
@@ -287,8 +288,10 @@ def _restyle(fig: go.Figure, look: _Look, height: int | None) -> go.Figure:
     diagram = (lay.get("xaxis") or {}).get("visible", True) is False
     if look.font and diagram:
         # A diagram's boxes are named on themselves and its caption explains them; at 20 px its
-        # legend would take a third of the projector's height.
+        # legend would take a third of the projector's height. The room kept for it below goes to
+        # the drawing, whose boxes have a fixed size in pixels and crowd when it is short.
         lay["showlegend"] = False
+        lay["margin"] = dict(lay.get("margin") or {}, b=DIAGRAM_BOTTOM_MARGIN)
     elif look.font and (lay["legend"].get("y") or 0) < 0:
         # A legend under the plot collides with the grown tick labels and axis title: beside it instead.
         lay["legend"].update(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top")

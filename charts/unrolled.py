@@ -28,8 +28,8 @@ _PARAM = {"W_hx": "W<sub>hx</sub>", "W_hh": "W<sub>hh</sub>", "W_qh": "W<sub>qh<
 EDGE_LEVELS = 8          # distinct arrow widths (one line trace each)
 STANDOFF_PX = 22.0       # gap left between an arrow's ends and the boxes it joins
 # Pixels per data unit of the graph at its usual size (x: about 1100 px across its 15.7 units,
-# y: 460 px for 8); only used to stop arrows short of the boxes and to point their heads.
-PX_PER_UNIT = (70.0, 57.0)
+# y: 460 px for 7.7); only used to stop arrows short of the boxes and to point their heads.
+PX_PER_UNIT = (70.0, 60.0)
 
 
 def _level_index(f: float) -> int:
@@ -53,6 +53,27 @@ def _shortened(x0: float, y0: float, x1: float, y1: float):
     cut = min(STANDOFF_PX, 0.45 * length) / length
     ux, uy = (x1 - x0) * cut, (y1 - y0) * cut
     return (x0 + ux, y0 + uy), (x1 - ux, y1 - uy), math.degrees(math.atan2(dx, dy))
+
+
+def _number_spot(src: str, dst: str, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, str]:
+    """Where the gradient number of the edge ``src`` → ``dst`` goes: a point on the edge (x, y) and
+    the side of it the text sits on (a Plotly ``textposition``), chosen for the space around each
+    kind of edge so that even a six-character number clears the boxes and its neighbours' numbers.
+
+    Level edges carry it above, upright ones beside, slanted ones on the side facing away from both
+    ends (above a falling edge, below a rising one). Some edges need more: a → h has it nearer the
+    circle, which is narrower than the box at the other end; h → × on the left, where the next
+    step's W_hh leaves no room on the right; the edges out of a parameter nearer the parameter,
+    clear of the upright edge (x → a, × → o) and its number beside the operator they point at.
+    """
+    if abs(y1 - y0) < 1e-9:
+        f = 0.45 if _kind(src) == "operator" else 0.5
+        return x0 + f * (x1 - x0), y0, "top center"
+    if abs(x1 - x0) < 1e-9:
+        return x0, 0.5 * (y0 + y1), "middle left" if dst.startswith("m_") else "middle right"
+    f = 0.4 if _kind(src) == "parameter" else 0.5
+    x, y = x0 + f * (x1 - x0), y0 + f * (y1 - y0)
+    return x, y, "top right" if (x1 - x0) * (y1 - y0) < 0 else "bottom right"
 
 
 def _html(name: str) -> str:
@@ -84,7 +105,8 @@ def _fmt(v: float | None) -> str:
         return "—"
     if not math.isfinite(v):
         return "overflow"
-    return "0" if v == 0.0 else f"{v:.3g}"
+    # "5.43e4", not "5.43e+04": two characters fewer beside an edge in the exploding regime.
+    return "0" if v == 0.0 else f"{v:.3g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
 
 
 def graph_positions(T: int) -> dict[str, tuple[float, float]]:
@@ -93,8 +115,8 @@ def graph_positions(T: int) -> dict[str, tuple[float, float]]:
     for t in range(1, T + 1):
         cx = STEP_DX * t
         pos.update({
-            f"h_{t}": (cx, 2.0), f"a_{t}": (cx - 1.3, 2.0), f"x_{t}": (cx - 1.3, 0.2),
-            f"W_hx@{t}": (cx - 2.6, 1.1), f"W_hh@{t}": (cx - 2.6, 2.9),
+            f"h_{t}": (cx, 2.0), f"a_{t}": (cx - 1.5, 2.0), f"x_{t}": (cx - 1.5, 0.2),
+            f"W_hx@{t}": (cx - 2.8, 1.0), f"W_hh@{t}": (cx - 2.8, 3.0),
             f"m_{t}": (cx, 3.25), f"W_qh@{t}": (cx - 1.3, 3.7),
             f"o_{t}": (cx, 4.45), f"l_{t}": (cx, 5.65), f"y_{t}": (cx + 1.3, 5.65),
         })
@@ -169,12 +191,12 @@ def unrolled_graph(graph, *, activation: str = "identity",
         if n is None:
             continue
         f = level(n)
-        mid_x.append(0.5 * (x0 + x1))
-        mid_y.append(0.5 * (y0 + y1))
+        x, y, where = _number_spot(src, dst, x0, y0, x1, y1)
+        mid_x.append(x)
+        mid_y.append(y)
         mid_c.append(lo + f * (hi - lo))
         mid_label.append(_fmt(n))
-        mid_pos.append("top center" if abs(y1 - y0) < 1e-9 else "middle right" if abs(x1 - x0) < 1e-9
-                       else "middle left")
+        mid_pos.append(where)
         mid_text.append(f"{_html(src.split('@')[0])} → {_html(dst)}<br>gradient flowing back: {message}"
                         f"<br>‖·‖ = {_fmt(n)}")
     for k in sorted(segments, key=lambda k: -1 if k is None else k):
@@ -247,7 +269,7 @@ def unrolled_graph(graph, *, activation: str = "identity",
     return new_figure(*traces, layout=house_layout(
         title=title, x="", y="", height=560,
         xaxis=dict(visible=False, range=[min(xs) - 0.8, max(xs) + 1.6], fixedrange=True),
-        yaxis=dict(visible=False, range=[-0.5, 7.5], fixedrange=True),
+        yaxis=dict(visible=False, range=[-0.35, 7.35], fixedrange=True),
         legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0.0),
         margin=dict(l=20, r=20, t=60, b=40)))
 

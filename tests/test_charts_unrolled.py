@@ -9,7 +9,7 @@ import pytest
 
 from bptt_core import (ACTIVATIONS, expanded_dL_dh, log10_gradient_norms, product_form_dL_dh, recursion_dL_dh,
                        toy_problem, unrolled_gradients)
-from charts.style import STRATEGIES
+from charts.style import STRATEGIES, for_projection
 from charts.unrolled import (graph_positions, gradient_norms_over_time, recursion_vs_sum, sum_terms,
                              unrolled_graph, w_hh_contribution_bars)
 
@@ -84,9 +84,67 @@ def test_graph_has_every_node_and_edge(activation, rho):
     assert max(widths) > min(widths)
     widest = max(lines, key=lambda t: t.line.width)
     biggest = int(np.argmax([float(v) for v in edges.text]))
-    assert any(abs(x - edges.x[biggest]) < 1e-9 for x in
-               [0.5 * (a + b) for a, b in zip(widest.x[0::3], widest.x[1::3])]), "the widest line is not the largest gradient's"
+    on_widest = [on_segment((edges.x[biggest], edges.y[biggest]), (x0, y0), (x1, y1)) for x0, y0, x1, y1 in
+                 zip(widest.x[0::3], widest.y[0::3], widest.x[1::3], widest.y[1::3])]
+    assert any(on_widest), "the widest line is not the largest gradient's"
     assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
+
+
+def on_segment(p, a, b) -> bool:
+    """Whether point ``p`` lies on the line through ``a`` and ``b`` between them (arrows are drawn
+    stopped short of the boxes, so the ends are allowed a little beyond)."""
+    (px, py), (ax, ay), (bx, by) = p, a, b
+    cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+    dot = (px - ax) * (bx - ax) + (py - ay) * (by - ay)
+    return abs(cross) < 1e-9 and -0.5 <= dot / ((bx - ax) ** 2 + (by - ay) ** 2) <= 1.5
+
+
+def text_boxes(fig: go.Figure, width: float) -> tuple[list, list]:
+    """The numbers beside the edges and the nodes of a graph drawn ``width`` px wide, as rectangles
+    (label, x0, y0, x1, y1) in pixels (y up), placed the way plotly.js places a marker's text.
+
+    plotly.js puts the text 1.25 marker radii + 1 px from the point and centres a line of text on
+    0.75 of the font size; digits are 0.556 em wide in Arial (0.56 em is used for every character).
+    """
+    lay = fig.layout
+    m = lay.margin
+    sx = (width - m.l - m.r) / (lay.xaxis.range[1] - lay.xaxis.range[0])
+    sy = (lay.height - m.t - m.b) / (lay.yaxis.range[1] - lay.yaxis.range[0])
+    edges = next(t for t in fig.data if t.name == "Gradient on an edge ‖·‖")
+    size = edges.textfont.size
+    gap = edges.marker.size / 2 / 0.8 + 1
+    numbers = []
+    for x, y, text, where in zip(edges.x, edges.y, edges.text, edges.textposition):
+        w, h = 0.56 * size * len(text), 1.2 * size
+        vertical, horizontal = where.split()
+        y0 = {"top": y * sy + gap, "middle": y * sy - h / 2, "bottom": y * sy - gap - h}[vertical]
+        x0 = {"right": x * sx + gap, "center": x * sx - w / 2, "left": x * sx - gap - w}[horizontal]
+        numbers.append((text, x0, y0, x0 + w, y0 + h))
+    nodes = []
+    for t in fig.data:
+        if t.name in ("Variables", "Parameters (shared by all steps)", "Operators"):
+            r = t.marker.size / 2
+            nodes += [(label, x * sx - r, y * sy - r, x * sx + r, y * sy + r) for x, y, label in zip(t.x, t.y, t.text)]
+    return numbers, nodes
+
+
+def overlap(a, b) -> bool:
+    return a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+
+
+@pytest.mark.parametrize("activation, rho", [("identity", 0.9), ("tanh", 2.5), ("sigmoid", 0.5), ("identity", 30.0)])
+@pytest.mark.parametrize("projected, width", [(False, 940), (True, 820)])
+def test_graph_numbers_clear_the_boxes_and_each_other(activation, rho, projected, width):
+    # The main column is about 940 px wide, 820 px on a 1280 px projector in presentation mode, where
+    # the graph is also shorter (460 px). ρ = 30 writes six-character numbers ("7.51e4").
+    fig = unrolled_graph(unrolled_gradients(*toy_problem(3, 16, activation, rho, seed=0)), activation=activation)
+    if projected:
+        fig = for_projection(fig)
+    numbers, nodes = text_boxes(fig, width)
+    assert max(len(n[0]) for n in numbers) >= (6 if rho > 1 or activation == "sigmoid" else 4)
+    on_boxes = [(n[0], b[0]) for n in numbers for b in nodes if overlap(n, b)]
+    on_numbers = [(a[0], b[0]) for i, a in enumerate(numbers) for b in numbers[i + 1:] if overlap(a, b)]
+    assert not on_boxes and not on_numbers
 
 
 def test_graph_positions_are_distinct():
