@@ -7,7 +7,10 @@ during a run is a plain ``st.plotly_chart``. Both are returned, in page order wi
 
 from __future__ import annotations
 
+import base64
 import json
+
+import numpy as np
 
 from ui.live_chart import COMPONENT, TEST_ID, chart_figure
 
@@ -26,3 +29,14 @@ def chart_specs(at) -> list[tuple[str, dict]]:
             if el.proto.component_name == COMPONENT]
     plain = [(el.key or el.proto.id, json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
     return live + plain
+
+
+def decode_typed_array(spec: dict) -> np.ndarray:
+    """Plotly ≥ 6 writes numpy arrays as {"dtype": "f8", "bdata": base64, "shape": "r, c"}."""
+    dtype = spec["dtype"]
+    dtype = np.dtype(dtype if dtype[0] in "<>|=" else "<" + dtype)
+    array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=dtype)
+    shape = spec.get("shape")
+    if shape:
+        array = array.reshape([int(n) for n in str(shape).split(",")])
+    return array

@@ -15,7 +15,6 @@ is checked in tests/test_browser.py.
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from streamlit.testing.v1.element_tree import Widget
 
 from ui.controls import CONTROLS, SHARED, encode_value
 from ui.registry import HOME_SCENARIOS, VIEWS, tab_param
-from tests.page_charts import chart_specs
+from tests.page_charts import chart_specs, decode_typed_array
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -105,17 +104,6 @@ def describe_exceptions(at: AppTest) -> str:
         trace = "\n".join(exc.stack_trace)
         parts.append(f"{exc.value}\n{trace}")
     return "\n---\n".join(parts)
-
-
-def decode_typed_array(spec: dict) -> np.ndarray:
-    """Plotly ≥ 6 writes numpy arrays as {"dtype": "f8", "bdata": base64, "shape": "r, c"}."""
-    dtype = spec["dtype"]
-    dtype = np.dtype(dtype if dtype[0] in "<>|=" else "<" + dtype)
-    array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=dtype)
-    shape = spec.get("shape")
-    if shape:
-        array = array.reshape([int(n) for n in str(shape).split(",")])
-    return array
 
 
 def count_nonfinite(value) -> int:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from bptt_core.text import ENV_VAR
-from tests.page_charts import chart_specs
+from tests.page_charts import chart_specs, decode_typed_array
 from ui.registry import VIEWS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,3 +109,18 @@ def test_own_text_is_trained_on_and_shown_inertly():
     # A text empty after the book's preprocessing: one error, and the previous text stays in use.
     at.text_area(key="own_text_paste").input("1234 !!! 5678").run()
     assert len(at.error) == 1 and any("your own text" in i.value for i in at.info)
+
+
+def test_the_partitioning_chart_shows_a_few_streams_of_a_long_text():
+    # A text as long as a short novel's chapters fits the book's B = 32: the chart shows one window in
+    # four (1536 markers took Chromium about 60 ms a slider move), eight streams spread over the text.
+    words = " ".join(f"w{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}" for i in range(12_000))
+    at = open_page({"T": 20})
+    at.text_area(key="own_text_paste").input(words).run()
+    assert not at.exception and not at.error
+    assert any("B = 32 windows" in c.value and "one in 4" in c.value for c in at.caption)
+    fig = dict(chart_specs(at))["training_minibatches"]
+    (sx, sy), (rx, ry) = [(decode_typed_array(t["x"]), decode_typed_array(t["y"])) for t in fig["data"]]
+    assert sx.size == sy.size == rx.size == ry.size == 24 * 8
+    first = np.sort(sy[sx == 1])
+    assert first.size == 8 and first[-1] > 0.8 * sy.max(), "the eight streams run through the whole text"
