@@ -13,8 +13,10 @@ when the script run is over (``data-test-script-state="notRunning"``) and no cha
 
 Each page uses the slider that changes the most charts there (found by one probe press per slider
 before timing). Every press moves the slider one step further, so the page's caches do not hide
-the computation. Median and 90th percentile over ``--repeats`` presses (15; 5 with ``--quick``).
-The trivial app is measured before and after the pages, in the same run, with the same browser.
+the computation. Median and 90th percentile over ``--repeats`` presses (15; 5 with ``--quick``),
+taken in three interleaved rounds: every page (the trivial app first) is open in its own browser
+context for the whole run and gets a third of its presses in each round, so load from the other
+tenants of this shared machine falls on all pages alike rather than on whichever came at the time.
 ``bench/trivial_live_app.py``, the same app with its chart drawn as the lab draws its charts
 (``ui.live_chart``), is measured too and shown beside it: how much of a view's time is its chart's
 redraw, and how much the rest of the page.
@@ -28,6 +30,10 @@ From the repository root::
     python bench/latency.py            # about two minutes
     python bench/latency.py --quick    # fewer presses
     python bench/latency.py --pages unrolled,scalar
+
+The truncation view and the training lab draw on The Time Machine when ``BPTT_TIME_MACHINE`` names
+a copy (or the cache holds one), else on the project's short text; the training lab's charts are
+larger with the book, so the header says which text the run had.
 
 Chromium is Debian's ``/usr/bin/chromium`` (Playwright's own download does not work here).
 Each app is started with ``streamlit run`` on a free loopback port and stopped at the end.
@@ -48,10 +54,13 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from bptt_core.text import load_time_machine  # noqa: E402
 from tools.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer  # noqa: E402
 from ui.registry import VIEWS  # noqa: E402
 
 TARGET_RATIO = 1.5
+ROUNDS = 3  # interleaved rounds of presses over all pages
+WARM_UP = 3  # untimed presses per page first (a tab's first redraws are slower)
 WAIT_MS = 60_000
 # A chart's holder: Streamlit's own st.plotly_chart (the trivial app) or the lab's live chart.
 CHART_HOLDERS = '[data-testid="stPlotlyChart"], [data-testid="bpttLiveChart"]'
@@ -170,50 +179,72 @@ def press(page, thumb, timeout_ms: int, quiet_ms: int) -> dict:
     return result
 
 
-def measure(browser, url: str, name: str, repeats: int, quiet_ms: int, timeout_ms: int) -> dict:
+def open_session(browser, url: str, name: str, quiet_ms: int, timeout_ms: int) -> dict:
+    """``url`` opened in a fresh browser context and ready to time: the slider that changes the most
+    charts, found by one probe press per slider, then ``WARM_UP`` untimed presses on it. Samples and notes
+    gather in the returned dict (see ``time_presses`` and ``close_session``)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    session = dict(name=name, context=context, page=page, errors=[], slider=None, probes=[],
+                   samples=[], script=[], changed=[], charts=0, label="", timeouts=0)
+    page.on("pageerror", lambda exc: session["errors"].append(str(exc)))
     page.add_init_script(MEASURE_JS)
     page.goto(url)
     wait_ready(page)
-
-    # Probe: one press per slider; keep the one that changes the most charts.
-    best, best_changed, probes = None, 0, []
+    best_changed = 0
     for i, thumb in enumerate(thumbs(page)):
         r = press(page, thumb, timeout_ms, quiet_ms)
-        probes.append(f"{r['label']}:{r['changed']}/{r['charts']}")
+        session["probes"].append(f"{r['label']}:{r['changed']}/{r['charts']}")
         if r["changed"] > best_changed:
-            best, best_changed = i, r["changed"]
-    if best is None:
-        context.close()
-        return dict(name=name, samples=[], note="no slider changed a chart (" + ", ".join(probes) + ")")
+            session["slider"], best_changed = i, r["changed"]
+    for _ in range(WARM_UP if session["slider"] is not None else 0):
+        press(page, thumbs(page)[session["slider"]], timeout_ms, quiet_ms)
+    return session
 
-    press(page, thumbs(page)[best], timeout_ms, quiet_ms)  # warm-up
-    samples, script, changed, charts, label, timeouts = [], [], [], 0, "", 0
-    for _ in range(repeats):
-        r = press(page, thumbs(page)[best], timeout_ms, quiet_ms)
-        label, charts = r["label"], r["charts"]
+
+def time_presses(session: dict, n: int, quiet_ms: int, timeout_ms: int) -> list[float]:
+    """``n`` timed presses on the session's slider; returns this batch's latencies (ms) and keeps them."""
+    page, batch = session["page"], []
+    for _ in range(n if session["slider"] is not None else 0):
+        r = press(page, thumbs(page)[session["slider"]], timeout_ms, quiet_ms)
+        session["label"], session["charts"] = r["label"], r["charts"]
         if r["status"] != "ok" or r["ms"] is None:
-            timeouts += 1
+            session["timeouts"] += 1
             continue
-        samples.append(r["ms"])
-        changed.append(r["changed"])
+        batch.append(r["ms"])
+        session["changed"].append(r["changed"])
         if r["script_ms"] is not None:
-            script.append(r["script_ms"])
-    note = f"slider “{label}”, {min(changed, default=0)}–{max(changed, default=0)} of {charts} charts change"
-    if script:
-        note += f"; the script run ends {statistics.median(script):.0f} ms after the key press (median)"
-    if timeouts:
-        note += f", {timeouts} press(es) timed out"
-    if errors:
-        note += f", JavaScript errors: {errors[:2]}"
-    if page.locator('[data-testid="stException"]').count():
+            session["script"].append(r["script_ms"])
+    session["samples"] += batch
+    return batch
+
+
+def close_session(session: dict) -> dict:
+    """{'name', 'samples', 'note'}: the latencies, and which slider, how many charts, what went wrong."""
+    if session["slider"] is None:
+        note = "no slider changed a chart (" + ", ".join(session["probes"]) + ")"
+    else:
+        changed = session["changed"]
+        note = (f"slider “{session['label']}”, {min(changed, default=0)}–{max(changed, default=0)} of "
+                f"{session['charts']} charts change")
+        if session["script"]:
+            note += f"; the script run ends {statistics.median(session['script']):.0f} ms after the key press (median)"
+        if session["timeouts"]:
+            note += f", {session['timeouts']} press(es) timed out"
+    if session["errors"]:
+        note += f", JavaScript errors: {session['errors'][:2]}"
+    if session["page"].locator('[data-testid="stException"]').count():
         note += ", an exception box is shown"
-    context.close()
-    return dict(name=name, samples=samples, note=note)
+    session["context"].close()
+    return dict(name=session["name"], samples=session["samples"], note=note)
+
+
+def measure(browser, url: str, name: str, repeats: int, quiet_ms: int, timeout_ms: int) -> dict:
+    """One page on its own: ``repeats`` timed presses; {'name', 'samples', 'note'}."""
+    session = open_session(browser, url, name, quiet_ms, timeout_ms)
+    time_presses(session, repeats, quiet_ms, timeout_ms)
+    return close_session(session)
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -221,10 +252,19 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
+def text_in_use() -> str:
+    """Which text the truncation and training views draw on in this run (the server inherits our environment)."""
+    try:
+        loaded = load_time_machine()
+    except (OSError, ValueError) as exc:
+        return f"the project's short text ({exc})"
+    return "The Time Machine" if loaded.source != "fallback" else "the project's short text (no copy of the book)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5 presses per page instead of 15")
-    parser.add_argument("--repeats", type=int, default=None, help="presses per page (default 15, 5 with --quick)")
+    parser.add_argument("--repeats", type=int, default=None, help="presses per page, over three rounds (default 15, 5 with --quick)")
     parser.add_argument("--pages", default="", help="comma-separated url paths (default: every view)")
     parser.add_argument("--quiet", type=int, default=400, help="ms without chart changes that end a press")
     parser.add_argument("--timeout", type=int, default=30_000, help="ms before a press is given up")
@@ -235,34 +275,42 @@ def main() -> int:
     missing = [v.path for v in views if not (ROOT / v.path).is_file()]
 
     lab, trivial, live = App("app.py"), App("bench/trivial_app.py"), App("bench/trivial_live_app.py")
-    results = []
+    per_round = -(-repeats // ROUNDS)
+    trivial_rounds = []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            first = measure(browser, trivial.url, "trivial app", repeats, args.quiet, args.timeout)
-            live_result = measure(browser, live.url, "trivial app, live chart", repeats, args.quiet, args.timeout)
-            for view in views:
-                if view.path in missing:
-                    results.append(dict(name=view.url_path, samples=[], note=f"{view.path} does not exist"))
-                    continue
-                results.append(measure(browser, f"{lab.url}/{view.url_path}", view.url_path, repeats,
-                                       args.quiet, args.timeout))
-            second = measure(browser, trivial.url, "trivial app", repeats, args.quiet, args.timeout)
+            sessions = [open_session(browser, trivial.url, "trivial app", args.quiet, args.timeout),
+                        open_session(browser, live.url, "trivial app, live chart", args.quiet, args.timeout)]
+            sessions += [open_session(browser, f"{lab.url}/{view.url_path}", view.url_path, args.quiet, args.timeout)
+                         for view in views if view.path not in missing]
+            # Rounds: every page pressed in turn, so a burst of load on this shared machine falls on
+            # all of them instead of on whichever page happened to be measured at the time.
+            for _ in range(ROUNDS):
+                for session in sessions:
+                    batch = time_presses(session, per_round, args.quiet, args.timeout)
+                    if session is sessions[0] and batch:
+                        trivial_rounds.append(statistics.median(batch))
+            base_result, live_result, *results = [close_session(s) for s in sessions]
             browser.close()
     finally:
         lab.stop()
         trivial.stop()
         live.stop()
+    measured = iter(results)
+    results = [dict(name=v.url_path, samples=[], note=f"{v.path} does not exist") if v.path in missing
+               else next(measured) for v in views]
 
-    base_samples = first["samples"] + second["samples"]
+    base_samples = base_result["samples"]
     if not base_samples:
-        print("The trivial app could not be measured:", first["note"], second["note"])
+        print("The trivial app could not be measured:", base_result["note"])
         return 1
     base = statistics.median(base_samples)
 
-    print(f"Slider → every chart re-rendered, Chromium {CHROMIUM}, {repeats} presses per page "
-          f"(median, 90th percentile). Trivial app: {first['note']}; before the pages "
-          f"{statistics.median(first['samples']):.0f} ms, after {statistics.median(second['samples']):.0f} ms.\n")
+    print(f"Slider → every chart re-rendered, Chromium {CHROMIUM}, {per_round * ROUNDS} presses per page in "
+          f"{ROUNDS} interleaved rounds (median, 90th percentile), the views' text: {text_in_use()}. "
+          f"Trivial app: {base_result['note']}; its median per round "
+          + ", ".join(f"{m:.0f}" for m in trivial_rounds) + " ms.\n")
     print("| page | median ms | p90 ms | × trivial | target ≤ 1.5× |")
     print("|---|---:|---:|---:|---|")
     print(f"| trivial app | {base:.0f} | {pct(base_samples, 0.9):.0f} | 1.00 | — |")
