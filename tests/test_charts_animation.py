@@ -3,7 +3,6 @@ NaN, axis ranges that hold every frame (so nothing jumps), play/pause and a slid
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 
@@ -13,6 +12,7 @@ import pytest
 from bptt_core import (chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scaled, randomized_xi_sweep,
                        spectrum, toy_problem, w_hh_schur)
 from charts.animation import MAX_FRAMES, MAX_POINTS, k_grid, rho_animation, sweep_animation
+from tests.page_charts import decode_typed_array
 from tests.test_charts_unrolled import assert_clean
 
 RHOS = np.linspace(0.5, 1.5, 21)
@@ -25,7 +25,7 @@ def decoded(fig) -> dict:
         for axis in ("x", "y"):
             v = item.get(axis)
             if isinstance(v, dict) and "bdata" in v:
-                item[axis] = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+                item[axis] = decode_typed_array(v).tolist()
     return spec
 
 

@@ -3,7 +3,6 @@ inf/NaN in any trace (decoded from the figure's JSON), also for a diverged run."
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 
@@ -13,6 +12,7 @@ import pytest
 from bptt_core import History, Update, make_corpus, random_batches, sequential_batches
 from charts.style import STRATEGIES
 from charts.training import gradient_norm_figure, minibatch_figure, perplexity_figure
+from tests.page_charts import decode_typed_array
 
 
 def decoded(fig) -> list[dict]:
@@ -22,7 +22,7 @@ def decoded(fig) -> list[dict]:
         for key in ("x", "y"):
             v = trace.get(key)
             if isinstance(v, dict) and "bdata" in v:
-                trace[key] = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
+                trace[key] = decode_typed_array(v).tolist()
         out.append(trace)
     return out
 
