@@ -174,7 +174,7 @@ def unrolled_graph(graph, *, activation: str = "identity",
     # 33 layout annotations with arrowheads took Chromium 35 ms of a 53 ms redraw, traces a few.
     segments = {}  # level index (None: no gradient) → (xs, ys) with None between segments
     heads = dict(x=[], y=[], angle=[], size=[], color=[])
-    mid_x, mid_y, mid_c, mid_text, mid_label, mid_pos = [], [], [], [], [], []
+    number_x, number_y, number_c, number_text, number_label, number_pos = [], [], [], [], [], []
     for src, dst, n, message in drawn:
         (x0, y0), (x1, y1) = pos[src], pos[dst]
         (sx, sy), (ex, ey), angle = _shortened(x0, y0, x1, y1)
@@ -192,12 +192,12 @@ def unrolled_graph(graph, *, activation: str = "identity",
             continue
         f = level(n)
         x, y, where = _number_spot(src, dst, x0, y0, x1, y1)
-        mid_x.append(x)
-        mid_y.append(y)
-        mid_c.append(lo + f * (hi - lo))
-        mid_label.append(_fmt(n))
-        mid_pos.append(where)
-        mid_text.append(f"{_html(src.split('@')[0])} → {_html(dst)}<br>gradient flowing back: {message}"
+        number_x.append(x)
+        number_y.append(y)
+        number_c.append(lo + f * (hi - lo))
+        number_label.append(_fmt(n))
+        number_pos.append(where)
+        number_text.append(f"{_html(src.split('@')[0])} → {_html(dst)}<br>gradient flowing back: {message}"
                         f"<br>‖·‖ = {_fmt(n)}")
     for k in sorted(segments, key=lambda k: -1 if k is None else k):
         width, colour = _edge_style(k)
@@ -209,13 +209,13 @@ def unrolled_graph(graph, *, activation: str = "identity",
                           marker=dict(symbol="triangle-up", angle=heads["angle"], size=heads["size"],
                                       color=heads["color"], line=dict(width=0))))
     traces.append(scatter(
-        x=mid_x, y=mid_y, mode="markers+text", name="Gradient on an edge ‖·‖",
-        text=mid_label, textposition=mid_pos, textfont=dict(size=FONT_SIZE - 4, color=PALETTE["black"]),
+        x=number_x, y=number_y, mode="markers+text", name="Gradient on an edge ‖·‖",
+        text=number_label, textposition=number_pos, textfont=dict(size=FONT_SIZE - 4, color=PALETTE["black"]),
         # No colour bar: the number beside each edge already gives its size, and drawing the bar
         # (its own axis, ticks and a margin push) cost 18 ms of the graph's 60 ms redraw in Chromium.
-        marker=dict(size=9, symbol="diamond", color=mid_c, colorscale=COLORSCALE, cmin=lo, cmax=hi,
+        marker=dict(size=9, symbol="diamond", color=number_c, colorscale=COLORSCALE, cmin=lo, cmax=hi,
                     showscale=False, line=dict(width=0.5, color=PALETTE["black"])),
-        hovertext=mid_text, hoverinfo="text"))
+        hovertext=number_text, hoverinfo="text"))
 
     op_label = "+" if activation == "identity" else "φ"
     groups = {"variable": ([], [], [], []), "parameter": ([], [], [], []), "operator": ([], [], [], [])}
