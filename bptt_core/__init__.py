@@ -12,10 +12,10 @@ from .clipping import clip_by_global_norm, clip_elementwise, global_norm
 from .comparison import StrategyComparison, compare_strategies, log10_row_norms
 from .corpus import (Batches, Corpus, Vocab, fit_batch_size, make_corpus, minibatches, random_batches,
                      sequential_batches)
-from .contributions import (Edge, Expansion, ScaledRows, UnrolledGradients, expanded_dL_dh, product_form_dL_dh,
+from .expanded_sum import (Edge, Expansion, ScaledRows, UnrolledGradients, expanded_dL_dh, product_form_dL_dh,
                             product_form_steps, recursion_dL_dh, scaled_rows, unrolled_gradients,
                             w_hh_contributions)
-from .estimator import (MonteCarlo, MonteCarloStats, VarianceSweep, randomized_expectation,
+from .randomized import (MonteCarlo, MonteCarloStats, VarianceSweep, randomized_expectation,
                         randomized_monte_carlo, randomized_statistics, randomized_variance_sweep,
                         sampled_gradients, xi_patterns)
 from .jacobians import (FactoredJacobians, factored_step_jacobians, grid_stride, log10_jacobian_norms,

@@ -10,7 +10,7 @@ import numpy as np
 from bptt_core import (History, Update, chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scaled,
                        make_corpus, random_batches, sequential_batches, spectrum, toy_problem, unrolled_gradients,
                        w_hh_schur)
-from charts import animation, eigen, jacobians, scalar, training, truncation, unrolled
+from charts import animation, eigenvalues, jacobians, scalar, training, truncation, unrolled
 
 _T = 40
 _t = np.arange(_T + 1, dtype=float)
@@ -55,13 +55,13 @@ def _minibatches():
 _RUNS = {key: _history(i) for i, key in enumerate(_KEYS)}
 
 BUILDERS = {
-    "eigen_plane": lambda: eigen.eigen_plane(spectrum(16, 0.9, "normal", 0.5), rho=0.9,
+    "eigen_plane": lambda: eigenvalues.eigen_plane(spectrum(16, 0.9, "normal", 0.5), rho=0.9,
                                              computed=spectrum(16, 0.9, "normal", 0.5)),
-    "moduli_and_singular_values": lambda: eigen.moduli_and_singular_values(spectrum(16, 0.9, "symmetric", 0.5),
+    "moduli_and_singular_values": lambda: eigenvalues.moduli_and_singular_values(spectrum(16, 0.9, "symmetric", 0.5),
                                                                            np.linspace(1.5, 0.1, 16)),
-    "power_norms": lambda: eigen.power_norms_figure(np.log10(0.9) * _t + np.where(_t < 5, _t / 5, 1),
+    "power_norms": lambda: eigenvalues.power_norms_figure(np.log10(0.9) * _t + np.where(_t < 5, _t / 5, 1),
                                                     rho=0.9, sigma_max=1.3),
-    "alignment": lambda: eigen.alignment_figure(1 - 0.5 ** _t),
+    "alignment": lambda: eigenvalues.alignment_figure(1 - 0.5 ** _t),
     "lag_norms": lambda: jacobians.lag_norms_figure(
         {a: -g * _t for a, g in (("identity", 0.01), ("tanh", 0.02), ("sigmoid", 0.3))},
         bounds={a: -g * _t for a, g in (("identity", 0.01), ("tanh", 0.01), ("sigmoid", 0.6))},

@@ -12,7 +12,7 @@ import pytest
 from bptt_core import (BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT, Full, Randomized, Truncated,
                        boundaries_from_xi, compare_strategies, full_boundaries, randomized_boundaries,
                        regular_boundaries, toy_problem, xi_from_segments)
-from bptt_core.estimator import randomized_statistics, randomized_variance_sweep
+from bptt_core.randomized import randomized_statistics, randomized_variance_sweep
 from charts.style import STRATEGIES
 from charts.truncation import (ROWS, SPACE, agreement_figure, gradient_norms_figure, mc_coordinate_figure,
                                mc_error_figure, segment_labels, truncation_figure, variance_figure)

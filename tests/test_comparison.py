@@ -9,7 +9,7 @@ import pytest
 from bptt_core import (Full, Randomized, Truncated, bptt, compare_strategies, log10_row_norms,
                        randomized_monte_carlo, toy_problem)
 from bptt_core.comparison import cosine_and_relative_error, log10_norm
-from bptt_core.estimator import (affordable_samples, chunk_size, randomized_statistics,
+from bptt_core.randomized import (affordable_samples, chunk_size, randomized_statistics,
                                  randomized_variance_sweep, work)
 
 STRATEGIES = {"full": Full(), "chunked": Truncated(3), "sliding": Truncated(3, "sliding"),

@@ -11,7 +11,7 @@ import pytest
 
 from bptt_core import (alignment_with_top_eigenvector, eigenvalues, log10_power_norms, parse_matrix,
                        second_modulus_ratio, singular_values)
-from charts.eigen import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
+from charts.eigenvalues import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
                           power_norm_summary, power_norms_figure)
 
 MATRICES = {

@@ -11,7 +11,7 @@ import streamlit as st
 from bptt_core import (alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,
                        rescaled_power_norms, second_modulus_ratio, singular_values, spectrum, w_hh, w_hh_schur)
 from charts.animation import rho_animation
-from charts.eigen import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
+from charts.eigenvalues import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
                           power_norm_summary, power_norms_figure)
 from ui.controls import shared_controls, widget
 from ui.figures import show_chart

@@ -13,7 +13,7 @@ from bptt_core import (BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TEXT, Full, Randomized,
                        boundaries_from_xi, chunked_xi_sweep, compare_strategies, full_boundaries,
                        log10_dL_dh_sweep, randomized_boundaries, randomized_xi_sweep, regular_boundaries,
                        toy_problem, xi_from_segments)
-from bptt_core.estimator import (WORK_BUDGET, affordable_samples, randomized_statistics,
+from bptt_core.randomized import (WORK_BUDGET, affordable_samples, randomized_statistics,
                                  randomized_variance_sweep)
 from bptt_core.text import ENV_VAR, FALLBACK_TEXT, load_time_machine, preprocess
 from charts.animation import sweep_animation

@@ -1,4 +1,4 @@
-"""Tests of charts.eigen: the complex plane, |λ_i| beside σ_i, ‖W^k‖ against ρ^k, exercise 1, and the
+"""Tests of charts.eigenvalues: the complex plane, |λ_i| beside σ_i, ‖W^k‖ against ρ^k, exercise 1, and the
 sentences read off the curves — names, axes, equal scaling, and never an inf or NaN."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from bptt_core import (alignment_with_top_eigenvector, eigenvalues, log10_power_norms, second_modulus_ratio,
                        singular_values, spectrum, w_hh, w_hh_schur)
-from charts.eigen import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
+from charts.eigenvalues import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
                           power_norm_summary, power_norms_figure)
 from tests.test_charts_unrolled import assert_clean
 

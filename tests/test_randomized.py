@@ -1,4 +1,4 @@
-"""Tests of bptt_core.estimator: the randomized-truncation estimator is unbiased,
+"""Tests of bptt_core.randomized: the randomized-truncation estimator is unbiased,
 its vectorised samples equal single bptt runs, and its Monte-Carlo statistics."""
 
 from __future__ import annotations

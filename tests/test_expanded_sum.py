@@ -1,4 +1,4 @@
-"""Tests of bptt_core.contributions: the section's expanded sum and the product form of ∂L/∂h_t
+"""Tests of bptt_core.expanded_sum: the section's expanded sum and the product form of ∂L/∂h_t
 against the backward recursion of ``bptt``, in float64 and past it; each step's contribution to
 ∂L/∂W_hh; the backward messages of the unrolled graph."""
 
