@@ -6,8 +6,8 @@ analysis behind vanishing and exploding gradients. No Streamlit, no Plotly.
 """
 
 from .activations import ACTIVATIONS, GAMMA
-from .bptt import (Full, Gradients, Randomized, Truncated, bptt, chunked_xi, multipliers,
-                   randomized_xi)
+from .bptt import (Full, Gradients, Randomized, Truncated, bptt, bptt_reference, chunked_xi,
+                   multipliers, randomized_xi)
 from .clipping import clip_by_global_norm, clip_elementwise, global_norm
 from .comparison import StrategyComparison, compare_strategies, log10_row_norms
 from .corpus import (Batches, Corpus, Vocab, fit_batch_size, make_corpus, minibatches, random_batches,
@@ -23,7 +23,7 @@ from .jacobians import (FactoredJacobians, factored_step_jacobians, grid_stride,
 from .logspace import FLOAT64_LOG10_MAX, LogNorms, log10_gradient_norms
 from .losses import LOSSES
 from .model import RNN, Trace, forward, init_rnn
-from .problems import TOY_D, TOY_Q, toy_problem
+from .problems import MATRIX_KINDS, MAX_H, TOY_D, TOY_Q, lab_problem, toy_problem
 from .scalar import (ScalarCheck, ScalarTerms, butterfly, compare_recursion_and_terms, log10_growth,
                      scalar_recursion, scalar_sequences, scalar_terms)
 from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,

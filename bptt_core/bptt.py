@@ -1,4 +1,11 @@
-"""Backpropagation through time with the section's three strategies.
+"""Backpropagation Through Time in Detail, with the strategies of Full Computation,
+Truncating Time Steps and Randomized Truncation (the book's section).
+
+Read ``bptt_reference`` first: the backward pass as a plain loop over t = T … 1,
+one of the book's equations per line. ``bptt`` computes the same ``Gradients``
+faster (one BLAS call per step, no branches in the loop) and is what the lab
+runs; every fast path in the core names the reference it equals and the test
+that checks it.
 
 Every strategy is a choice of multipliers ξ_t on the flow of gradient from h_t
 back to h_{t-1} (the book's z_t = ∂f/∂w + ξ_t ∂f/∂h_{t-1} z_{t-1}; in reverse
@@ -13,6 +20,9 @@ mode the same ξ_t scales ∂h_t/∂h_{t-1}):
 cut t = kτ + 1; ``Randomized(pi)`` draws ξ_t ∈ {0, 1/π} with E[ξ_t] = 1
 (Tallec & Ollivier 2017). ``Truncated(tau, "sliding")`` is not a ξ pattern:
 each loss term l_t backpropagates through h_t … h_{t-τ+1} only.
+
+Vectors are columns, as in the section; arrays store them as rows with time on
+axis 0 (see ``bptt_core.model``), so W_hhᵀ v is ``v @ W_hh`` in the fast paths.
 """
 
 from __future__ import annotations
@@ -147,6 +157,73 @@ def multipliers(strategy: Strategy, T: int) -> np.ndarray | None:
             raise ValueError(f"xi: expected shape ({T},) for T = {T} steps, got {strategy.xi.shape}")
         return strategy.xi.copy()
     return randomized_xi(T, strategy.pi, strategy.seed)
+
+
+def _by_step(M: np.ndarray, first: int) -> np.ndarray:
+    """Rows M (n, [B,] k) as column blocks (first + n, k, B): out[first + i] = M[i]ᵀ, one column a sequence.
+
+    Indexed by the step t as in the book; entries below ``first`` are NaN (there is no x_0, a_0, o_0).
+    """
+    cols = np.swapaxes(M.reshape(M.shape[0], -1, M.shape[-1]), 1, 2)
+    return np.concatenate([np.full((first,) + cols.shape[1:], np.nan), cols])
+
+
+def _gradients(tr: Trace, params, dL_dh: np.ndarray, dL_do: np.ndarray, L: float, xi) -> Gradients:
+    """The ``Gradients`` of a backward pass, with where (if anywhere) each pass left float64."""
+    bad = first_nonfinite_step(dL_dh[::-1])
+    dW_hx, dW_hh, dW_qh = params
+    return Gradients(W_hx=dW_hx, W_hh=dW_hh, W_qh=dW_qh, dL_dh=dL_dh, dL_do=dL_do, loss=L, xi=xi,
+                     forward_overflow_step=tr.overflow_step,
+                     backward_overflow_step=None if bad is None else tr.T - bad)
+
+
+@np.errstate(over="ignore", invalid="ignore")  # overflow is reported in the result, not warned about
+def bptt_reference(rnn: RNN, X, Y, strategy: Strategy = Full(), loss: str = "mse", h0=None) -> Gradients:
+    """``bptt``'s result by the book's equations, one per line: the implementation to read.
+
+    Arguments and result as ``bptt``: X (T, d) or (T, B, d); Y (T, [B,] q) for ``mse``,
+    integer labels (T, [B]) for ``xent``; h0 (h,) or (B, h), zeros by default. Inside, step
+    t's vectors are columns at index t, t = 1..T, one column per sequence of the batch:
+    x[t] (d, B), h[t] (h, B) with h[0] = h_0, dL_do[t] = ∂L/∂o_t (q, B). A Python loop over
+    time with small products: slow, and the standard every fast path is tested against
+    (tests/test_fast_paths.py); it is itself checked against central differences of the
+    strategies' surrogate losses (tests/test_bptt.py).
+    """
+    check_strategy(strategy)
+    as_choice("loss", loss, ("mse", "xent"))
+    tr = forward(rnn, X, h0)                          # a_t = W_hx x_t + W_hh h_{t-1}, h_t = φ(a_t), o_t = W_qh h_t
+    Y = check_targets(loss, Y, tr.O.shape)
+    L, dL_do_rows = loss_and_grad(loss, tr.O, Y)      # L = (1/T) Σ_t l(o_t, y_t), and ∂L/∂o_t
+    W_hx, W_hh, W_qh = rnn.params
+    T = tr.T
+    x = _by_step(tr.X, 1)                             # x[t] = x_t
+    h = _by_step(tr.H, 0)                             # h[t] = h_t, h[0] = h_0
+    dphi = _by_step(phi_prime(rnn.activation, tr.A, tr.H[1:]), 1)  # dphi[t] = φ'(a_t)
+    dL_do = _by_step(dL_do_rows, 1)                   # dL_do[t] = ∂L/∂o_t
+    dL_dh = np.zeros_like(h)                          # dL_dh[t] = ∂L/∂h_t, filled for t = T … 1
+    xi = multipliers(strategy, T)                     # xi[t-1] = ξ_t; None for sliding truncation
+
+    if xi is not None:  # full, chunked, randomized
+        for t in range(T, 0, -1):
+            dL_dh[t] = W_qh.T @ dL_do[t]                              # ∂L/∂h_t = W_qhᵀ ∂L/∂o_t
+            if t < T and xi[t] != 0.0:                                #   (xi[t] is ξ_{t+1}; ξ = 0 is a cut)
+                dL_dh[t] += xi[t] * W_hh.T @ (dphi[t + 1] * dL_dh[t + 1])  # + ξ_{t+1} W_hhᵀ (φ'(a_{t+1}) ⊙ ∂L/∂h_{t+1})
+    else:  # sliding: ∂L/∂h_t = Σ_{i=t}^{t+τ-1} (∂h_i/∂h_t)ᵀ W_qhᵀ ∂L/∂o_i, each l_i reaching h_i … h_{i-τ+1}
+        for i in range(T, 0, -1):
+            g = W_qh.T @ dL_do[i]                                     # what l_i sends into h_i: W_qhᵀ ∂L/∂o_i
+            for t in range(i, max(i - strategy.tau, 0), -1):
+                dL_dh[t] += g                                         # ∂L/∂h_t += (∂h_i/∂h_t)ᵀ W_qhᵀ ∂L/∂o_i
+                g = W_hh.T @ (dphi[t] * g)                            # one step back: W_hhᵀ (φ'(a_t) ⊙ g)
+
+    # The weights are shared by all steps, so their gradients are sums over t.
+    dW_hx, dW_hh, dW_qh = np.zeros_like(W_hx), np.zeros_like(W_hh), np.zeros_like(W_qh)
+    for t in range(T, 0, -1):
+        delta = dphi[t] * dL_dh[t]                                    # δ_t = φ'(a_t) ⊙ ∂L/∂h_t
+        dW_hx += delta @ x[t].T                                       # ∂L/∂W_hx = Σ_t δ_t x_tᵀ
+        dW_hh += delta @ h[t - 1].T                                   # ∂L/∂W_hh = Σ_t δ_t h_{t-1}ᵀ
+        dW_qh += dL_do[t] @ h[t].T                                    # ∂L/∂W_qh = Σ_t ∂L/∂o_t h_tᵀ
+    dL_dh_rows = np.swapaxes(dL_dh[1:], 1, 2).reshape(tr.A.shape)
+    return _gradients(tr, (dW_hx, dW_hh, dW_qh), dL_dh_rows, dL_do_rows, L, xi)
 
 
 # Below this hidden size one product with [W_hh; I] (adding ∂L/∂o_t inside BLAS)
@@ -321,8 +398,5 @@ def bptt(rnn: RNN, X, Y, strategy: Strategy = Full(), loss: str = "mse", h0=None
             full = isinstance(strategy, Full)
             back = rnn.back_matrix if rnn.h <= AUGMENTED_MAX_H else None
             dL_dh, delta = reverse_sweep(rnn.W_hh, dq, dphi, None if full else xi, back)
-        dW_hx, dW_hh, dW_qh = parameter_gradients(delta, tr, dL_do)
-    bad = first_nonfinite_step(dL_dh[::-1])
-    return Gradients(W_hx=dW_hx, W_hh=dW_hh, W_qh=dW_qh, dL_dh=dL_dh, dL_do=dL_do, loss=L, xi=xi,
-                     forward_overflow_step=tr.overflow_step,
-                     backward_overflow_step=None if bad is None else tr.T - bad)
+        params = parameter_gradients(delta, tr, dL_do)
+    return _gradients(tr, params, dL_dh, dL_do, L, xi)

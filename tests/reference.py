@@ -1,4 +1,7 @@
-"""Slow, obviously-correct references for the gradient tests.
+"""Surrogate losses and finite differences: the tests' proof of the BPTT gradients.
+
+The readable backward loop itself lives in the core (``bptt_core.bptt.bptt_reference``);
+this module is the independent check of it (and of ``bptt``), by differentiating numerically.
 
 Each strategy's gradient is the exact derivative of a *surrogate loss* whose
 value equals L at the point θ₀ but whose dependence on θ is cut where the

@@ -1,5 +1,8 @@
 """BPTT against central finite differences, the book's closed form, and the
-relations between strategies (DESIGN.md, "Gradient strategies and ξ")."""
+relations between strategies (DESIGN.md, "Gradient strategies and ξ").
+
+The finite-difference tests prove both the readable ``bptt_reference`` and the fast
+``bptt``; tests/test_fast_paths.py checks every other fast path against the reference."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import itertools
 import numpy as np
 import pytest
 
-from bptt_core import (RNN, ACTIVATIONS, Full, Randomized, Truncated, bptt, forward, init_rnn,
+from bptt_core import (RNN, ACTIVATIONS, Full, Randomized, Truncated, bptt, bptt_reference, forward, init_rnn,
                        randomized_xi)
 from tests.reference import (finite_difference_dL_dh, finite_difference_gradients, surrogate_loss)
 
@@ -19,6 +22,7 @@ STRATEGIES = {
     "sliding": Truncated(3, mode="sliding"),
     "randomized": Randomized(0.6, seed=4),
 }
+IMPLEMENTATIONS = {"reference": bptt_reference, "bptt": bptt}
 
 
 def problem(activation, loss, batched, with_h0, seed=0):
@@ -41,10 +45,11 @@ def relative_error(a, b):
 @pytest.mark.parametrize("loss", ["mse", "xent"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("name", list(STRATEGIES))
-def test_gradients_match_central_differences(name, activation, loss, batched, with_h0):
+@pytest.mark.parametrize("implementation", list(IMPLEMENTATIONS))
+def test_gradients_match_central_differences(implementation, name, activation, loss, batched, with_h0):
     rnn, X, Y, h0 = problem(activation, loss, batched, with_h0)
     strategy = STRATEGIES[name]
-    g = bptt(rnn, X, Y, strategy=strategy, loss=loss, h0=h0)
+    g = IMPLEMENTATIONS[implementation](rnn, X, Y, strategy=strategy, loss=loss, h0=h0)
     h0_arr = np.zeros((B, H) if batched else (H,)) if h0 is None else h0
     ref = list(rnn.params)
     if name == "sliding":
@@ -61,9 +66,10 @@ def test_gradients_match_central_differences(name, activation, loss, batched, wi
 @pytest.mark.parametrize("batched", [False, True], ids=["single", "batch"])
 @pytest.mark.parametrize("loss", ["mse", "xent"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_dL_dh_is_the_total_derivative_wrt_each_state(activation, loss, batched):
+@pytest.mark.parametrize("implementation", list(IMPLEMENTATIONS))
+def test_dL_dh_is_the_total_derivative_wrt_each_state(implementation, activation, loss, batched):
     rnn, X, Y, h0 = problem(activation, loss, batched, with_h0=True)
-    g = bptt(rnn, X, Y, loss=loss, h0=h0)
+    g = IMPLEMENTATIONS[implementation](rnn, X, Y, loss=loss, h0=h0)
     numeric = finite_difference_dL_dh(rnn.activation, loss, rnn.params, X, Y, h0)
     assert relative_error(g.dL_dh, numeric) <= 1e-6
 
