@@ -37,14 +37,21 @@ def phi(name: str, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     raise ValueError(f"activation: expected one of {list(ACTIVATIONS)}, got {name!r}")
 
 
-def phi_prime(name: str, a: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """φ'(a) as a new array of a's shape, given h = φ(a)."""
+def phi_prime(name: str, a: np.ndarray, h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """φ'(a), element-wise, given h = φ(a): a new array of a's shape, or written into ``out``."""
     if name == "identity":
-        return np.ones_like(a)
-    if name == "tanh":
-        return 1.0 - h * h
-    if name == "sigmoid":
-        return h * (1.0 - h)
-    if name == "relu":
-        return (a > 0.0).astype(np.float64)
+        if out is None:
+            return np.ones_like(a)
+        out[...] = 1.0
+        return out
+    if name == "tanh":  # 1 − h²
+        out = np.multiply(h, h, out=out)
+        return np.subtract(1.0, out, out=out)
+    if name == "sigmoid":  # h (1 − h)
+        out = np.subtract(1.0, h, out=out)
+        return np.multiply(h, out, out=out)
+    if name == "relu":  # 1 where a > 0, else 0
+        if out is None:
+            return (a > 0.0).astype(np.float64)
+        return np.greater(a, 0.0, out=out)
     raise ValueError(f"activation: expected one of {list(ACTIVATIONS)}, got {name!r}")

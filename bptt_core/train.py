@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .activations import ACTIVATIONS, phi, phi_prime
-from .bptt import Full, Randomized, Strategy, Truncated, check_strategy, chunked_xi, randomized_xi, sliding_sweep
+from .bptt import Full, Randomized, Strategy, Truncated, check_strategy, multipliers, sliding_sweep
 from .checks import as_choice, as_float, as_int, describe
-from .clipping import global_norm
+from .clipping import clip_by_global_norm, global_norm
 from .corpus import Corpus, minibatches
 
 OPTIMIZERS = ("sgd", "adagrad")
@@ -242,12 +242,7 @@ def window_gradients(rnn: CharRNN, X, Y, h0=None, xi=None, *, sliding_tau: int |
     O.sum(axis=0, out=g.b_q)
     G2 = G.reshape(T * B, h)
     np.dot(O, rnn.W_qh, out=G2)   # rows W_qhᵀ ∂L/∂o_t
-    dphi = ws.D
-    if rnn.activation == "tanh":
-        np.multiply(H[1:], H[1:], out=dphi)
-        np.subtract(1.0, dphi, out=dphi)   # tanh' = 1 − h_t²
-    else:
-        dphi[...] = phi_prime(rnn.activation, ws.A, H[1:])
+    dphi = phi_prime(rnn.activation, ws.A, H[1:], out=ws.D)
     if sliding_tau is not None:
         f8 = np.float64
         _, delta = sliding_sweep(rnn.W_hh.astype(f8), G.astype(f8), dphi.astype(f8), sliding_tau)
@@ -499,12 +494,11 @@ class Trainer:
                     rng=np.random.default_rng(0))
 
     def _xi(self, T: int) -> np.ndarray | None:
+        """ξ (T,) for the next window (None for sliding truncation); randomized: a fresh draw every window."""
         s = self.config.strategy
-        if isinstance(s, Full):
-            return None
-        if isinstance(s, Truncated):
-            return None if s.mode == "sliding" else chunked_xi(T, s.tau)
-        return randomized_xi(T, s.pi, int(self._xi_rng.integers(2**63)))
+        if isinstance(s, Randomized):
+            s = Randomized(s.pi, seed=int(self._xi_rng.integers(2**63)))
+        return multipliers(s, T)
 
     def _apply(self, g: np.ndarray) -> None:
         """θ ← θ − η g (SGD) or θ ← θ − η g / √(s + ε), s ← s + g² (Adagrad), in place."""
@@ -540,13 +534,15 @@ class Trainer:
                     loss, g, h_T = window_gradients(self.rnn, batches.X[i], batches.Y[i],
                                                     state if c.sequential else None, self._xi(c.num_steps),
                                                     sliding_tau=sliding, grads=self.grads, ws=self._ws)
-                    norm = global_norm([g.flat])
+                    # ‖g‖ and the clipped g in float64 whatever the model's dtype (a list is taken as float64).
+                    if c.theta is None:
+                        step, norm = g.flat, global_norm([g.flat])
+                    else:
+                        (step,), norm = clip_by_global_norm([g.flat], c.theta)  # the book's g ← min(1, θ/‖g‖) g
                     finite = math.isfinite(loss) and math.isfinite(norm)
                     clipped = finite and c.theta is not None and norm > c.theta
-                    if clipped:
-                        g.flat *= c.theta / norm  # the book's g ← (θ/‖g‖) g
                     if finite:
-                        self._apply(g.flat)
+                        self._apply(step)
                 state = h_T  # a copy: detached from this window's graph
                 elapsed += time.perf_counter() - started
                 n += 1
