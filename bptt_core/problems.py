@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import as_int
+from .checks import as_choice, as_int
 from .model import RNN, init_rnn
+from .spectral import KINDS, w_hh
 
 
 TOY_D = 4  # input size d
 TOY_Q = 2  # output size q
+MAX_H = 256  # the lab's largest hidden size (sliders, users' own W_hh)
+# The W_hh of the lab's model: a random Gaussian matrix rescaled to ρ (its eigenvalues fill a
+# disk, σ₁ ≈ 2ρ), or one built from chosen eigenvalues (bptt_core.spectral.w_hh).
+MATRIX_KINDS = KINDS + ("gaussian",)
 
 
 def toy_problem(T: int, h: int, activation: str = "identity", rho: float = 0.9, seed: int = 0,
@@ -33,4 +38,15 @@ def toy_problem(T: int, h: int, activation: str = "identity", rho: float = 0.9, 
     return rnn, X, Y
 
 
+def lab_problem(T: int, h: int, activation: str, rho: float, kind: str, spread: float,
+                nonnormality: float, seed: int) -> tuple[RNN, np.ndarray, np.ndarray]:
+    """The one model every view shows: ``toy_problem`` with the W_hh the controls describe.
 
+    kind "gaussian": ``toy_problem``'s own random W_hh (N(0, 1/h), rescaled to spectral radius ρ);
+    "symmetric", "normal", "nonnormal": ``spectral.w_hh(h, rho, kind, spread, nonnormality, seed)``,
+    the matrix whose eigenvalues the eigenvalue view draws (``nonnormality`` acts on "nonnormal" only).
+    Same arguments, same (rnn, X (T, 4), Y (T, 2)).
+    """
+    if as_choice("kind", kind, MATRIX_KINDS) == "gaussian":
+        return toy_problem(T, h, activation, rho, seed)
+    return toy_problem(T, h, activation, rho, seed, W_hh=w_hh(h, rho, kind, spread, nonnormality, seed))

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .problems import MAX_H
 from .text import preprocess
 
-MAX_H = 256                        # the lab's largest hidden size
 MAX_MATRIX_BYTES = 2 * 2**20       # 256² numbers of ~25 characters fit in 1.6 MB
 MAX_TEXT_BYTES = 4 * 2**20         # the book is 0.18 MB; Streamlit's upload cap is 5 MB
 QUOTE_CHARS = 20                   # longest excerpt of user input repeated in a message
