@@ -7,7 +7,7 @@ from ui.lecture import classroom_sidebar, go_to, share_box
 from ui.registry import HOME_SCENARIOS, VIEWS
 from ui.runtime import limit_blas_threads
 
-st.set_page_config(page_title="BPTT Lab", page_icon=":material/timeline:", layout="wide")
+st.set_page_config(page_title="BPTT Lab", page_icon="assets/favicon.png", layout="wide")
 limit_blas_threads()
 
 
