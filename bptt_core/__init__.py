@@ -6,9 +6,9 @@ analysis behind vanishing and exploding gradients. No Streamlit, no Plotly.
 """
 
 from .activations import ACTIVATIONS, GAMMA
-from .bptt import (Full, Gradients, Randomized, Truncated, bptt, bptt_reference, chunked_xi,
+from .bptt import (STRATEGY_KEYS, Full, Gradients, Randomized, Truncated, bptt, bptt_reference, chunked_xi,
                    multipliers, randomized_xi)
-from .clipping import clip_by_global_norm, clip_elementwise, global_norm
+from .clipping import clip_by_global_norm, global_norm
 from .comparison import StrategyComparison, compare_strategies, log10_row_norms
 from .corpus import (Batches, Corpus, Vocab, fit_batch_size, make_corpus, minibatches, random_batches,
                      sequential_batches)
@@ -23,7 +23,7 @@ from .jacobians import (FactoredJacobians, factored_step_jacobians, grid_stride,
 from .logspace import FLOAT64_LOG10_MAX, LogNorms, log10_gradient_norms
 from .losses import LOSSES
 from .model import RNN, Trace, forward, init_rnn
-from .problems import MATRIX_KINDS, MAX_H, TOY_D, TOY_Q, lab_problem, toy_problem
+from .problems import TOY_D, TOY_Q, toy_problem
 from .scalar import (ScalarCheck, ScalarTerms, butterfly, compare_recursion_and_terms, log10_growth,
                      scalar_recursion, scalar_sequences, scalar_terms)
 from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,
@@ -34,9 +34,8 @@ from .sweeps import (chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scal
                      rescaled_power_norms, scaled_backward_norms)
 from .text import FALLBACK_TEXT, LoadedText, load_time_machine, preprocess
 from .uploads import MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, read_text
-from .train import (DTYPES, OPTIMIZERS, STRATEGY_NAMES, CharRNN, History, ParamGrads, TrainConfig, Trainer, Update,
-                    generate, init_char_rnn, matched_pi, perplexity, strategy_from_name, strategy_name, train,
-                    window_gradients)
+from .train import (DTYPES, OPTIMIZERS, CharRNN, History, ParamGrads, TrainConfig, Trainer, Update, generate,
+                    init_char_rnn, matched_pi, perplexity, strategy_from_name, train, window_gradients)
 from .truncation import (BOOK_FIGURE_PI, BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT,
                          boundaries_from_xi, full_boundaries, randomized_boundaries,
                          regular_boundaries, segments, xi_from_segments)

@@ -20,6 +20,7 @@ mode the same ξ_t scales ∂h_t/∂h_{t-1}):
 cut t = kτ + 1; ``Randomized(pi)`` draws ξ_t ∈ {0, 1/π} with E[ξ_t] = 1
 (Tallec & Ollivier 2017). ``Truncated(tau, "sliding")`` is not a ξ pattern:
 each loss term l_t backpropagates through h_t … h_{t-τ+1} only.
+``STRATEGY_KEYS`` names the four: "full", "chunked", "sliding", "randomized".
 
 Vectors are columns, as in the section; arrays store them as rows with time on
 axis 0 (see ``bptt_core.model``), so W_hhᵀ v is ``v @ W_hh`` in the fast paths.
@@ -35,6 +36,10 @@ from .activations import phi_prime
 from .checks import as_choice, as_float, as_float_array, as_int, describe
 from .losses import check_targets, loss_and_grad
 from .model import RNN, Trace, first_nonfinite_step, forward
+
+
+# The one list of the strategies' keys: Full(), Truncated(τ, "chunked"), Truncated(τ, "sliding"), Randomized(π).
+STRATEGY_KEYS = ("full", "chunked", "sliding", "randomized")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Gradient clipping, kept outside the loss so gradients stay gradients.
 
 By global norm, as the book: g ← min(1, θ/‖g‖) g with ‖g‖ over all parameters
-together; element-wise: g ← clip(g, −c, c).
+together.
 """
 
 from __future__ import annotations
@@ -64,8 +64,3 @@ def clip_by_global_norm(grads, theta: float):
     # g·θ/‖g‖ = (g/m)·(θ/r): exact even when ‖g‖ itself is past float64.
     return _rebuild(grads, [(g / m) * (theta / r) for g in arrays]), norm
 
-
-def clip_elementwise(grads, c: float):
-    """Each entry clipped to [−c, c]; same container as given."""
-    c = as_float("c", c, low=0.0, low_open=True)
-    return _rebuild(grads, [np.clip(g, -c, c) for g in _arrays(grads)])

@@ -40,14 +40,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .activations import ACTIVATIONS, phi, phi_prime
-from .bptt import Full, Randomized, Strategy, Truncated, check_strategy, multipliers, sliding_sweep
+from .bptt import STRATEGY_KEYS, Full, Randomized, Strategy, Truncated, check_strategy, multipliers, sliding_sweep
 from .checks import as_choice, as_float, as_int, describe
 from .clipping import clip_by_global_norm, global_norm
 from .corpus import Corpus, minibatches
 
 OPTIMIZERS = ("sgd", "adagrad")
 DTYPES = ("float32", "float64")
-STRATEGY_NAMES = ("full", "chunked", "sliding", "randomized")
 ADAGRAD_EPS = 1e-6  # the book's ε in s ← s + g², w ← w − η g / √(s + ε)
 VALID_STREAMS = 64  # validation text laid out as this many parallel streams (one product per step)
 PARAM_NAMES = ("W_hx", "W_hh", "b_h", "W_qh", "b_q")
@@ -277,22 +276,12 @@ def matched_pi(tau: int) -> float:
 def strategy_from_name(name: str, tau: int = 4, pi: float = 0.75) -> Strategy:
     """``full`` → Full(), ``chunked`` → Truncated(τ), ``sliding`` → Truncated(τ, "sliding"),
     ``randomized`` → Randomized(π)."""
-    as_choice("strategy", name, STRATEGY_NAMES)
+    as_choice("strategy", name, STRATEGY_KEYS)
     if name == "full":
         return Full()
     if name in ("chunked", "sliding"):
         return Truncated(tau, name)
     return Randomized(pi)
-
-
-def strategy_name(strategy: Strategy) -> str:
-    """The inverse of ``strategy_from_name``: one of ``STRATEGY_NAMES``."""
-    check_strategy(strategy)
-    if isinstance(strategy, Full):
-        return "full"
-    if isinstance(strategy, Truncated):
-        return strategy.mode
-    return "randomized"
 
 
 @dataclass(frozen=True, eq=False)

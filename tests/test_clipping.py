@@ -1,4 +1,4 @@
-"""Tests of bptt_core.clipping: the book's g ← min(1, θ/‖g‖) g and element-wise clipping."""
+"""Tests of bptt_core.clipping: the book's g ← min(1, θ/‖g‖) g."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bptt_core import (RNN, Gradients, bptt, clip_by_global_norm, clip_elementwise, global_norm,
-                       init_rnn)
+from bptt_core import RNN, Gradients, bptt, clip_by_global_norm, global_norm, init_rnn
 
 
 def grads(rho=1.5, seed=0) -> Gradients:
@@ -93,7 +92,6 @@ def test_input_not_modified():
     g = arrays()
     before = [a.copy() for a in g]
     clip_by_global_norm(g, 1e-3)
-    clip_elementwise(g, 1e-3)
     for a, b in zip(g, before):
         assert np.array_equal(a, b)
 
@@ -106,32 +104,10 @@ def test_zero_gradient_safe():
         assert np.isfinite(c).all() and not c.any()
 
 
-@pytest.mark.parametrize("c", [1e-3, 0.1, 1.0, 100.0])
-def test_clip_elementwise_bounds(c):
-    g = arrays(1)
-    clipped = clip_elementwise(g, c)
-    for a, b in zip(g, clipped):
-        assert b.shape == a.shape
-        assert np.all(np.abs(b) <= c)
-        np.testing.assert_array_equal(b, np.clip(a, -c, c))
-        inside = np.abs(a) <= c
-        assert np.array_equal(b[inside], a[inside])  # small entries untouched
-    G = grads()
-    Gc = clip_elementwise(G, 1e-3)
-    assert isinstance(Gc, Gradients)
-    assert all(np.all(np.abs(p) <= 1e-3) for p in Gc.params)
-
-
 @pytest.mark.parametrize("theta", [0, 0.0, -1.0, np.nan, np.inf, -np.inf, "1", None, True, [1.0]])
 def test_bad_theta_raises(theta):
     with pytest.raises(ValueError, match="theta"):
         clip_by_global_norm(arrays(), theta)
-
-
-@pytest.mark.parametrize("c", [0, -0.5, np.nan, np.inf, "x", None, False])
-def test_bad_c_raises(c):
-    with pytest.raises(ValueError, match="c"):
-        clip_elementwise(arrays(), c)
 
 
 def test_clip_large_finite_gradient():

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from bptt_core import (RNN, CharRNN, Full, Randomized, TrainConfig, Trainer, Truncated, bptt, chunked_xi, generate,
-                       init_char_rnn, make_corpus, matched_pi, minibatches, perplexity, strategy_from_name,
-                       strategy_name, train, window_gradients)
+from bptt_core import (RNN, STRATEGY_KEYS, CharRNN, Full, Randomized, TrainConfig, Trainer, Truncated, bptt, chunked_xi,
+                       generate, init_char_rnn, make_corpus, matched_pi, minibatches, perplexity, strategy_from_name,
+                       train, window_gradients)
 
 V, H, T, B = 6, 5, 9, 3
 
@@ -136,7 +136,7 @@ def test_trainer_carries_state_only_for_sequential_batches(sequential):
 
 def test_loss_falls_on_a_tiny_corpus():
     corpus = make_corpus(TINY, 0.1)
-    for name in ("full", "chunked", "sliding", "randomized"):
+    for name in STRATEGY_KEYS:
         hist = train(corpus, tiny_config(strategy=strategy_from_name(name, tau=4, pi=matched_pi(4)), epochs=6))
         assert not hist.diverged
         first, last = hist.loss[:3].mean(), hist.loss[-3:].mean()
@@ -225,9 +225,9 @@ def test_generate_is_greedy_and_deterministic():
 
 def test_strategy_names_and_matched_pi():
     assert matched_pi(4) == 0.75 and matched_pi(2) == 0.5
-    for name in ("full", "chunked", "sliding", "randomized"):
-        assert strategy_name(strategy_from_name(name, 5, 0.8)) == name
-    assert strategy_from_name("chunked", 5).tau == 5
+    full, chunked, sliding, randomized = (strategy_from_name(name, 5, 0.8) for name in STRATEGY_KEYS)
+    assert full == Full() and chunked == Truncated(5) and sliding == Truncated(5, "sliding")
+    assert isinstance(randomized, Randomized) and randomized.pi == 0.8
     with pytest.raises(ValueError, match="strategy"):
         strategy_from_name("bogus")
     with pytest.raises(ValueError, match="tau"):
