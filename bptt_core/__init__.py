@@ -23,7 +23,7 @@ from .jacobians import (FactoredJacobians, factored_step_jacobians, grid_stride,
 from .logspace import FLOAT64_LOG10_MAX, LogNorms, log10_gradient_norms
 from .losses import LOSSES
 from .model import RNN, Trace, forward, init_rnn
-from .problems import TOY_D, TOY_Q, toy_problem
+from .problems import MATRIX_KINDS, MAX_H, TOY_D, TOY_Q, lab_problem, toy_problem
 from .scalar import (ScalarCheck, ScalarTerms, butterfly, compare_recursion_and_terms, log10_growth,
                      scalar_recursion, scalar_sequences, scalar_terms)
 from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,
