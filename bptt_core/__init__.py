@@ -3,6 +3,17 @@
 The section's RNN with column vectors (a_t = W_hx x_t + W_hh h_{t-1},
 h_t = φ(a_t), o_t = W_qh h_t), its exact and truncated gradients, and the
 analysis behind vanishing and exploding gradients. No Streamlit, no Plotly.
+
+The modules by the subsection of the book's section (Dive into Deep Learning,
+"Backpropagation Through Time") they implement:
+
+- Analysis of Gradients in RNNs: ``scalar``, ``jacobians``.
+- Full Computation, Truncating Time Steps, Randomized Truncation: ``bptt`` (start
+  with ``bptt_reference``, the backward pass to read), ``randomized``.
+- Comparing Strategies: ``truncation``, ``comparison``, ``sweeps``, ``train``.
+- Backpropagation Through Time in Detail: ``model``, ``activations``, ``losses``,
+  ``bptt``, ``expanded_sum``, ``spectral``, ``logspace``.
+- Helpers: ``checks``, ``clipping``, ``corpus``, ``problems``, ``text``, ``uploads``.
 """
 
 from .activations import ACTIVATIONS, GAMMA

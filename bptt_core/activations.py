@@ -1,4 +1,7 @@
-"""Hidden-layer activations φ and their derivatives φ'.
+"""Backpropagation Through Time in Detail, past its φ(x) = x: the activations φ and their derivatives φ'.
+
+The section keeps the identity "to keep things simple"; its equations hold for any φ
+with diag(φ'(a_t)) in each step's Jacobian, and the lab offers tanh, sigmoid and relu too.
 
 Each derivative is written in terms of the pre-activation ``a`` *and* the
 already computed output ``h = φ(a)``, so BPTT reuses the forward values instead

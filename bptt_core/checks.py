@@ -1,5 +1,7 @@
-"""Argument checks shared by the core: every failure is a ``ValueError`` whose
-message names the argument, what was expected, and what was given."""
+"""A helper, not from the book: argument checks shared by the core.
+
+Every failure is a ``ValueError`` whose message names the argument, what was
+expected, and what was given."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Gradient clipping, kept outside the loss so gradients stay gradients.
+"""A helper for training: gradient clipping, kept outside the loss so gradients stay gradients.
+
+The section opens by recalling it (the book's RNN-from-scratch section): clipping is
+what kept the occasional massive gradient from destabilising training.
 
 By global norm, as the book: g ← min(1, θ/‖g‖) g with ‖g‖ over all parameters
 together.

@@ -1,4 +1,4 @@
-"""Full, truncated and randomized gradients side by side, against the exact one.
+"""Comparing Strategies: full, truncated and randomized gradients side by side, against the exact one.
 
 Summaries only (no T×h arrays), in forms that survive float64 overflow:
 log10 norms are computed from rows scaled by their largest entry, cosines and

@@ -1,4 +1,5 @@
-"""A preprocessed text as the book trains on it: characters, a split, minibatches.
+"""A data helper for training (the book's language-model data, before this section): a text's
+characters, a split, minibatches.
 
 The vocabulary is the sorted set of characters of the preprocessed text (for
 The Time Machine: the space and the 26 lower-case letters), so index i is the

@@ -1,4 +1,6 @@
-"""Where ∂L/∂h_t and ∂L/∂W_hh come from: the section's expanded sum, term by term.
+"""Backpropagation Through Time in Detail: the section's expanded sum for ∂L/∂h_t, term by term.
+
+Where ∂L/∂h_t and ∂L/∂W_hh come from.
 
 Unrolling the backward recursion (``bptt``)
 

@@ -1,4 +1,7 @@
-"""Products of per-step Jacobians ∂h_t/∂h_{t-1} = diag(φ'(a_t)) W_hh.
+"""Analysis of Gradients in RNNs, for the vector RNN: products of the Jacobians ∂h_t/∂h_{t-1} = diag(φ'(a_t)) W_hh.
+
+They are the vector form of the scalar analysis' Π_j ∂f/∂h_{j-1}, and the (W_hhᵀ)^k of
+Backpropagation Through Time in Detail when φ is the identity.
 
 ∂h_t/∂h_s = J_t J_{t-1} ⋯ J_{s+1} is the factor that makes gradients vanish
 or explode. Its norm leaves float64's range quickly, so every product here is

@@ -1,4 +1,6 @@
-"""BPTT norms in log space: finite for every finite input, however far past float64.
+"""Backpropagation Through Time in Detail, in log space: a numerical helper for the exploding regime.
+
+BPTT norms that stay finite for every finite input, however far past float64.
 
 In the exploding regime h_t, o_t and ∂L/∂h_t outgrow float64 (1.8·10³⁰⁸). Here
 every vector is carried as a pair (s, v) meaning 10^s · v with ‖v‖ = 1, and
@@ -9,7 +11,7 @@ forward and backward recursions as ``forward`` and ``bptt``
     ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + ξ_{t+1} W_hhᵀ (φ'(a_{t+1}) ⊙ ∂L/∂h_{t+1})
 
 give log10 norms that stay finite (−inf only for an exact zero). Where float64
-does not overflow they agree with ``bptt`` to rounding.
+does not overflow they agree with ``bptt_reference`` (and ``bptt``) to rounding.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Per-step losses l(o_t, y_t) and the objective L = (1/T) Σ_t l(o_t, y_t).
+"""Backpropagation Through Time in Detail: the objective L = (1/T) Σ_t l(o_t, y_t) and ∂L/∂o_t.
 
 With a batch axis the objective also averages over the B sequences, so
 ∂L/∂o_t = ∂l(o_t, y_t) / (T·B ∂o_t)  (the section's equation for ∂L/∂o_t).

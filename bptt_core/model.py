@@ -1,4 +1,4 @@
-"""The recurrent network of the section and its forward pass.
+"""Backpropagation Through Time in Detail: the section's recurrent network and its forward pass.
 
 Convention: vectors are **columns**, exactly as in the section,
 

@@ -1,4 +1,4 @@
-"""The lab's standard problem: a seeded RNN with inputs and targets.
+"""A helper, not from the book: the lab's standard problem, a seeded RNN with inputs and targets.
 
 Every view that needs "an RNN and some data" uses this, so the same sidebar
 settings give the same network on every page.

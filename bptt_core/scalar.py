@@ -1,4 +1,4 @@
-"""The section's scalar model: a_t = b_t + c_t a_{t-1}, a_0 = 0.
+"""Analysis of Gradients in RNNs: the section's scalar model a_t = b_t + c_t a_{t-1}, a_0 = 0.
 
 With a_t = ∂h_t/∂w_h, b_t = ∂f/∂w_h and c_t = ∂f/∂h_{t-1} this is the
 recursion for the gradient; unrolled it is the sum

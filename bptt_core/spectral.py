@@ -1,4 +1,4 @@
-"""W_hh from chosen eigenvalues, and the growth of its powers.
+"""Backpropagation Through Time in Detail: W_hh from chosen eigenvalues, and the growth of its powers.
 
 The section's identity-activation gradient is a sum of (W_hhᵀ)^k terms, so
 whether it vanishes or explodes is decided by the spectrum of W_hh. A matrix

@@ -1,4 +1,5 @@
-"""The data behind animations: one parameter swept, every frame from one computation.
+"""Comparing Strategies and Backpropagation Through Time in Detail, animated: one parameter swept
+(ρ, τ or π), every frame from one computation.
 
 Powers of a scaled matrix need no new products: (cW)^k = c^k W^k, so
 

@@ -1,4 +1,6 @@
-"""The Time Machine, as the book loads it, without assuming a network.
+"""A data helper for Comparing Strategies: The Time Machine, whose first characters the figure cuts.
+
+Loaded as the book loads it, without assuming a network.
 
 The book downloads ``timemachine.txt`` from its data server, checks its SHA-1
 and preprocesses it with ``re.sub('[^A-Za-z]+', ' ', text).lower()``: the

@@ -1,4 +1,6 @@
-"""A character-level RNN trained with each BPTT strategy, as the book trains it.
+"""Comparing Strategies, in training: a character-level RNN trained with each BPTT strategy, as the book trains it.
+
+The model and loop are the book's RNN-from-scratch section's (d2l ``train_epoch_ch8``).
 
 The section's network with biases and the book's column-vector convention,
 
@@ -14,7 +16,7 @@ Arrays keep time on axis 0 and each vector as a row, batch on axis 1: the
 window's states are H (T+1, B, h) and every step is one matrix product for the
 whole batch (B, h) @ W_hhᵀ. Only time is a Python loop.
 
-The gradient follows ``bptt_core.bptt`` exactly: the strategy (``Full``,
+The gradient is ``bptt_core.bptt.bptt_reference``'s: the strategy (``Full``,
 ``Truncated`` chunked or sliding, ``Randomized``) sets the multipliers ξ_t on
 the flow from h_t back to h_{t-1},
 

@@ -1,4 +1,4 @@
-"""Segment partitions: where each strategy cuts the flow of gradient.
+"""Comparing Strategies: segment partitions, where each strategy cuts the flow of gradient.
 
 A segment starts at t = 1 and at every t ≥ 2 with ξ_t = 0 (the gradient does
 not flow from h_t back into h_{t-1}). These are the three rows of the book's

@@ -1,4 +1,6 @@
-"""Users' own data: a W_hh pasted or uploaded as text, and a text to cut into segments.
+"""A helper, not from the book: users' own data, a W_hh pasted or uploaded as text (for
+Backpropagation Through Time in Detail's matrix powers) and a text to cut into segments
+(for Comparing Strategies).
 
 Both readers take ``str`` (pasted) or ``bytes`` (uploaded) and either return a
 valid result or raise ``InputError``, a ``ValueError`` whose message is meant
