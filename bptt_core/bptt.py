@@ -245,6 +245,8 @@ def reverse_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray, xi: np.nda
 
         ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + ξ_{t+1} W_hhᵀ δ_{t+1},   δ_t = φ'(a_t) ⊙ ∂L/∂h_t
 
+    Fast path of the ξ loop of ``bptt_reference``, equal to its ∂L/∂h_t and δ_t to
+    rounding (tests/test_fast_paths.py::test_bptt_equals_the_reference).
     Overflow gives inf/NaN; the caller decides about floating-point warnings (``bptt``
     silences them once for the whole backward pass).
     """
@@ -257,7 +259,10 @@ def sample_deltas(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray, xi: np.nda
 
     The recursion of ``reverse_sweep`` for all patterns at once; only δ is kept
     (∂L/∂h_t lives in one (S, *rest, h) buffer), since δ is all the parameter
-    gradients need.
+    gradients need. delta[:, s] equals φ'(a_t) ⊙ ∂L/∂h_t of ``bptt_reference`` with
+    ``Randomized(1, xi=xi[s])`` (tests/test_fast_paths.py::
+    test_sample_deltas_and_flat_gradients_equal_the_reference, and
+    ::test_sample_deltas_equal_the_reference_where_a_cut_meets_an_overflow).
     """
     T, S = dq.shape[0], xi.shape[0]
     xis = xi.T.reshape((T, S) + (1,) * (dq.ndim - 1))
@@ -285,7 +290,9 @@ def _sweep_one(W_hh, dq, dphi, xi, back_matrix):
 
     flow = ξ_{t+2} φ'(a_{t+2}) ⊙ ∂L/∂h_{t+2} is what step t+2 sends back into row t.
     The fast loop has no branch: a cut is a zero row of ξφ'. Only if that meets an
-    overflowed gradient (inf·0 = NaN) is the sweep redone with cuts as explicit resets.
+    overflowed gradient (inf·0 = NaN) is the sweep redone with cuts as explicit resets,
+    as ``bptt_reference`` makes them (tests/test_fast_paths.py::
+    test_bptt_equals_the_reference, ::test_bptt_equals_the_reference_where_a_cut_meets_an_overflow).
     """
     T, h = dq.shape[0], dq.shape[-1]
     G = np.empty_like(dq)
@@ -329,6 +336,9 @@ def sliding_sweep(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray,
     k holds the part of ∂L/∂h_t that left a loss term k steps later, and the
     oldest (k = τ − 1) is dropped before it would pass a τ-th Jacobian.
         ∂L/∂h_t = Σ_{k=0..τ-1} (∂h_{t+k}/∂h_t)ᵀ W_qhᵀ ∂L/∂o_{t+k}
+    Fast path of the sliding loop of ``bptt_reference``: one pass over time instead of
+    one per loss term (tests/test_fast_paths.py::test_bptt_equals_the_reference and
+    ::test_window_gradients_equal_the_reference, the sliding cases).
     """
     T = dq.shape[0]
     k = min(tau, T)
@@ -349,6 +359,9 @@ def parameter_gradients(delta: np.ndarray, trace: Trace, dL_do: np.ndarray):
     """(∂L/∂W_hx, ∂L/∂W_hh, ∂L/∂W_qh) summed over time (and batch), for delta (T, *rest, h).
 
         ∂L/∂W_hx = Σ_t δ_t x_tᵀ,  ∂L/∂W_hh = Σ_t δ_t h_{t-1}ᵀ,  ∂L/∂W_qh = Σ_t ∂L/∂o_t h_tᵀ
+
+    The last loop of ``bptt_reference`` as three products over all steps at once
+    (tests/test_fast_paths.py::test_bptt_equals_the_reference).
     """
     X, Hp, Hn = trace.X, trace.H[:-1], trace.H[1:]
     d, h, q = X.shape[-1], Hp.shape[-1], dL_do.shape[-1]
@@ -361,7 +374,9 @@ def flat_sample_gradients(delta: np.ndarray, trace: Trace, dL_do: np.ndarray) ->
 
     [∂L/∂W_hx | ∂L/∂W_hh] of sample s is Σ_t δ_{t,s} [x_t; h_{t-1}]ᵀ: without a batch
     axis, all samples are one matrix product (S·h, T) @ (T, d + h). ∂L/∂W_qh does not
-    depend on ξ and is the same in every row.
+    depend on ξ and is the same in every row. With delta from ``sample_deltas``, row s
+    equals ``bptt_reference(..., Randomized(1, xi=xi[s])).flat()``
+    (tests/test_fast_paths.py::test_sample_deltas_and_flat_gradients_equal_the_reference).
     """
     X, Hp, Hn = trace.X, trace.H[:-1], trace.H[1:]
     T, S, h = delta.shape[0], delta.shape[1], delta.shape[-1]
@@ -387,6 +402,10 @@ def bptt(rnn: RNN, X, Y, strategy: Strategy = Full(), loss: str = "mse", h0=None
     for ``xent``; h0 (h,) or (B, h), zeros by default. The strategy chooses
     the multipliers ξ (see the module docstring). Invalid arguments raise
     ``ValueError``; overflow is reported in the result, never raised.
+
+    The fast path of ``bptt_reference``, equal to it to rounding
+    (tests/test_fast_paths.py::test_bptt_equals_the_reference); both are checked
+    against central differences in tests/test_bptt.py.
     """
     check_strategy(strategy)
     as_choice("loss", loss, ("mse", "xent"))

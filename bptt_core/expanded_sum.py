@@ -194,7 +194,9 @@ def recursion_dL_dh(rnn: RNN, X, Y, loss: str = "mse", h0=None) -> ScaledRows:
 
         ∂L/∂h_T = W_qhᵀ ∂L/∂o_T,   ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + W_hhᵀ (φ'(a_{t+1}) ⊙ ∂L/∂h_{t+1})
 
-    X (T, d), Y (T, q). Equal to ``bptt(...).dL_dh`` where that is finite.
+    X (T, d), Y (T, q). The ξ loop of ``bptt_reference`` (Full) in scaled arithmetic: equal to its
+    ∂L/∂h_t where that is finite (tests/test_fast_paths.py::test_expanded_sum_forms_equal_the_reference,
+    ::test_log_space_norms_equal_the_reference_where_it_is_finite).
     """
     sc = _scaled_pass(rnn, X, Y, h0, loss)
     T = sc.dq_s.size
@@ -236,7 +238,9 @@ def expanded_dL_dh(rnn: RNN, X, Y, loss: str = "mse", h0=None, block: int = 256)
     c[t, k] = m_k + log10‖∂L/∂o_{t+k}‖ is known in advance, the largest is
     factored out per t, and the whole block is one matrix product over (k, q).
     O(T h² q) for the powers and O(T² q h) for the sums; memory O(block·T·q).
-    Raises ``ValueError`` for other activations (use ``product_form_dL_dh``).
+    Raises ``ValueError`` for other activations (use ``product_form_dL_dh``). Equal to
+    ``bptt_reference``'s ∂L/∂h_t where that is finite (tests/test_fast_paths.py::
+    test_expanded_sum_forms_equal_the_reference, ::test_log_space_norms_equal_the_reference_where_it_is_finite).
     """
     if not isinstance(rnn, RNN):
         raise ValueError(f"rnn: expected an RNN, got {describe(rnn)}")
@@ -305,7 +309,9 @@ def product_form_dL_dh(rnn: RNN, X, Y, loss: str = "mse", h0=None, last: int | N
     The term of lag k for every t at once, v_k[t] = J_{t+1}ᵀ v_{k-1}[t+1],
     v_0[t] = W_qhᵀ ∂L/∂o_t, each row renormalised and added to its sum in
     scaled arithmetic. O(n² h²) for n = ``last`` steps (see ``product_form_steps``).
-    For φ = identity it equals ``expanded_dL_dh``.
+    For φ = identity it equals ``expanded_dL_dh``; for every φ, ``bptt_reference``'s ∂L/∂h_t
+    where that is finite (tests/test_fast_paths.py::test_expanded_sum_forms_equal_the_reference,
+    ::test_log_space_norms_equal_the_reference_where_it_is_finite).
     """
     sc = _scaled_pass(rnn, X, Y, h0, loss)
     T = sc.dq_s.size
@@ -331,6 +337,7 @@ def w_hh_contributions(rnn: RNN, X, Y, loss: str = "mse", h0=None, max_entries: 
     δ_t = φ'(a_t) ⊙ ∂L/∂h_t (full BPTT, float64). ‖C[t-1]‖_F = ‖δ_t‖ ‖h_{t-1}‖.
     For small problems (T·h² ≤ ``max_entries``); for norms of long or
     overflowing runs use ``log10_gradient_norms(...).log10_W_hh_terms``.
+    Checked against ``bptt_reference`` (tests/test_fast_paths.py::test_expanded_sum_forms_equal_the_reference).
     """
     X, _ = check_inputs(rnn, X, h0)
     if X.ndim != 2:
@@ -386,7 +393,8 @@ def unrolled_gradients(rnn: RNN, X, Y, loss: str = "mse", h0=None) -> UnrolledGr
         x_t → a_t: W_hxᵀ δ_t      W_hx → a_t: δ_t x_tᵀ           l_t → L: ∂L/∂l_t = 1/T
 
     δ_t = φ'(a_t) ⊙ ∂L/∂h_t. The messages into h_t from a_{t+1} and o_t add up
-    to ∂L/∂h_t. X (T, d), Y (T, q).
+    to ∂L/∂h_t. X (T, d), Y (T, q). The norms are those of ``bptt_reference``'s vectors
+    (tests/test_fast_paths.py::test_expanded_sum_forms_equal_the_reference).
     """
     X, _ = check_inputs(rnn, X, h0)
     if X.ndim != 2:

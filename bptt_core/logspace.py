@@ -177,6 +177,9 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
 
     Strategies with multipliers ξ (Full, chunked truncation, randomized);
     sliding truncation is not a ξ pattern and is refused with ``ValueError``.
+    The ξ loop of ``bptt_reference`` in log space: every field equals the log10 norm of
+    the reference's quantity where that is finite (tests/test_fast_paths.py::
+    test_log10_gradient_norms_equal_the_reference, ::test_log_space_norms_equal_the_reference_where_it_is_finite).
     """
     check_strategy(strategy)
     X, Y, h0 = one_sequence(rnn, X, Y, loss, h0)

@@ -96,12 +96,18 @@ def scaled_backward_norms(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray, xi
     kept as 10^s v with max|v| = 1 and the two terms of the recursion are added after factoring
     out the larger scale, so no value grows past the size of one step's product: finite (or
     −inf for an exact zero) for every finite input. One loop over time, strategies on axis 0.
+    Row f equals the log10 row norms of ∂L/∂h_t from ``bptt_reference`` with
+    ``Randomized(1, xi=xi[f])`` where those are finite
+    (tests/test_fast_paths.py::test_dL_dh_sweep_equals_the_reference).
     """
     return _backward(W_hh, *_scaled_rows(dq), dphi, xi)
 
 
 def _backward(W_hh: np.ndarray, q_s: np.ndarray, q_v: np.ndarray, dphi: np.ndarray, xi: np.ndarray) -> np.ndarray:
-    """``scaled_backward_norms`` with W_qhᵀ ∂L/∂o_t given as 10^q_s[t] · q_v[t], max|q_v[t]| = 1."""
+    """``scaled_backward_norms`` with W_qhᵀ ∂L/∂o_t given as 10^q_s[t] · q_v[t], max|q_v[t]| = 1.
+
+    The ξ loop of ``bptt_reference`` in log space, for F patterns at once.
+    """
     T = q_v.shape[0]
     F = xi.shape[0]
     out = np.empty((F, T))
@@ -125,9 +131,11 @@ def _backward(W_hh: np.ndarray, q_s: np.ndarray, q_v: np.ndarray, dphi: np.ndarr
 def log10_dL_dh_sweep(rnn: RNN, X, Y, xi, loss: str = "mse", h0=None) -> np.ndarray:
     """log10 ‖∂L/∂h_t‖ (F, T) for F strategies given by their multipliers xi (F, T).
 
-    X (T, d), Y as in ``bptt``. Row f equals ``log10_row_norms(bptt(rnn, X, Y,
-    Randomized(1, xi=xi[f])).dL_dh)`` where float64 holds it, and the log-space
-    ``log10_gradient_norms(...).log10_dL_dh`` where it overflows: finite or −inf, never NaN.
+    X (T, d), Y as in ``bptt``. Row f equals ``log10_row_norms(bptt_reference(rnn, X, Y,
+    Randomized(1, xi=xi[f])).dL_dh)`` where float64 holds it (tests/test_fast_paths.py::
+    test_dL_dh_sweep_equals_the_reference, ::test_log_space_norms_equal_the_reference_where_it_is_finite),
+    and the log-space ``log10_gradient_norms(...).log10_dL_dh`` where it overflows: finite
+    or −inf, never NaN.
     The forward pass runs once; where it overflows float64 itself (identity or ReLU with
     ρ > 1 over many steps) it runs in log space (``log_forward``).
     """
