@@ -10,7 +10,7 @@ from bptt_core import (Full, Randomized, Truncated, bptt, compare_strategies, lo
                        randomized_monte_carlo, toy_problem)
 from bptt_core.comparison import cosine_and_relative_error, log10_norm
 from bptt_core.randomized import (affordable_samples, chunk_size, randomized_statistics,
-                                 randomized_variance_sweep, work)
+                                 sampled_variance_sweep, work)
 
 STRATEGIES = {"full": Full(), "chunked": Truncated(3), "sliding": Truncated(3, "sliding"),
               "randomized": Randomized(0.4, 5)}
@@ -125,13 +125,13 @@ def test_statistics_when_the_exact_gradient_overflows():
 def test_variance_sweep_matches_single_runs():
     rnn, X, Y = toy_problem(10, 4, "tanh", 1.0, 4)
     pis = [0.2, 0.5, 1.0]
-    sweep = randomized_variance_sweep(rnn, X, Y, pis, samples=80, seed=1)
+    sweep = sampled_variance_sweep(rnn, X, Y, pis, samples=80, seed=1)
     for k, p in enumerate(pis):
         st = randomized_statistics(rnn, X, Y, p, samples=80, seed=1)
         assert sweep.relative_variance[k] == pytest.approx(st.relative_variance, rel=1e-9, abs=0)
     assert sweep.log10_relative_variance[-1] == -np.inf
     with pytest.raises(ValueError, match="pis"):
-        randomized_variance_sweep(rnn, X, Y, [0.0, 0.5], samples=10)
+        sampled_variance_sweep(rnn, X, Y, [0.0, 0.5], samples=10)
 
 
 def test_budget_and_chunks():
