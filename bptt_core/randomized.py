@@ -451,7 +451,8 @@ def with_exact(stats: MonteCarloStats, em: ExactMoments) -> MonteCarloStats:
         inside = float(np.mean((dev <= edge)[ok])) if ok.any() and np.isfinite(log_rel) else float("nan")
         band = stats.coordinate_band
         ok_s = ok & np.isfinite(band)
-        inside_s = float(np.mean((np.abs(stats.coordinate_ratio - 1.0) <= band)[ok_s])) if ok_s.any() else float("nan")
+        within = np.abs(stats.coordinate_ratio - 1.0) <= band
+        inside_s = float(np.mean(within[ok_s])) if ok_s.any() else float("nan")
     total = em.total_computed
     return replace(stats, exact_available=True, exact_total_available=total,
                    log10_exact_sigma=log_sigma, log10_exact_relative_sigma=log_rel,
@@ -564,7 +565,7 @@ def sampled_variance_sweep(rnn: RNN, X, Y, pis, samples: int = 200, seed: int = 
 # L_k(v) = G_k v + L_{k-1}(J_kᵀ v), L_0 = 0, is the full-BPTT gradient of an injection v at ∂L/∂h_k.
 # The increments are orthogonal and E[(ξ_k − 1)²] = 1/π − 1, so
 #
-#     Cov(g) = (1/π − 1) Σ_{k=2..T} E[ L_{k-1} J_kᵀ u_k u_kᵀ J_k L_{k-1}ᵀ ],   E[u_k u_kᵀ] = C_k + μ_k μ_kᵀ.
+#     Cov(g) = (1/π − 1) Σ_{k=2..T} E[L_{k-1} J_kᵀ u_k u_kᵀ J_k L_{k-1}ᵀ],  E[u_k u_kᵀ] = C_k + μ_k μ_kᵀ.
 #
 # One coordinate g_j = Σ_t w_tᵀ u_t: L_k's row is ℓ_k = w_k + J_k ℓ_{k-1}, and with r_k = J_k ℓ_{k-1},
 #     Var(g_j)  = (1/π − 1) Σ_k r_kᵀ (C_k + μ_k μ_kᵀ) r_k;
@@ -928,8 +929,8 @@ def _mean_pass(inp: _ExactInputs):
     if T > 1 and gain > -np.inf:
         norm = float(np.linalg.norm(V, 2))
         gain = gain + math.log10(norm) if norm > 0 else -np.inf
-    # ∂L/∂W_hx = Σ_t Σ_b δ_t x_tᵀ, ∂L/∂W_hh = Σ_t Σ_b δ_t h_{t-1}ᵀ with δ_t = φ'(a_t) ⊙ μ_t, each term weighted
-    # by its scale relative to the largest.
+    # ∂L/∂W_hx = Σ_t Σ_b δ_t x_tᵀ, ∂L/∂W_hh = Σ_t Σ_b δ_t h_{t-1}ᵀ with δ_t = φ'(a_t) ⊙ μ_t,
+    # each term weighted by its scale relative to the largest.
     delta = inp.dphi * mu_v.reshape(T, B, h)
     blocks = []
     for scales, Z in ((mu_s, inp.x), (mu_s + inp.hp_s, inp.hp_v)):
