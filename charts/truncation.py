@@ -1,6 +1,7 @@
 """Figures of the truncation view: the book's figure of segments over The Time
-Machine, per-step gradient norms of each strategy, their agreement with the
-exact gradient, and the Monte-Carlo behaviour of randomized truncation."""
+Machine, per-step gradient norms of each strategy, and their agreement with the
+exact gradient. The Monte-Carlo figures of randomized truncation are in
+charts/randomized.py, named after bptt_core/randomized.py."""
 
 from __future__ import annotations
 
@@ -168,104 +169,5 @@ def agreement_figure(keys, cosine, relative_error,
     return fig
 
 
-def mc_error_figure(n, relative_error, expected_error, *, running_cosine=None, pi: float | None = None,
-                    title: str = "The running mean of randomized gradients approaches the exact gradient"
-                    ) -> go.Figure:
-    """‖ḡ_n − g‖/‖g‖ against the number of samples n (log–log), with its predicted
-    root-mean-square √(tr Σ / n)/‖g‖ from the sample covariance Σ (slope −½).
-    Non-positive or non-finite points are left out (a log axis cannot show them)."""
-    n = np.asarray(n, dtype=float)
-    fig = new_figure()
-    e = np.asarray(expected_error, dtype=float)
-    x, y, _ = finite_xy(n, np.where(e > 0, e, np.nan))
-    fig.add_trace(scatter(x=x, y=y, mode="lines", name="Predicted √(tr Σ / n) / ‖g‖",
-                          line=dict(color=PALETTE["grey"], dash="dash", width=LINE_WIDTH),
-                          hovertemplate="n = %{x}<br>predicted = %{y:.3g}<extra></extra>"))
-    r = np.asarray(relative_error, dtype=float)
-    keep = np.isfinite(r) & (r > 0)
-    dropped = int((~keep).sum())
-    style = STRATEGIES["randomized"]
-    label = style["name"].replace("π", f"π = {pi:g}") if pi is not None else style["name"]
-    custom = None
-    hover = "n = %{x}<br>relative error = %{y:.3g}"
-    if running_cosine is not None:
-        c = np.asarray(running_cosine, dtype=float)[keep]
-        custom = np.where(np.isfinite(c), c, 0.0)
-        hover += "<br>cos∠(ḡ_n, g) = %{customdata:.4f}"
-    fig.add_trace(scatter(x=n[keep], y=r[keep], mode="lines", name=label + ": running mean ḡ_n",
-                          customdata=custom, hovertemplate=hover + "<extra></extra>",
-                          line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH)))
-    layout(fig, title=title, x="Number of samples n", y="‖ḡ_n − g‖ / ‖g‖", log_x=True, log_y=True)
-    if dropped:
-        note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: the error is 0 "
-                  "(identical to the exact gradient) or not finite, which a log axis cannot show.")
-    return fig
-
-
-def mc_coordinate_figure(n, ratio, band, *, label: str = "largest entry of ∂L/∂W_hh", pi: float | None = None,
-                         title: str = "One coordinate: the running mean stays inside ±2σ/√n"
-                         ) -> go.Figure:
-    """The running mean of one gradient coordinate divided by its exact value,
-    ḡ_n[j] / g_j, against n (log x), inside the band 1 ± 2σ_j/(√n |g_j|) where it
-    should stay about 95 % of the time, and the exact value 1 (full BPTT)."""
-    n = np.asarray(n, dtype=float)
-    ratio = np.asarray(ratio, dtype=float)
-    band = np.asarray(band, dtype=float)
-    fig = new_figure()
-    xb, b, _ = finite_xy(n, band)
-    if xb.size:
-        fig.add_trace(scatter(x=np.concatenate([xb, xb[::-1]]), y=np.concatenate([1 + b, (1 - b)[::-1]]),
-                              fill="toself", fillcolor=_rgba(STRATEGIES["randomized"]["color"], 0.15),
-                              line=dict(width=0), name="1 ± 2σ/√n (95 % band)", hoverinfo="skip"))
-    full = STRATEGIES["full"]
-    fig.add_trace(scatter(x=[float(n.min()), float(n.max())] if n.size else [], y=[1.0, 1.0] if n.size else [],
-                          mode="lines", name=full["name"] + " (exact)",
-                          line=dict(color=full["color"], dash=full["dash"], width=1.5)))
-    x, y, dropped = finite_xy(n, ratio)
-    style = STRATEGIES["randomized"]
-    name = (style["name"].replace("π", f"π = {pi:g}") if pi is not None else style["name"]) + ": running mean"
-    fig.add_trace(scatter(x=x, y=y, mode="lines", name=name,
-                          line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
-                          hovertemplate="n = %{x}<br>ḡ_n / g = %{y:.4f}<extra></extra>"))
-    # Keep the view on the converging part: the band at n = 1 can be very wide.
-    ref = [abs(v - 1) for v in y[x >= min(10, x.max())]] if x.size else []
-    ref += [float(b[min(9, b.size - 1)])] if b.size else []
-    span = max(ref + [0.05]) * 1.3
-    layout(fig, title=title, x="Number of samples n", y=f"ḡ_n / g  ({label})", log_x=True,
-           yaxis=dict(range=[1 - span, 1 + span]))
-    if dropped:
-        note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: a draw overflowed float64, "
-                  "so the running mean is not finite from there on.")
-    return fig
-
-
-def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = None,
-                    current_value: float | None = None, samples: int | None = None,
-                    title: str = "The price of randomized truncation: variance against π") -> go.Figure:
-    """log10 (tr Σ(π) / ‖g‖²) against the keep probability π: the total variance of
-    one randomized gradient relative to the exact gradient's squared norm.
-    π = 1 is full BPTT (variance 0, −inf in log10): left out with a note."""
-    pi = np.asarray(pi, dtype=float)
-    v = np.asarray(log10_relative_variance, dtype=float)
-    style = STRATEGIES["randomized"]
-    x, y, dropped = finite_xy(pi, v)
-    fig = new_figure()
-    fig.add_trace(scatter(x=x, y=y, mode="lines+markers",
-                          name=style["name"] + (f" ({samples} draws per π)" if samples else ""),
-                          line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
-                          marker=dict(size=8, symbol="circle"),
-                          hovertemplate="π = %{x:.2f}<br>log₁₀ (tr Σ / ‖g‖²) = %{y:.3f}<extra></extra>"))
-    if current_pi is not None and current_value is not None and np.isfinite(current_value):
-        fig.add_trace(scatter(x=[current_pi], y=[current_value], mode="markers",
-                              name=f"π = {current_pi:g} (the Monte-Carlo samples above)",
-                              marker=dict(size=14, symbol="star", color=PALETTE["vermillion"],
-                                          line=dict(color=PALETTE["black"], width=1))))
-    layout(fig, title=title, x="Keep probability π", y="log₁₀ (tr Σ / ‖g‖²)", xaxis=dict(range=[0, 1.05]))
-    if dropped:
-        at_one = bool(np.any((pi == 1.0) & np.isneginf(v)))
-        why = ("π = 1 is full BPTT: every draw is the exact gradient and the variance is 0, "
-               "which has no logarithm" if at_one and dropped == 1 else
-               f"{dropped} value{'s' if dropped > 1 else ''} left out: a variance of 0 (π = 1, full BPTT) "
-               "or one float64 could not hold")
-        note(fig, why + ".")
-    return fig
+# Moved to charts/randomized.py; imported here so that callers of the old place keep working.
+from .randomized import mc_coordinate_figure, mc_error_figure, variance_figure  # noqa: E402,F401

@@ -10,7 +10,7 @@ import numpy as np
 from bptt_core import (History, Update, chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scaled,
                        make_corpus, random_batches, sequential_batches, spectrum, toy_problem, unrolled_gradients,
                        w_hh_schur)
-from charts import animation, eigenvalues, jacobians, scalar, training, truncation, unrolled
+from charts import animation, eigenvalues, jacobians, randomized, scalar, training, truncation, unrolled
 
 _T = 40
 _t = np.arange(_T + 1, dtype=float)
@@ -81,10 +81,18 @@ BUILDERS = {
     "strategy_gradient_norms": lambda: truncation.gradient_norms_figure(_strategy_rows(), _KEYS),
     "agreement": lambda: truncation.agreement_figure(_KEYS, np.array([1.0, 0.9, 0.95, 0.8]),
                                                      np.array([0.0, 0.3, 0.2, 0.5])),
-    "mc_error": lambda: truncation.mc_error_figure(_t[1:], 1 / np.sqrt(_t[1:]), 1.1 / np.sqrt(_t[1:]),
+    "mc_error": lambda: randomized.mc_error_figure(_t[1:], 1 / np.sqrt(_t[1:]), 1.1 / np.sqrt(_t[1:]),
                                                    running_cosine=np.ones(_T), pi=0.5),
-    "mc_coordinate": lambda: truncation.mc_coordinate_figure(_t[1:], 1 + 0.1 / _t[1:], 0.2 / np.sqrt(_t[1:]), pi=0.5),
-    "variance": lambda: truncation.variance_figure(np.linspace(0.1, 1.0, 10), np.linspace(1, -1, 10),
+    "mc_coordinate": lambda: randomized.mc_coordinate_figure(_t[1:], 1 + 0.1 / _t[1:], 0.2 / np.sqrt(_t[1:]), pi=0.5),
+    "mc_coordinate_exact": lambda: randomized.mc_coordinate_figure(
+        _t[1:], 1 + 0.3 / _t[1:], 0.2 / np.sqrt(_t[1:]), exact_band=50 / np.sqrt(_t[1:]), pi=0.2),
+    "mc_error_exact": lambda: randomized.mc_error_figure(_t[1:], 1 / np.sqrt(_t[1:]), 0.3 / np.sqrt(_t[1:]),
+                                                         exact_expected_error=1e12 / np.sqrt(_t[1:]),
+                                                         pi=0.2),
+    "variance_exact": lambda: randomized.variance_figure(np.linspace(0.1, 1.0, 10), np.linspace(20, -1, 10),
+                                                         current_pi=0.2, rho_eff=0.9,
+                                                         sampled=np.linspace(2, -1.5, 10)),
+    "variance": lambda: randomized.variance_figure(np.linspace(0.1, 1.0, 10), np.linspace(1, -1, 10),
                                                    current_pi=0.5, current_value=0.0, samples=100),
     "unrolled_graph": lambda: unrolled.unrolled_graph(unrolled_gradients(*toy_problem(3, 4, "tanh", 0.9, seed=0)),
                                                       activation="tanh"),

@@ -13,7 +13,7 @@ import plotly.io as pio
 import pytest
 
 import charts
-from charts import eigenvalues, jacobians, scalar, style, truncation, unrolled
+from charts import eigenvalues, jacobians, randomized, scalar, style, truncation, unrolled
 from charts.style import (HIGH_CONTRAST, PALETTE, PRESENT_FONT, PRESENT_HEIGHT, PRESENT_LINE_SCALE,
                           PRESENT_MARKER_SCALE, PRESENT_SCALE, PRESENT_TITLE_FONT, for_projection,
                           in_high_contrast)
@@ -24,7 +24,7 @@ LIGHT = {PALETTE[k] for k in ("orange", "sky", "yellow", "grey")}
 
 
 def test_gallery_covers_every_chart_builder():
-    builders = {f"{m.__name__}.{name}" for m in (eigenvalues, jacobians, scalar, truncation, unrolled)
+    builders = {f"{m.__name__}.{name}" for m in (eigenvalues, jacobians, randomized, scalar, truncation, unrolled)
                 for name, fn in inspect.getmembers(m, inspect.isfunction)
                 if fn.__module__ == m.__name__ and not name.startswith("_")
                 and inspect.signature(fn).return_annotation in (go.Figure, "go.Figure")}
@@ -77,7 +77,7 @@ def _called_builders():
     found = set()
     for build in BUILDERS.values():
         for name in build.__code__.co_names:
-            for module in (eigenvalues, jacobians, scalar, truncation, unrolled):
+            for module in (eigenvalues, jacobians, randomized, scalar, truncation, unrolled):
                 fn = getattr(module, name, None)
                 if inspect.isfunction(fn) and fn.__module__ == module.__name__:
                     found.add(fn)

@@ -1,6 +1,6 @@
 """Chart builders of the truncation view: the book's figure (three rows, the book's
 segments), strategy names and styles from STRATEGIES, axis titles, and no inf/NaN
-in any trace, including at overflow."""
+in any trace, including at overflow. The Monte-Carlo figures: tests/test_charts_randomized.py."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import pytest
 from bptt_core import (BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT, Full, Randomized, Truncated,
                        boundaries_from_xi, compare_strategies, full_boundaries, randomized_boundaries,
                        regular_boundaries, toy_problem, xi_from_segments)
-from bptt_core.randomized import randomized_statistics, randomized_variance_sweep
 from charts.style import STRATEGIES
-from charts.truncation import (ROWS, SPACE, agreement_figure, gradient_norms_figure, mc_coordinate_figure,
-                               mc_error_figure, segment_labels, truncation_figure, variance_figure)
+from charts.truncation import (ROWS, SPACE, agreement_figure, gradient_norms_figure, segment_labels,
+                               truncation_figure)
 
 KEYS = ("full", "chunked", "sliding", "randomized")
 BOOK_ROW = ["the", "␣time", "␣m", "achine␣", "by", "␣h␣g", "␣wel", "ls"]
@@ -162,38 +161,6 @@ def test_partial_agreement_notes_what_is_missing():
     fig = agreement_figure(KEYS, [1.0, 0.5, float("nan"), 0.7], [0.0, 0.9, float("nan"), 0.8])
     assert [t.name for t in fig.data] == [STRATEGIES[k]["name"] for k in ("full", "chunked", "randomized")]
     assert any(STRATEGIES["sliding"]["name"] in a.text for a in fig.layout.annotations)
-
-
-# --- Monte-Carlo -----------------------------------------------------------------------------
-
-def test_monte_carlo_figures():
-    rnn, X, Y = toy_problem(20, 6, "tanh", 1.0, 2)
-    stats = randomized_statistics(rnn, X, Y, 0.5, samples=200, seed=3)
-    err = mc_error_figure(stats.n, stats.relative_error, stats.expected_error,
-                          running_cosine=stats.running_cosine, pi=0.5)
-    assert err.layout.xaxis.type == "log" and err.layout.yaxis.type == "log"
-    assert "(log scale)" in err.layout.xaxis.title.text and "(log scale)" in err.layout.yaxis.title.text
-    assert err.data[-1].name.startswith(STRATEGIES["randomized"]["name"].replace("π", "π = 0.5"))
-    assert err.data[-1].line.color == STRATEGIES["randomized"]["color"]
-    coord = mc_coordinate_figure(stats.n, stats.coordinate_ratio, stats.coordinate_band, pi=0.5)
-    names = [t.name for t in coord.data]
-    assert any("±" in n for n in names) and any(STRATEGIES["full"]["name"] in n for n in names)
-    sweep = randomized_variance_sweep(rnn, X, Y, np.linspace(0.1, 1.0, 10), samples=50, seed=3)
-    var = variance_figure(sweep.pi, sweep.log10_relative_variance, current_pi=0.5,
-                          current_value=stats.log10_relative_variance, samples=50)
-    assert len(var.data[0].x) == 9  # π = 1 has variance 0: no logarithm, left out with a note
-    assert any("π = 1" in a.text for a in var.layout.annotations)
-    for fig in (err, coord, var):
-        assert nonfinite(fig) == 0
-        assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
-
-
-def test_monte_carlo_figures_survive_nan_inputs():
-    n = np.arange(1, 11)
-    nan = np.full(10, np.nan)
-    for fig in (mc_error_figure(n, nan, nan), mc_coordinate_figure(n, nan, nan),
-                variance_figure(np.linspace(0.1, 1, 10), np.full(10, -np.inf))):
-        assert nonfinite(fig) == 0
 
 
 def test_markup_in_the_text_reaches_plotly_as_entities():

@@ -18,8 +18,8 @@ from bptt_core.randomized import (WORK_BUDGET, affordable_samples, randomized_st
 from bptt_core.text import ENV_VAR, FALLBACK_TEXT, load_time_machine, preprocess
 from charts.animation import sweep_animation
 from charts.style import STRATEGIES
-from charts.truncation import (agreement_figure, gradient_norms_figure, mc_coordinate_figure,
-                               mc_error_figure, truncation_figure, variance_figure)
+from charts.randomized import mc_coordinate_figure, mc_error_figure, variance_figure
+from charts.truncation import agreement_figure, gradient_norms_figure, truncation_figure
 from ui.controls import Model, shared_controls, value, widget
 from ui.figures import show_chart
 from ui.messages import overflow_message
