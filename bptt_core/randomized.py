@@ -472,7 +472,8 @@ class VarianceSweep:
     draws per π of ``sampled_variance_sweep`` (whose estimates are noisy and too low at small π).
     Exact sweeps also carry: log10_coordinate_relative_variance (K,): log10 (Var(g_j)/g_j²) of the
     followed coordinate (the largest |∂L/∂W_hh| entry), computed whatever the cost of the total;
-    total_computed; rho_eff (see ``ExactMoments``); coordinate.
+    total_computed; rho_eff (see ``ExactMoments``); coordinate; computed (K,): which π fitted the
+    budget (the others are NaN).
     """
 
     pi: np.ndarray
@@ -483,6 +484,7 @@ class VarianceSweep:
     total_computed: bool = True
     rho_eff: float = float("nan")
     coordinate: int | None = None
+    computed: np.ndarray | None = None
 
     @property
     def exact(self) -> bool:
@@ -498,32 +500,47 @@ class VarianceSweep:
 
 def randomized_variance_sweep(rnn: RNN, X, Y, pis, samples: int | None = None, seed: int | None = None,
                               loss: str = "mse", h0=None, max_floats: int | None = None,
-                              total: bool | None = None) -> VarianceSweep:
+                              total: bool | None = None, budget: float | None = None) -> VarianceSweep:
     """The exact variance of the randomized estimator for every π in ``pis`` (K,), in one call.
 
     ``exact_moments`` with the π values on an array axis: tr Cov(g)(π) / ‖g‖² and, for the
     followed coordinate, Var(g_j)(π) / g_j². Nothing is drawn, so the curve is exact and falls
     monotonically as π grows (every term of the variance is (1/π − 1) or (1/π)^k times a π-free
     non-negative number). ``total``: None computes tr Cov(g) when ``affordable_exact`` says it
-    fits the budget (else only the coordinate's variance, ``total_computed`` False).
+    fits ``budget`` (default ``EXACT_WORK_BUDGET``; else only the coordinate's variance, ``total_computed`` False). When not even
+    the coordinate fits for every π, only as many π as fit are computed, spread over the grid, and
+    the others are NaN (``computed`` says which; none at T = 1000, h = 256).
     ``samples``, ``seed`` and ``max_floats`` are accepted from older callers and not used:
     ``sampled_variance_sweep`` is the Monte-Carlo estimate.
     """
     pis = _check_pis(pis)
     if total is not None and not isinstance(total, bool):
         raise ValueError(f"total: expected None, True or False, got {describe(total)}")
+    budget = EXACT_WORK_BUDGET if budget is None else as_float("budget", budget, low=0.0)
     X_arr = as_float_array("X", X, (2, 3))
     batch = X_arr.shape[1] if X_arr.ndim == 3 else 1
+    K = pis.size
+    plan = affordable_exact(X_arr.shape[0], rnn.h, K, rnn.d, batch, budget)
     if total is None:
-        total = affordable_exact(X_arr.shape[0], rnn.h, pis.size, rnn.d, batch).total
-    em = exact_moments(rnn, X, Y, pis, loss=loss, h0=h0, total=total)
-    with np.errstate(invalid="ignore"):
-        coord = 2.0 * em.log10_sigma - 2.0 * em.log10_abs_coordinate
-        with np.errstate(over="ignore"):
-            rel = 10.0 ** em.log10_relative_variance
-    return VarianceSweep(pi=pis.copy(), log10_total_variance=em.log10_total_variance, relative_variance=rel,
-                         samples=0, log10_coordinate_relative_variance=coord, total_computed=total,
-                         rho_eff=em.rho_eff, coordinate=em.coordinate)
+        total = plan.total
+    if plan.coordinate or total:
+        chosen = np.arange(K)
+    else:  # as many π as fit, spread over the grid
+        chosen = np.unique(np.linspace(0, K - 1, plan.pis).round().astype(int))
+    computed = np.zeros(K, dtype=bool)
+    computed[chosen] = True
+    log_tv, coord, rel = (np.full(K, np.nan) for _ in range(3))
+    rho_eff, j = float("nan"), None
+    if chosen.size:
+        em = exact_moments(rnn, X, Y, pis[chosen], loss=loss, h0=h0, total=total)
+        with np.errstate(invalid="ignore", over="ignore"):
+            coord[chosen] = 2.0 * em.log10_sigma - 2.0 * em.log10_abs_coordinate
+            rel[chosen] = 10.0 ** em.log10_relative_variance
+        log_tv[chosen] = em.log10_total_variance
+        rho_eff, j = em.rho_eff, em.coordinate
+    return VarianceSweep(pi=pis.copy(), log10_total_variance=log_tv, relative_variance=rel, samples=0,
+                         log10_coordinate_relative_variance=coord, total_computed=bool(total and chosen.size),
+                         rho_eff=rho_eff, coordinate=j, computed=computed)
 
 
 def sampled_variance_sweep(rnn: RNN, X, Y, pis, samples: int = 200, seed: int = 0,
@@ -565,7 +582,8 @@ def sampled_variance_sweep(rnn: RNN, X, Y, pis, samples: int = 200, seed: int = 
 # L_k(v) = G_k v + L_{k-1}(J_kᵀ v), L_0 = 0, is the full-BPTT gradient of an injection v at ∂L/∂h_k.
 # The increments are orthogonal and E[(ξ_k − 1)²] = 1/π − 1, so
 #
-#     Cov(g) = (1/π − 1) Σ_{k=2..T} E[L_{k-1} J_kᵀ u_k u_kᵀ J_k L_{k-1}ᵀ],  E[u_k u_kᵀ] = C_k + μ_k μ_kᵀ.
+#     Cov(g) = (1/π − 1) Σ_{k=2..T} E[L_{k-1} J_kᵀ u_k u_kᵀ J_k L_{k-1}ᵀ],
+#     E[u_k u_kᵀ] = C_k + μ_k μ_kᵀ.
 #
 # One coordinate g_j = Σ_t w_tᵀ u_t: L_k's row is ℓ_k = w_k + J_k ℓ_{k-1}, and with r_k = J_k ℓ_{k-1},
 #     Var(g_j)  = (1/π − 1) Σ_k r_kᵀ (C_k + μ_k μ_kᵀ) r_k;

@@ -316,6 +316,28 @@ def test_variance_sweep_is_exact_and_monotone():
     np.testing.assert_array_equal(again.log10_total_variance, sweep.log10_total_variance)
 
 
+def test_variance_sweep_stays_within_the_budget():
+    """At T = 1000, h = 256 not one π fits: nothing is computed (and the call returns at once); with a
+    smaller budget only some π are, spread over the grid."""
+    import time
+
+    rnn, X, Y = toy_problem(1000, 256, "identity", 0.9, 0)
+    start = time.perf_counter()
+    heavy = randomized_variance_sweep(rnn, X, Y, [0.1, 0.5, 1.0])
+    assert time.perf_counter() - start < 5.0
+    assert not heavy.computed.any() and np.isnan(heavy.log10_total_variance).all() and not heavy.total_computed
+    rnn, X, Y = toy_problem(200, 16, "tanh", 0.9, 0)
+    pis = np.linspace(0.1, 1.0, 10)
+    budget = exact_work(200, 16, 4) + 1.0
+    part = randomized_variance_sweep(rnn, X, Y, pis, budget=budget)
+    assert part.computed.sum() == 4 and part.computed[0] and part.computed[-1] and not part.total_computed
+    full = randomized_variance_sweep(rnn, X, Y, pis)
+    assert full.computed.all()
+    np.testing.assert_allclose(part.log10_coordinate_relative_variance[part.computed],
+                               full.log10_coordinate_relative_variance[part.computed], rtol=1e-12)
+    assert np.isnan(part.log10_coordinate_relative_variance[~part.computed]).all()
+
+
 @pytest.mark.parametrize("T, pi", [(50, 0.2), (100, 0.2), (50, 0.8)])
 def test_statistics_carry_the_exact_sigma(T, pi):
     rnn, X, Y = toy_problem(T, 16, "identity", 0.9, 0)
