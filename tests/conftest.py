@@ -19,3 +19,20 @@ def browser():
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def lab_server(browser):
+    """One `streamlit run app.py` for the walk and the layout checks (tests/browser_support.py), its
+    output in artifacts/logs/streamlit-lab.log."""
+    from tests.browser_support import LabServer, warm_up
+
+    try:
+        server = LabServer("lab")
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        warm_up(browser, server)
+        yield server
+    finally:
+        server.stop()
