@@ -18,3 +18,9 @@ test: $(BIN)/python
 bench: $(BIN)/python
 	$(BIN)/pip install -q -r requirements-bench.txt
 	$(BIN)/python bench/core.py
+
+# Every view × tab at 1440×900, 1280×720 presenting and 800×1000, into artifacts/gallery/ (index.html).
+.PHONY: screenshots
+screenshots: $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/python tools/screenshots.py
