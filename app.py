@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from ui.controls import enter_page, url_warnings, write_url
+from ui.controls import read_link, url_warnings
 from ui.lecture import classroom_sidebar, go_to, share_box
 from ui.registry import HOME_SCENARIOS, VIEWS
 from ui.runtime import limit_blas_threads
 
 st.set_page_config(page_title="BPTT Lab", page_icon="assets/favicon.png", layout="wide")
 limit_blas_threads()
+read_link()  # before any widget: the link's values, checked
 
 
 def home():
@@ -41,10 +42,8 @@ def home():
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(v.path, title=v.title, icon=v.icon, url_path=v.url_path) for v in VIEWS]
 navigation = st.navigation(pages)
-enter_page(navigation.url_path)
 for warning in url_warnings():
     st.warning(warning, icon=":material/link_off:")
-classroom_sidebar()
 navigation.run()
+classroom_sidebar()
 share_box(navigation.url_path or None)
-write_url()

@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .style import LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, hline, house_layout, new_figure, note, scatter
+from .findings import power_of_ten
 
 BAND_ALPHA = 0.18      # fill of the exact band
 VIEW_CAP = 1e6         # a band wider than this (relative) is drawn to the edge of the view
@@ -115,12 +116,11 @@ def mc_coordinate_figure(n, ratio, band, *, exact_band=None, label: str = "large
                                   line=dict(width=0), name="1 ± 2σ̂/√n, σ̂ estimated from the draws",
                                   hoverinfo="skip"))
         else:
-            both = np.concatenate([xs, [np.nan], xs])
-            edges = np.concatenate([1 + bs, [np.nan], 1 - bs])
-            traces.append(scatter(x=both, y=edges, mode="lines", connectgaps=False,
-                                  name="1 ± 2σ̂/√n, σ̂ estimated from the draws",
-                                  line=dict(color=PALETTE["grey"], dash="dot", width=1.5),
-                                  hovertemplate="n = %{x}<br>sample band edge = %{y:.4f}<extra></extra>"))
+            for sign, shown in ((1, True), (-1, False)):  # two edges, one legend entry
+                traces.append(scatter(x=xs, y=1 + sign * bs, mode="lines", showlegend=shown,
+                                      legendgroup="sample band", name="1 ± 2σ̂/√n, σ̂ estimated from the draws",
+                                      line=dict(color=PALETTE["grey"], dash="dot", width=1.5),
+                                      hovertemplate="n = %{x}<br>sample band edge = %{y:.4f}<extra></extra>"))
     full = STRATEGIES["full"]
     traces.append(scatter(x=[float(n.min()), float(n.max())] if n.size else [], y=[1.0, 1.0] if n.size else [],
                           mode="lines", name=full["name"] + " (exact)",
@@ -222,16 +222,6 @@ def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = N
 
 
 # --- what the charts show, in words --------------------------------------------------------------
-
-def power_of_ten(log10_value: float) -> str:
-    """10^x as text: "10¹²" for a whole power (|x| ≥ 3), else the number ("250", "0.034")."""
-    if not np.isfinite(log10_value):
-        return "∞" if log10_value > 0 else "0"
-    if abs(log10_value) < 3:
-        return f"{10.0 ** log10_value:.2g}"
-    k = int(round(log10_value))
-    return "10" + str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-
 
 def _percent(fraction: float) -> str:
     return f"{100 * fraction:.0f} %"

@@ -1,13 +1,17 @@
-"""Every control of the lab, declared once, and the codec that binds them to the URL.
+"""Every control of the lab, declared once, and the codec that checks the values a link brings.
 
-A control's name, type, default and range live in ``CONTROLS`` and nowhere
-else: pages draw widgets from this table, the URL codec validates against it,
-and the tests drive every control to the ends of its range from it.
+A control's name, type, default and range live in ``CONTROLS`` and nowhere else: pages draw
+widgets from this table, the URL codec validates against it, and the tests drive every control
+to the ends of its range from it. Options and limits that the core defines (activations, matrix
+kinds, optimizers, the largest hidden size) are imported from it, not typed again.
 
-URL values are never trusted: a value that is not a number, NaN, ±inf, out of
-range or not one of the options falls back to the default (numbers out of
-range are clamped) and produces a short warning that never repeats the
-offending text (it could be markup or script).
+Every widget is bound to the URL by Streamlit itself (``bind="query-params"``: the address
+follows each change in place, a value equal to the default leaves the address, and a link's
+value seeds the widget) and keeps its value across pages (``persist_state="session"``).
+What Streamlit does not do is say why a link's value was not used: ``read_link`` checks the
+link once per session, before any widget exists, with this module's codec, and turns what it
+rejects or clamps into short warnings that never repeat the offending text (it could be markup
+or script).
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from ui.address_bar import address_bar
-from ui.registry import VIEWS, tab_param
+from bptt_core import ACTIVATIONS, MATRIX_KINDS, MAX_H, OPTIMIZERS
+from ui.registry import MODEL, VIEWS, tab_param
+
+# The keep probability's floor: π = 0 would keep no gradient at all (and 1/π is infinite).
+MIN_PI = 0.05
 
 
 @dataclass(frozen=True)
@@ -41,25 +47,26 @@ class Control:
 
 
 _CONTROLS = [
-    # Shared model controls (sidebar, every view).
-    Control("T", "Sequence length T", "int", 50, 2, 1000, 1, help="Number of time steps the RNN is unrolled for."),
-    Control("h", "Hidden size h", "int", 16, 2, 256, 1, help="Dimension of the hidden state h_t."),
-    Control("activation", "Activation φ", "choice", "identity", options=("identity", "tanh", "sigmoid", "relu"),
-            help="The section's derivation uses the identity φ(x) = x."),
+    # The shared model (sidebar, every view but the training lab): one RNN, one W_hh.
     Control("rho", "Spectral radius ρ(W_hh)", "float", 0.9, 0.1, 3.0, 0.05, fmt="%.2f",
             help="Largest |eigenvalue| of W_hh: below 1 gradients tend to vanish, above 1 to explode."),
-    Control("seed", "Random seed", "int", 0, 0, 9999, 1, help="Seeds the weights, the inputs and every random draw."),
-    # Eigenvalues of W_hh.
-    Control("kind", "Matrix kind", "choice", "symmetric", options=("symmetric", "normal", "nonnormal"),
-            help="Symmetric: real eigenvalues. Normal: rotations (complex pairs). Non-normal: same eigenvalues, skewed eigenvectors."),
+    Control("activation", "Activation φ", "choice", "identity", options=ACTIVATIONS,
+            help="The section's derivation uses the identity φ(x) = x."),
+    Control("T", "Sequence length T", "int", 50, 2, 1000, 1, help="Number of time steps the RNN is unrolled for."),
+    Control("h", "Hidden size h", "int", 16, 2, MAX_H, 1, help="Dimension of the hidden state h_t."),
+    Control("kind", "Kind of W_hh", "choice", "symmetric", options=MATRIX_KINDS,
+            help="Symmetric: real eigenvalues. Normal: rotations (complex pairs). Non-normal: the normal one's "
+                 "eigenvalues with skewed eigenvectors. Gaussian: random entries, eigenvalues filling a disk."),
     Control("spread", "Spread of eigenvalues", "float", 0.5, 0.0, 1.0, 0.05, fmt="%.2f",
             help="Moduli of the eigenvalues range from ρ down to ρ(1 − spread)."),
     Control("nonnormality", "Non-normality", "float", 2.0, 0.0, 10.0, 0.1, fmt="%.1f",
             help="Strength of the upper-triangular part in the Schur form; the eigenvalues stay fixed."),
+    Control("seed", "Random seed", "int", 0, 0, 9999, 1, help="Seeds the weights, the inputs and every random draw."),
+    # Eigenvalues of W_hh.
     Control("K", "Powers k up to K", "int", 100, 1, 2000, 1, help="Largest power of W_hh drawn."),
     # Truncation strategies.
     Control("tau", "Truncation length τ", "int", 4, 1, 200, 1, help="Regular truncation cuts every τ steps."),
-    Control("pi", "Keep probability π", "float", 0.5, 0.05, 1.0, 0.05, fmt="%.2f",
+    Control("pi", "Keep probability π", "float", 0.5, MIN_PI, 1.0, 0.05, fmt="%.2f",
             help="Randomized truncation keeps the flow with probability π and then scales it by 1/π."),
     Control("samples", "Monte-Carlo samples S", "int", 500, 10, 2000, 10, help="Number of randomized gradients drawn."),
     Control("book_draw", "The book's draw", "bool", True, help="Show the book's own randomized segments (29 characters) instead of a fresh draw."),
@@ -69,7 +76,17 @@ _CONTROLS = [
     Control("c_noise", "Randomness of c_t", "float", 0.0, 0.0, 1.0, 0.05, fmt="%.2f",
             help="c_t is drawn uniformly from c ± this amount (0: constant)."),
     Control("log_eps", "Perturbation log₁₀ ε", "int", -8, -12, -1, 1, help="Size of the change to h_0 in the butterfly plot."),
-    # Training lab: which strategies to train (one toggle each), and the run's settings.
+    # Training lab: its own network (a character RNN over the vocabulary, not the sidebar's model) ...
+    Control("train_T", "Window T (characters)", "int", 35, 2, 200, 1,
+            help="Characters per training window: the book's num_steps (35; 32 in d2l 1.0)."),
+    Control("train_h", "Hidden units h", "int", 128, 8, 512, 8, help="The book uses 512 (32 in d2l 1.0)."),
+    Control("train_activation", "Activation φ of the network", "choice", "tanh", options=ACTIVATIONS,
+            help="The book's character RNN uses tanh."),
+    Control("init_at_rho", "Start W_hh at a spectral radius", "bool", False,
+            help="Off: the book's start, every weight ~ N(0, 0.01²). On: W_hh random with spectral radius ρ₀."),
+    Control("init_rho", "Initial spectral radius ρ₀", "float", 1.5, 0.1, 3.0, 0.05, fmt="%.2f",
+            help="ρ(W_hh) at the start of training, when the switch above is on."),
+    # ... which strategies to train (one toggle each), and the run's settings.
     Control("train_full", "Full BPTT", "bool", True, help="Backpropagate through the whole window of T steps."),
     Control("train_chunked", "Regular truncation (τ)", "bool", True,
             help="Cut the gradient every τ steps inside each window (the book's regular truncation)."),
@@ -83,9 +100,9 @@ _CONTROLS = [
     Control("theta", "Clipping threshold θ", "float", 1.0, 0.1, 10.0, 0.1, fmt="%.1f",
             help="Largest gradient norm an update may use."),
     Control("lr", "Learning rate η", "float", 1.0, 0.01, 5.0, 0.01, fmt="%.2f", help="Step size of SGD or Adagrad."),
-    Control("optimizer", "Optimizer", "choice", "sgd", options=("sgd", "adagrad"),
+    Control("optimizer", "Optimizer", "choice", "sgd", options=OPTIMIZERS,
             help="SGD: w ← w − η g. Adagrad: s ← s + g², w ← w − η g / √(s + ε)."),
-    Control("epochs", "Epochs", "int", 2, 1, 50, 1, help="Passes over the training text."),
+    Control("epochs", "Epochs", "int", 8, 1, 100, 1, help="Passes over the training text."),
     # The lecture hall (sidebar, every page).
     Control("present", "Presentation mode", "bool", False,
             help="For a projector: large chart text, thick lines, explanations folded away, the main chart on one screen."),
@@ -96,16 +113,44 @@ CONTROLS: dict[str, Control] = {c.key: c for c in _CONTROLS}
 
 
 class Model(NamedTuple):
-    """The sidebar's model settings, shared by every view."""
+    """The sidebar's model settings, shared by every view: one RNN and one W_hh for the same values."""
 
     T: int
     h: int
     activation: str
     rho: float
+    kind: str
+    spread: float
+    nonnormality: float
     seed: int
 
+    @property
+    def s(self) -> float:
+        """The non-normality the matrix uses: the other kinds ignore the slider."""
+        return self.nonnormality if self.kind == "nonnormal" else 0.0
 
-SHARED = Model._fields  # the sidebar controls, in order
+    def matrix_key(self) -> tuple:
+        """What W_hh depends on (h, ρ, kind, spread, s, seed): equal keys, equal matrices, shared caches."""
+        spread = 0.0 if self.kind == "gaussian" else self.spread
+        return self.h, self.rho, self.kind, spread, self.s, self.seed
+
+    def canonical(self) -> "Model":
+        """The same model with the settings its kind ignores at fixed values (cache keys)."""
+        h, rho, kind, spread, s, seed = self.matrix_key()
+        return self._replace(spread=spread, nonnormality=s)
+
+
+SHARED = Model._fields  # the sidebar's model controls
+# Drawn in this order: the one a lecturer reaches for first at the top of the sidebar.
+SIDEBAR_ORDER = ("rho", "activation", "T", "h", "kind", "spread", "nonnormality", "seed")
+
+
+
+def view_controls(url_path: str) -> tuple[str, ...]:
+    """The controls a view's charts depend on (the shared model spelled out)."""
+    view = next(v for v in VIEWS if v.url_path == url_path)
+    return tuple(k for key in view.controls for k in (SHARED if key == MODEL else (key,)))
+
 
 MAX_URL_VALUE_LENGTH = 64
 # Each view's open tab: Streamlit binds and validates these itself (ui/sections.py).
@@ -174,115 +219,67 @@ def encode_value(value) -> str:
 
 # --- Streamlit binding -------------------------------------------------------
 
-_STORE = "_control_values"  # survives page switches; widget state does not
-_SEEDED = "_control_seeded"  # (page, keys whose widget this visit of the page has started from the store)
-_URL_DRAWN = "_control_url_drawn"  # URL text of the controls this run drew, written once at its end
+_LINK_READ = "_link_read"        # set once the session's first link has been checked
+_WARNINGS = "_url_warnings"      # its warnings, until shown
 
 
-def _store() -> dict:
-    if _STORE not in st.session_state:
-        values, warnings = parse_query(st.query_params.to_dict())
-        st.session_state[_STORE] = values
-        st.session_state["_url_warnings"] = warnings
-    return st.session_state[_STORE]
+def read_link() -> None:
+    """Check the link this session started from, once, before any widget is drawn (app.py).
+
+    Every value the codec accepts or clamps goes to ``st.session_state``, so a control of a page
+    not yet visited starts from it too. A value it rejects or clamps leaves the address first:
+    Streamlit would otherwise seed the widget from the raw text by its own rules (it drops
+    "T=5000" where the codec clamps it, and reads "T=2.5" as 2).
+    """
+    if st.session_state.get(_LINK_READ):
+        return
+    st.session_state[_LINK_READ] = True
+    raw = {key: st.query_params.get_all(key) for key in st.query_params}
+    values, warnings = parse_query(raw)
+    for key, v in values.items():
+        st.session_state[key] = v
+        if parse_value(CONTROLS[key], raw[key])[1] is not None:
+            del st.query_params[key]
+    st.session_state[_WARNINGS] = warnings
 
 
 def url_warnings() -> list[str]:
-    """Warnings from this session's first URL read (shown once by the app)."""
-    _store()
-    return st.session_state.pop("_url_warnings", [])  # once: a later run would repeat stale news
+    """Warnings from this session's link (shown once by the app)."""
+    return st.session_state.pop(_WARNINGS, [])  # once: a later run would repeat stale news
 
 
 def value(key: str):
-    """The current value of a control (URL, then session, then default)."""
-    return _store().get(key, CONTROLS[key].default)
+    """The current value of a control, drawn on this page or not (its default until it is set)."""
+    return st.session_state.get(key, CONTROLS[key].default)
 
 
 def set_values(values: Mapping[str, Any]) -> None:
-    """Set controls programmatically (scenarios); takes effect on the next run."""
-    store = _store()
+    """Set controls programmatically (a scenario, in a button's callback); the widgets and the
+    address follow on the next run."""
     for key, v in values.items():
-        control = CONTROLS[key]
-        parsed, warning = parse_value(control, encode_value(v))
+        parsed, warning = parse_value(CONTROLS[key], encode_value(v))
         if warning:
             raise ValueError(f"scenario value for {key!r} is invalid: {v!r}")
-        store[key] = parsed
-        st.session_state.pop(key, None)  # the widget re-reads the store on the next run
-        st.query_params[key] = encode_value(parsed)
-
-
-def enter_page(page: str) -> None:
-    """Note the page about to run (app.py, every full run): a new page's widgets start from the store."""
-    if st.session_state.get(_SEEDED, (None,))[0] != page:
-        st.session_state[_SEEDED] = (page, set())
+        st.session_state[key] = parsed
 
 
 def widget(key: str, container=None):
-    """Draw the control's widget, bound to the session and to the URL; returns its value.
-
-    The URL is written at the end of the run (``write_url``), not here.
-    """
+    """Draw the control's widget, bound to the URL and kept for the session; returns its value."""
     control = CONTROLS[key]
-    store = _store()
-    if key in st.session_state:
-        store[key] = st.session_state[key]  # the widget's latest value
-    _, seeded = st.session_state.setdefault(_SEEDED, (None, set()))
-    if key not in st.session_state or key not in seeded:
-        # A widget new to this visit of the page starts from the store. After a page switch the key still
-        # holds the previous page's widget value, which Streamlit drops: assigning it carries it over.
-        # Only then: a value assigned on every run counts as set by the script, and the browser
-        # re-renders the widget for it.
-        st.session_state[key] = store.get(key, control.default)
-        seeded.add(key)
     where = st if container is None else container
+    bound = dict(key=key, help=control.help, bind="query-params", persist_state="session")
     if control.kind == "choice":
-        out = where.selectbox(control.label, control.options, key=key, help=control.help)
-    elif control.kind == "bool":
-        out = where.toggle(control.label, key=key, help=control.help)
-    elif control.kind == "int":
-        out = where.slider(control.label, int(control.lo), int(control.hi), step=int(control.step), key=key,
-                           help=control.help)
-    else:
-        out = where.slider(control.label, float(control.lo), float(control.hi), step=float(control.step),
-                           key=key, help=control.help, format=control.fmt)
-    store[key] = out
-    st.session_state.setdefault(_URL_DRAWN, {})[key] = encode_value(out)
-    return out
+        return where.selectbox(control.label, control.options, index=control.options.index(control.default),
+                               **bound)
+    if control.kind == "bool":
+        return where.toggle(control.label, value=control.default, **bound)
+    if control.kind == "int":
+        return where.slider(control.label, int(control.lo), int(control.hi), value=int(control.default),
+                            step=int(control.step), **bound)
+    return where.slider(control.label, float(control.lo), float(control.hi), value=float(control.default),
+                        step=float(control.step), format=control.fmt, **bound)
 
 
-def write_url(key: str = "app") -> None:
-    """Put the values of the controls this run drew into the URL, once, at the end of the run.
-
-    Called at the end of every full run (app.py) and of every fragment run (ui/sections.py, with
-    the fragment's ``key``). A full run writes the values that changed through ``st.query_params``
-    (one page-info message, sent last so that it joins the run's final render). A fragment rerun,
-    which is what every slider move is, hands all of them to the browser's address instead
-    (ui/address_bar.py): Streamlit re-renders the whole app for a page-info message. Until the
-    next full run, ``st.query_params`` on the server keeps the query as Streamlit last wrote it;
-    nothing reads it then (the store took the URL's values at the session's first run).
-    """
-    drawn = st.session_state.pop(_URL_DRAWN, None)
-    if not drawn:
-        return
-    if _fragment_rerun():
-        address_bar(drawn, key=f"{key}_address")
-        return
-    changed = {k: v for k, v in drawn.items() if st.query_params.get(k) != v}
-    if changed:
-        st.query_params.update(changed)
-
-
-def _fragment_rerun() -> bool:
-    """Whether this run reruns fragments only (a widget inside one changed), not the whole page.
-
-    Streamlit has no public way to ask; its run context lists the fragments a run is for.
-    """
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
-
-
-def shared_controls() -> Model:
-    """Draw the sidebar's model controls (T, h, activation, ρ, seed); returns their values."""
-    with st.sidebar:
-        st.header("Model")
-        return Model(*(widget(key) for key in SHARED))
+def model_values() -> Model:
+    """The shared model as the controls hold it now, drawn or not (a view's text, the share link)."""
+    return Model(*(value(key) for key in SHARED))

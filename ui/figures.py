@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import plotly.graph_objects as go
 import streamlit as st
 
 from charts.style import for_projection, in_high_contrast
 from ui.controls import value
-from ui.text import plain_markdown, take_stage
 from ui.downloads import download_menu, plotly_config
 from ui.live_chart import live_chart
+from ui.text import plain_markdown
 
 
 def show_chart(fig: go.Figure, *, key: str, caption: str) -> None:
@@ -19,13 +17,10 @@ def show_chart(fig: go.Figure, *, key: str, caption: str) -> None:
 
     Presentation mode and high contrast (the sidebar's lecture hall) restyle every chart here, once.
     """
-    stage = None
     if value("present"):
         fig = for_projection(fig, high_contrast=value("contrast"))
-        stage = take_stage()  # the page's first chart goes right under the title, onto the projector's screen
     elif value("contrast"):
         fig = in_high_contrast(fig)
-    with stage if stage is not None else nullcontext():
-        live_chart(fig, key=key, config=plotly_config(key))
-        st.caption(plain_markdown(caption))  # plain text: 'h_{t−1}ᵀ‖_F … ‖h_' is not emphasis
-        download_menu(fig, key=key)
+    live_chart(fig, key=key, config=plotly_config(key))
+    st.caption(plain_markdown(caption))  # plain text: 'h_{t−1}ᵀ‖_F … ‖h_' is not emphasis
+    download_menu(fig, key=key)

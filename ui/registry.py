@@ -11,6 +11,10 @@ from dataclasses import dataclass
 # validation warnings).
 
 
+# What a view reads: "model" stands for the sidebar's shared model controls (ui/controls.py SHARED).
+MODEL = "model"
+
+
 @dataclass(frozen=True)
 class View:
     path: str        # script under views/, relative to the repository root
@@ -18,21 +22,29 @@ class View:
     icon: str
     url_path: str
     summary: str     # one line for the home page's map
+    controls: tuple  # the controls its charts depend on: a scenario sets every one of them
 
 
 VIEWS = (
     View("views/unrolled.py", "The unrolled network", ":material/account_tree:", "unrolled",
-         "The computational graph for T = 3, ‖∂L/∂h_t‖ over time, and the recursion against the book's expanded sum."),
+         "The computational graph for T = 3, ‖∂L/∂h_t‖ over time, and the recursion against the book's expanded sum.",
+         (MODEL,)),
     View("views/eigenvalues.py", "Eigenvalues of W_hh", ":material/blur_circular:", "eigenvalues",
-         "Eigenvalues in the complex plane, ‖(W_hhᵀ)^k‖ against ρ^k, singular values, and the section's exercise 1."),
+         "Eigenvalues in the complex plane, ‖(W_hhᵀ)^k‖ against ρ^k, singular values, and the section's exercise 1.",
+         (MODEL, "K")),
     View("views/jacobians.py", "Products of Jacobians", ":material/grid_on:", "jacobians",
-         "‖Π ∂h_t/∂h_{t-1}‖ against the lag for identity, tanh and sigmoid, with the λ₁γ bound, as a line and a heatmap."),
+         "‖Π ∂h_t/∂h_{t-1}‖ against the lag for identity, tanh and sigmoid, with the σ₁γ bound, as a line and a heatmap.",
+         (MODEL,)),
     View("views/truncation.py", "Truncation strategies", ":material/content_cut:", "truncation",
-         "The book's figure over The Time Machine; full, chunked, sliding and randomized gradients; Monte-Carlo."),
+         "The book's figure over The Time Machine; full, chunked, sliding and randomized gradients; Monte-Carlo.",
+         (MODEL, "tau", "pi", "samples", "book_draw")),
     View("views/scalar.py", "The scalar model", ":material/functions:", "scalar",
-         "a_t = b_t + c_t a_{t-1}: the terms Π c_j b_i vanish or explode, and the butterfly effect."),
+         "a_t = b_t + c_t a_{t-1}: the terms Π c_j b_i vanish or explode, and the butterfly effect.",
+         (MODEL, "c", "c_noise", "log_eps")),
     View("views/training.py", "Training lab", ":material/model_training:", "training",
-         "A character RNN trained on The Time Machine with each strategy: perplexity, gradient norms, clipping."),
+         "A character RNN trained on The Time Machine with each strategy: perplexity, gradient norms, clipping.",
+         ("train_T", "train_h", "train_activation", "seed", "init_at_rho", "init_rho", "train_full", "train_chunked",
+          "train_sliding", "train_randomized", "match_pi", "tau", "pi", "clip", "theta", "lr", "optimizer", "epochs")),
 )
 
 
@@ -43,10 +55,13 @@ def tab_param(url_path: str) -> str:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A one-click setting of some controls (and the view's open tab) that shows one idea.
+    """A one-click setting of a view's controls (and its open tab) that shows one idea.
 
-    ``label`` and ``caption`` are ``str.format`` templates over ``values``: every number a reader sees
-    comes from the values, so the two can never disagree (tests/test_scenarios.py checks it).
+    ``values`` are the controls it changes; every other control of its view goes back to its
+    default, so a scenario is one exact setting and what it says can be checked against the data
+    at that setting (tests/test_claims.py does, for every scenario and tour step). ``label`` and
+    ``caption`` are ``str.format`` templates over ``values``: every number a reader sees comes from
+    the values, so the two can never disagree (tests/test_scenarios.py checks it).
     """
 
     label: str
@@ -68,20 +83,23 @@ def _scenarios(view: str, *rows) -> tuple[Scenario, ...]:
     return tuple(Scenario(label, caption, values, view, tab) for label, caption, values, tab in rows)
 
 
-# Per view, in the order they are drawn under the view's title.
+# Per view, in the order they are drawn under the view's title. What a caption states is checked against
+# the data at the scenario's setting by tests/test_claims.py.
 SCENARIOS = {
     "unrolled": _scenarios(
         "unrolled",
-        ("Vanishing, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: a loss's gradient shrinks like ρ^k "
-         "on its way k steps back", dict(activation="identity", rho=0.8, T=100), "Recursion = sum"),
-        ("Edge, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: a loss reaches every earlier step at full "
-         "strength", dict(activation="identity", rho=1.0, T=100), "Recursion = sum"),
-        ("Exploding, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: ‖∂L/∂h_t‖ grows like ρ^(T−t) back to the first step",
-         dict(activation="identity", rho=1.2, T=100), "Gradient over time"),
-        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: saturated units hold ‖∂L/∂h_t‖ "
-         "near its size at T, where the identity would grow it like ρ^(T−t)", dict(activation="tanh", rho=2.5, T=100), "Gradient over time"),
-        ("Where ∂L/∂W_hh comes from, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: every step's term is "
-         "about as large, since δ_t grows going back as fast as the states shrink", dict(activation="identity", rho=1.1, T=100), "Sources of ∂L/∂W_hh"),
+        ("Vanishing, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: the term a loss adds to ∂L/∂h₁ shrinks "
+         "by a factor ρ for every step it travels back", dict(activation="identity", rho=0.8, T=100), "Recursion = sum"),
+        ("Edge, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: the farthest loss adds about as much to ∂L/∂h₁ "
+         "as the nearest one", dict(activation="identity", rho=1.0, T=100), "Recursion = sum"),
+        ("Exploding, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: ‖∂L/∂h_t‖ grows by about a factor ρ per "
+         "step back, all the way to the first step", dict(activation="identity", rho=1.2, T=100), "Gradient over time"),
+        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: saturated units keep ‖∂L/∂h_t‖ "
+         "within two orders of magnitude of its size at T, where the identity would grow it like ρ^(T−t)",
+         dict(activation="tanh", rho=2.5, T=100), "Gradient over time"),
+        ("Where ∂L/∂W_hh comes from, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: every step's share is within "
+         "an order of magnitude of the others, since δ_t grows going back as fast as the states shrink",
+         dict(activation="identity", rho=1.1, T=100), "Sources of ∂L/∂W_hh"),
     ),
     "eigenvalues": _scenarios(
         "eigenvalues",
@@ -90,21 +108,22 @@ SCENARIOS = {
         ("Non-normal transient growth", "{kind} W_hh, ρ = {rho:g}, non-normality {nonnormality:g}, K = {K}: the "
          "powers grow for a while although every eigenvalue is inside the unit circle",
          dict(kind="nonnormal", rho=0.9, nonnormality=5.0, K=200), "Powers of W_hh"),
-        ("σ₁ above ρ", "{kind} W_hh, ρ = {rho:g}, non-normality {nonnormality:g}: same eigenvalues, larger "
-         "singular values", dict(kind="nonnormal", rho=0.9, nonnormality=5.0), "Singular values"),
-        ("Exploding, ρ = {rho:g}", "{kind} W_hh, ρ = {rho:g}: eigenvalues outside the unit circle",
+        ("σ₁ above ρ", "{kind} W_hh, ρ = {rho:g}, non-normality {nonnormality:g}: the normal W_hh's eigenvalues, "
+         "and a top singular value σ₁ several times ρ", dict(kind="nonnormal", rho=0.9, nonnormality=5.0),
+         "Singular values"),
+        ("Exploding, ρ = {rho:g}", "{kind} W_hh, ρ = {rho:g}: the largest eigenvalues lie outside the unit circle",
          dict(kind="normal", rho=1.2), "Eigenvalues"),
         ("Power iteration", "{kind} W_hh, spread {spread:g}, K = {K}: M^k x turns towards the top eigenvector",
          dict(kind="symmetric", spread=0.5, K=100), "Exercise 1"),
     ),
     "jacobians": _scenarios(
         "jacobians",
-        ("Vanishing, ρ = {rho:g}", "ρ = {rho:g}, T = {T}: every activation's product shrinks with the lag",
+        ("Vanishing, ρ = {rho:g}", "ρ = {rho:g}, T = {T}: every activation's product shrinks with every step of lag",
          dict(rho=0.8, T=100), "Against the lag"),
         ("Sigmoid's ¼, ρ = {rho:g}", "ρ = {rho:g}, T = {T}: identity explodes, sigmoid (γ = ¼) still vanishes",
          dict(rho=2.0, T=100), "Against the lag"),
-        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}: most φ'(a_t) sit far below their largest value γ",
-         dict(activation="tanh", rho=2.5), "Saturation"),
+        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}: most φ'(a_t) sit below half their largest "
+         "value γ", dict(activation="tanh", rho=2.5), "Saturation"),
         ("Exploding, every pair", "{activation} φ, ρ = {rho:g}, T = {T}: ‖∂h_t/∂h_s‖ grows with the distance t − s",
          dict(activation="identity", rho=1.2, T=100), "Every pair of steps"),
     ),
@@ -112,37 +131,40 @@ SCENARIOS = {
         "truncation",
         ("The book's figure", "τ = {tau}: regular cuts every τ characters, randomized ones where a draw stops the flow",
          dict(tau=4, book_draw=True), "The book's figure"),
-        ("Short truncation, τ = {tau}", "{activation} φ, τ = {tau}, ρ = {rho:g}: truncated ∂L/∂h_t only hear losses up to τ steps ahead",
+        ("Short truncation, τ = {tau}", "{activation} φ, τ = {tau}, ρ = {rho:g}: sliding truncation's ∂L/∂h_t only "
+         "hears the losses of the next τ steps, so it falls short of full BPTT's",
          dict(tau=5, rho=1.0, activation="identity"), "Per-step gradients"),
-        ("Exploding, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, τ = {tau}: truncated gradients point the right way but miss most of its size",
+        ("Exploding, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, τ = {tau}: regular and sliding truncation point "
+         "roughly the right way but miss most of the gradient's size",
          dict(rho=1.2, tau=10, activation="identity"), "Agreement"),
-        ("Unbiased but noisy, π = {pi:g}", "π = {pi:g}, S = {samples}: the running mean closes in on the exact "
-         "gradient", dict(pi=0.2, samples=1000), "Monte-Carlo"),
-        ("The price of π", "π = {pi:g}: fewer kept steps, more variance", dict(pi=0.5), "Variance against π"),
+        ("Unbiased but noisy, π = {pi:g}", "π = {pi:g}, S = {samples}: right on average, yet one draw's exact "
+         "standard deviation dwarfs the gradient itself", dict(pi=0.2, samples=1000), "Monte-Carlo"),
+        ("The price of π", "π = {pi:g}: the smaller π, the larger the exact variance of one draw", dict(pi=0.5),
+         "Variance against π"),
     ),
     "scalar": _scenarios(
         "scalar",
         ("Vanishing, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: old terms shrink geometrically",
          dict(c=0.8, c_noise=0.0), "Terms"),
-        ("Edge, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: every term counts the same", dict(c=1.0, c_noise=0.0), "Terms"),
-        ("Exploding, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: the oldest input dominates",
+        ("Edge, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: every term keeps the size of its b_i, however old",
+         dict(c=1.0, c_noise=0.0), "Terms"),
+        ("Exploding, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: the oldest inputs dominate",
          dict(c=1.2, c_noise=0.0), "Terms"),
-        ("Random c_t, c = {c:g} ± {c_noise:g}", "c_t drawn from {c:g} ± {c_noise:g}: the geometric mean of |c_t| "
-         "decides, not c", dict(c=1.0, c_noise=0.5), "Terms"),
+        ("Random c_t, c = {c:g} ± {c_noise:g}", "c_t drawn from {c:g} ± {c_noise:g}: the geometric mean of the "
+         "drawn |c_t| sets the trend, not c", dict(c=1.0, c_noise=0.5), "Terms"),
         ("Butterfly, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, log₁₀ ε = {log_eps}: the two runs part like ρ^t",
          dict(activation="identity", rho=1.2, log_eps=-8), "Butterfly effect"),
     ),
     "training": _scenarios(
         "training",
-        ("Regular against randomized, τ = {tau}", "{activation} φ, τ = {tau}, π matched to τ: the two "
-         "truncations side by side, full BPTT for reference", dict(activation="tanh", tau=5, match_pi=True,
-         train_full=True, train_chunked=True, train_sliding=False, train_randomized=True, clip=True), "Perplexity"),
-        ("Exploding start, ρ = {rho:g}, no clipping", "{activation} φ, W_hh started at ρ = {rho:g}, clipping off: "
-         "watch ‖g‖", dict(activation="tanh", rho=1.5, clip=False, train_full=True, train_chunked=False,
-         train_sliding=False, train_randomized=False), "Gradient norms"),
-        ("Exploding start, ρ = {rho:g}, θ = {theta:g}", "{activation} φ, W_hh started at ρ = {rho:g}, clipped at "
-         "θ = {theta:g}", dict(activation="tanh", rho=1.5, clip=True, theta=1.0, train_full=True,
-         train_chunked=False, train_sliding=False, train_randomized=False), "Gradient norms"),
+        ("Regular against randomized, τ = {tau}", "{train_activation} φ, τ = {tau}, π matched to τ: the two "
+         "truncations side by side, full BPTT for reference", dict(train_activation="tanh", tau=5), "Perplexity"),
+        ("Exploding start, ρ₀ = {init_rho:g}, no clipping", "{train_activation} φ, W_hh started at spectral radius "
+         "ρ₀ = {init_rho:g}, clipping off: watch ‖g‖", dict(train_activation="tanh", init_at_rho=True, init_rho=3.0, clip=False,
+         train_chunked=False, train_randomized=False), "Gradient norms"),
+        ("Exploding start, ρ₀ = {init_rho:g}, θ = {theta:g}", "{train_activation} φ, W_hh started at spectral radius "
+         "ρ₀ = {init_rho:g}, clipped at θ = {theta:g}", dict(train_activation="tanh", init_at_rho=True, init_rho=3.0, clip=True, theta=1.0,
+         train_chunked=False, train_randomized=False), "Gradient norms"),
     ),
 }
 
@@ -166,31 +188,34 @@ def _step(view: str, label: str, text: str) -> TourStep:
     return TourStep(next(s for s in SCENARIOS[view] if s.label == label), text)
 
 
-# Through the views in the order of the section (VIEWS), two steps each.
+# Through the views in the order of the section (VIEWS), two steps each. What a step says is checked
+# against the data at its scenario's setting by tests/test_claims.py.
 TOUR = (
     _step("unrolled", "Vanishing, ρ = {rho:g}",
-          "Each loss sends its gradient back through $W_{{hh}}^\\top$ once per step. With ρ = {rho:g} the terms "
-          "shrink like ρ^k: see how fast the second chart falls with the distance."),
+          "Each loss sends its gradient back through $W_{{hh}}^\\top$ once per step. With ρ = {rho:g} the term a "
+          "loss adds shrinks by a factor ρ per step: see how fast the second chart falls with the distance."),
     _step("unrolled", "Exploding, ρ = {rho:g}",
-          "Same network, ρ = {rho:g}: now the earliest steps get the largest gradients. The curve follows the "
-          "dashed ρ^(T−t) line up to the first step."),
+          "Same network, ρ = {rho:g}: now the earliest steps get the largest gradients. The curve climbs as steeply "
+          "as the dashed ρ^(T−t) line, all the way to the first step."),
     _step("eigenvalues", "Non-normal transient growth",
           "Every eigenvalue is inside the unit circle (ρ = {rho:g}), yet ‖W_hh^k‖ first climbs far above one: "
-          "watch the black curve rise before it meets the ρ^k line."),
+          "watch the black curve rise, then fall parallel to the dashed ρ^k line, far above it."),
     _step("eigenvalues", "Power iteration",
-          "The section's exercise: repeated multiplication turns any vector towards the top eigenvector, so "
-          "long-range gradients all point the same way. The cosine climbs to one."),
+          "The section's exercise: repeated multiplication turns any vector towards the top eigenvector of M. "
+          "The cosine climbs to one."),
     _step("jacobians", "Sigmoid's ¼, ρ = {rho:g}",
           "With ρ = {rho:g} the identity's product explodes, while the sigmoid (γ = ¼) still vanishes: its "
-          "dashed bound λ₁γ stays below one."),
+          "dashed bound, with σ₁γ below one, falls too."),
     _step("jacobians", "tanh saturation, ρ = {rho:g}",
-          "Why: with large weights the units saturate and φ'(a_t) is small. Look at where the bars pile up."),
+          "tanh at the same large weights: most units saturate, so most φ'(a_t) sit far below γ. Look at where "
+          "the bars pile up: this is why tanh's product grows so much less than the identity's."),
     _step("truncation", "The book's figure",
           "The book's three ways to cut the sequence: randomized segments on top, regular ones of τ = {tau} "
           "characters in the middle, full BPTT below."),
     _step("truncation", "Unbiased but noisy, π = {pi:g}",
-          "Randomized truncation is right on average: the running mean of S = {samples} draws closes in on the "
-          "exact gradient, inside the shaded band."),
+          "Randomized truncation is right on average, but at π = {pi:g} one draw's variance is enormous: "
+          "every kept step is scaled up by the reciprocal of π, so the second moment grows along every unbroken run. The σ that S = {samples} draws estimate "
+          "for themselves is orders of magnitude too small, and its band misses the running mean for most n."),
     _step("scalar", "Exploding, c = {c:g}",
           "The section's scalar model: with c = {c:g} every step back multiplies a term by c, so the oldest "
           "terms are the tallest bars."),
@@ -200,7 +225,7 @@ TOUR = (
     _step("training", "Regular against randomized, τ = {tau}",
           "Now train: press Run and compare the perplexity regular truncation (τ = {tau}) and randomized "
           "truncation of the same expected length reach. The section says randomized does not work much better."),
-    _step("training", "Exploding start, ρ = {rho:g}, no clipping",
-          "W_hh starts at ρ = {rho:g} and clipping is off: press Run and watch the gradient norms. Then turn "
-          "clipping on and run again."),
+    _step("training", "Exploding start, ρ₀ = {init_rho:g}, no clipping",
+          "W_hh starts at spectral radius ρ₀ = {init_rho:g} and clipping is off: press Run and watch ‖g‖ spike far "
+          "above θ. Then the next scenario button turns clipping on: run again and compare."),
 )

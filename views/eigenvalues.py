@@ -1,21 +1,23 @@
-# Eigenvalues of W_hh: the spectrum in the complex plane, the moduli beside the singular values,
-# ‖(W_hhᵀ)^k‖₂ against ρ^k, and the section's exercise 1 (M^k x turning towards v₁).
-# W_hh = Q (D + s·N) Qᵀ from bptt_core.w_hh; norms and angles are computed on its Schur factor
-# U = D + s·N (same values: Q is orthogonal), which keeps the eigenvalues exact in float64.
+# Eigenvalues of W_hh (the section's "Analysis of Gradients in RNNs": the powers of W_hh in the
+# gradient's expanded sum, and exercise 1): the spectrum in the complex plane, the moduli beside the
+# singular values, ‖(W_hhᵀ)^k‖₂ against ρ^k, M^k x turning towards v₁, and the sweep of ρ.
+# The matrix is the sidebar model's W_hh (or the user's own), the one every view shows.
 
 from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
 
-from bptt_core import (alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,
-                       rescaled_power_norms, second_modulus_ratio, singular_values, spectrum, w_hh, w_hh_schur)
+from bptt_core import rescaled_power_norms
 from charts.animation import rho_animation
 from charts.eigenvalues import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
-                          power_norm_summary, power_norms_figure)
-from ui.controls import shared_controls, widget
+                                power_norm_summary, power_norms_figure)
+from charts.findings import singular_values_sentence
+from ui.compute import MatrixFacts, alignment, matrix_facts, own_alignment, own_matrix_facts, own_power_norms, power_norms
+from ui.controls import Model, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
+from ui.model_panel import model_controls
 from ui.own_data import OWN_MATRIX, own_input, own_matrix
 from ui.sections import open_tab_only
 from ui.text import explain, plain_markdown
@@ -24,168 +26,106 @@ DRIFT = 1e-6  # computed eigenvalues further than this (relative to max(1, ρ)) 
 ANIMATION_RHOS = tuple(round(0.5 + 0.05 * i, 2) for i in range(21))  # the frames of "Animate ρ"
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def spectra(h: int, rho: float, kind: str, spread: float, nonnormality: float, seed: int):
-    designed = spectrum(h, rho, kind, spread)
-    W = w_hh(h, rho, kind, spread, nonnormality, seed)
-    computed = eigenvalues(W)
-    drift = eigenvalue_drift(designed, computed)
-    return designed, computed, drift, singular_values(W), second_modulus_ratio(designed)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def power_norms(h: int, rho: float, kind: str, spread: float, nonnormality: float, seed: int, K: int):
-    _, U = w_hh_schur(h, rho, kind, spread, nonnormality, seed)
-    return log10_power_norms(U, K)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def alignment(h: int, rho: float, kind: str, spread: float, nonnormality: float, seed: int, K: int):
-    _, U = w_hh_schur(h, rho, kind, spread, nonnormality, seed)
-    return alignment_with_top_eigenvector(U, K, seed=seed)
-
-
-# A user's own W_hh: the same curves computed on the matrix itself (it has no Schur factor of ours).
-@st.cache_data(max_entries=8, show_spinner=False)
-def own_spectra(W):
-    computed = eigenvalues(W)
-    return computed, singular_values(W), second_modulus_ratio(computed)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def own_power_norms(W, K: int):
-    return log10_power_norms(W, K)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def own_alignment(W, K: int, seed: int):
-    return alignment_with_top_eigenvector(W, K, seed=seed)
-
-
-st.title("Eigenvalues of W_hh")
-scenario_buttons("eigenvalues")
-explain(
-    "With the identity activation the gradient ∂L/∂h_t is a sum of powers $(W_{hh}^\\top)^k$ applied to the "
-    "output gradients, so whether it vanishes or explodes is decided by how $\\|W_{hh}^k\\|$ grows with k. "
-    "For a symmetric or normal $W_{hh}$ that is exactly $\\rho^k$, with ρ the largest |eigenvalue|. A non-normal "
-    "$W_{hh}$ with the *same* eigenvalues has larger singular values, and its powers can grow for a while even "
-    "though ρ < 1: compare the two circles with the curve below.",
-    r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} \left(\mathbf{W}_{hh}^\top\right)^{T-i}"
-    r"\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}},\qquad "
-    r"\mathbf{W}_{hh} = \mathbf{Q}\,(\mathbf{D} + s\,\mathbf{N})\,\mathbf{Q}^\top",
-    r"\rho(\mathbf{W}_{hh})^k \;\le\; \big\|(\mathbf{W}_{hh}^\top)^k\big\|_2 = \big\|\mathbf{W}_{hh}^k\big\|_2"
-    r" \;\le\; \|\mathbf{W}_{hh}\|_2^k = \sigma_1^k",
-)
-
-row = st.columns(3)
-own_matrix()
-
-
 class Matrix(NamedTuple):
-    """The sidebar's model, the view's matrix controls, and the W_hh they make (or the user's own)."""
+    """The W_hh the charts show: the model's, or the user's own, with its facts."""
 
-    seed: int
-    kind: str
-    spread: float
-    s: float                 # the non-normality the matrix uses (0 unless kind is non-normal)
+    model: Model
     own: np.ndarray | None   # the user's W_hh, replacing the built one
-    h: int
-    rho: float
-    designed: np.ndarray     # eigenvalues, largest modulus first (exact for the built matrix)
-    computed: np.ndarray     # as LAPACK finds them on the float64 matrix
-    drifted: bool            # computed ones visibly off the designed ones
-    sv: np.ndarray           # singular values
-    ratio: float             # |λ₂| / |λ₁|
-    built: str               # how the captions name the matrix
+    facts: MatrixFacts
+    name: str                # how the captions name the matrix
 
-    def powers(self, K: int):
-        return (own_power_norms(self.own, K) if self.own is not None
-                else power_norms(self.h, self.rho, self.kind, self.spread, self.s, self.seed, K))
+    @property
+    def h(self) -> int:
+        return self.facts.sv.size
+
+    @property
+    def drifted(self) -> bool:
+        return self.facts.drift > DRIFT * max(1.0, self.facts.rho)
+
+    def powers(self, K: int) -> np.ndarray:
+        return own_power_norms(self.own, K) if self.own is not None else power_norms(self.model.matrix_key(), K)
+
+    def alignment(self, K: int) -> np.ndarray:
+        return (own_alignment(self.own, K, self.model.seed) if self.own is not None
+                else alignment(self.model.matrix_key(), K))
 
 
-def matrix() -> Matrix:
-    """Draw the controls (sidebar and the row above the tabs) and return the W_hh they make, with the notes
-    on it: the user's own matrix, or eigenvalues that LAPACK cannot resolve."""
-    model = shared_controls()
-    h, rho, seed = model.h, model.rho, model.seed
-    kind = widget("kind", row[0])
-    spread = widget("spread", row[1])
-    nonnormality = widget("nonnormality", row[2])
-    if kind != "nonnormal":
-        row[2].caption("Non-normality only acts on the non-normal kind.")
-    s = nonnormality if kind == "nonnormal" else 0.0  # the other kinds ignore it: share their cache entries
+def matrix(row) -> Matrix:
+    """The sidebar's model and the W_hh to show (the user's own when given), with the notes on it."""
+    model = model_controls()
     own, own_source = own_input(OWN_MATRIX)
     if own is None:
-        designed, computed, drift, sv, ratio = spectra(h, rho, kind, spread, s, seed)
-        built = f"W_hh was built with ({kind})"
-    else:
-        designed, sv, ratio = own_spectra(own)
-        computed, drift = designed, 0.0
-        h, rho = own.shape[0], float(abs(designed[0]))
-        built = "of your own W_hh"
-        st.info(f"Your own W_hh ({plain_markdown(own_source)}: h = {h}, ρ = {rho:.4g}, σ₁ = {sv[0]:.4g}) replaces "
-                "the built one in every chart below; the sliders for h, ρ, kind, spread and non-normality do not act "
-                "on it. Curves are computed on the matrix itself.", icon=":material/upload_file:")
-    drifted = drift > DRIFT * max(1.0, rho)
-    if drifted:
+        return Matrix(model, None, matrix_facts(model.matrix_key()), f"the sidebar's {model.kind} W_hh")
+    facts = own_matrix_facts(own)
+    st.info(f"Your own W_hh ({plain_markdown(own_source)}: h = {own.shape[0]}, ρ = {facts.rho:.4g}, "
+            f"σ₁ = {facts.sv[0]:.4g}) replaces the sidebar's in every chart below; the sidebar's h, ρ and kind do "
+            "not act on it. Curves are computed on the matrix itself.", icon=":material/upload_file:")
+    return Matrix(model, own, facts, "your own W_hh")
+
+
+def drift_warning(m: Matrix) -> None:
+    if m.drifted:
         st.warning(f"This W_hh is so non-normal that its eigenvalues are ill-conditioned: LAPACK, working on the "
-                   f"float64 matrix (rounding errors near 10⁻¹⁶), finds them up to {drift:.2g} away from the ones "
-                   "it was built with (hollow circles). The curves are computed in W_hh's Schur basis, where the "
-                   "eigenvalues stay exact.", icon=":material/warning:")
-    return Matrix(seed, kind, spread, s, own, h, rho, designed, computed, drifted, sv, ratio, built)
+                   f"float64 matrix (rounding errors near 10⁻¹⁶), finds them up to {m.facts.drift:.2g} away from the "
+                   "ones it was built with (hollow circles). The curves are computed in W_hh's Schur basis, where "
+                   "the eigenvalues stay exact.", icon=":material/warning:")
 
 
 def plane_tab(m: Matrix):
-    show_chart(eigen_plane(m.designed, rho=m.rho, computed=m.computed if m.drifted else None),
+    drift_warning(m)
+    f = m.facts
+    outside = int(np.sum(np.abs(f.designed) > 1 + 1e-12))
+    show_chart(eigen_plane(f.designed, rho=f.rho, computed=f.computed if m.drifted else None),
                key="eigenvalues_plane",
-               caption=f"The {m.h} eigenvalues {m.built}, inside the circle of radius ρ = {m.rho:.2f}; "
-                       "the dashed circle is |λ| = 1, where powers neither shrink nor grow.")
+               caption=f"The {m.h} eigenvalues of {m.name}, inside the circle of radius ρ = {f.rho:.3g}; the dashed "
+                       f"circle is |λ| = 1, where powers neither shrink nor grow; {outside} of the {m.h} lie outside it.")
 
 
 def singular_tab(m: Matrix):
-    show_chart(moduli_and_singular_values(m.designed, m.sv), key="eigenvalues_singular",
-               caption=f"|λ_i| and σ_i sorted: equal for a normal W_hh, while a non-normal one has σ₁ = ‖W_hh‖₂ = "
-                       f"{m.sv[0]:.3g} above ρ = {m.rho:.2f}.")
+    f = m.facts
+    show_chart(moduli_and_singular_values(f.designed, f.sv), key="eigenvalues_singular",
+               caption=f"|λ_i| and σ_i of {m.name}, each sorted from the largest.")
+    st.markdown(singular_values_sentence(np.abs(f.designed), f.sv))
 
 
 def powers_tab(m: Matrix):
+    drift_warning(m)
     K = widget("K")
-    with st.spinner("Computing ‖W_hh^k‖₂ …"):
-        lv = m.powers(K)
-    show_chart(power_norms_figure(lv, rho=m.rho, sigma_max=float(m.sv[0])), key="eigenvalues_powers",
-               caption="log₁₀‖W_hh^k‖₂ for k = 0 … K (black) between ρ^k (dashed) and ‖W_hh‖₂^k (dotted), on a "
-                       "linear axis of log₁₀ values, so 10^954 fits; computed exactly in renormalised log space.")
-    st.markdown(power_norm_summary(lv, rho=m.rho))
+    lv = m.powers(K)
+    show_chart(power_norms_figure(lv, rho=m.facts.rho, sigma_max=float(m.facts.sv[0])), key="eigenvalues_powers",
+               caption=f"log₁₀‖W_hh^k‖₂ of {m.name} for k = 0 … {K} (black) between ρ^k (dashed) and ‖W_hh‖₂^k "
+                       "(dotted), on a linear axis of log₁₀ values, computed exactly in renormalised log space so "
+                       "that it stays finite past float64.")
+    st.markdown(power_norm_summary(lv, rho=m.facts.rho))
 
 
 def alignment_tab(m: Matrix):
     K = widget("K")
-    cos = (own_alignment(m.own, K, m.seed) if m.own is not None
-           else alignment(m.h, m.rho, m.kind, m.spread, m.s, m.seed, K))
+    cos = m.alignment(K)
     show_chart(alignment_figure(cos), key="eigenvalues_alignment",
-               caption="Exercise 1: |cos| of the angle between M^k x and the top eigenvector v₁ of M = W_hh (for a "
-                       f"complex top pair: the plane it spans), for a random Gaussian x (seed {m.seed}).")
-    st.markdown(alignment_summary(cos, ratio=m.ratio, complex_top=abs(m.designed[0].imag) > 0))
+               caption=f"Exercise 1: |cos| of the angle between M^k x and the top eigenvector v₁ of M = {m.name} "
+                       f"(for a complex top pair: the plane it spans), for a random Gaussian x (seed {m.model.seed}).")
+    st.markdown(alignment_summary(cos, ratio=m.facts.ratio, complex_top=abs(m.facts.designed[0].imag) > 0))
 
 
 def animation_tab(m: Matrix):
     K = widget("K")
-    if m.rho == 0.0:
+    if m.facts.rho == 0.0:
         st.info("Every eigenvalue of this W_hh is 0: there is no ρ to scale.", icon=":material/info:")
         return
     # ‖(cW)^k‖ = c^k ‖W^k‖: every frame from the cached curve of the "Powers of W_hh" tab.
-    sweep = rescaled_power_norms(m.powers(K), [r / m.rho for r in ANIMATION_RHOS])
-    show_chart(rho_animation(m.designed, m.rho, ANIMATION_RHOS, sweep),
+    sweep = rescaled_power_norms(m.powers(K), [r / m.facts.rho for r in ANIMATION_RHOS])
+    show_chart(rho_animation(m.facts.designed, m.facts.rho, ANIMATION_RHOS, sweep),
                key="eigenvalues_animation",
-               caption=f"This W_hh scaled to ρ = {ANIMATION_RHOS[0]} … {ANIMATION_RHOS[-1]}: its eigenvalues (left) "
-                       "and log₁₀‖W_hh^k‖₂ for k = 0 … K with the line ρ^k (right). Press ▶ Play: the frames play in "
-                       "the browser, without a round trip to the server. Powers scale as ‖(cW)^k‖ = c^k ‖W^k‖, so all "
-                       "frames come from one computation.")
-    st.markdown("Where the eigenvalues cross the unit circle, the powers turn from decay to growth. The gap between "
-                "the curve and its ρ^k line (what non-normality adds) is the same in every frame: "
-                "log₁₀‖(cW)^k‖ − k·log₁₀(cρ) = log₁₀‖W^k‖ − k·log₁₀ρ.")
+               caption=f"{m.name} scaled to ρ = {ANIMATION_RHOS[0]} … {ANIMATION_RHOS[-1]}: its eigenvalues (left) "
+                       f"and log₁₀‖W_hh^k‖₂ for k = 0 … {K} with the line ρ^k (right). Press ▶ Play: the frames play "
+                       "in the browser, without a round trip to the server. Powers scale as ‖(cW)^k‖ = c^k ‖W^k‖, so "
+                       "all frames come from one computation, and the gap between the curve and its ρ^k line is the "
+                       "same in every frame.")
 
 
+st.title("Eigenvalues of W_hh")
+scenario_buttons("eigenvalues")
 open_tab_only("eigenvalues", {
     "Eigenvalues": plane_tab,
     "Singular values": singular_tab,
@@ -193,3 +133,16 @@ open_tab_only("eigenvalues", {
     "Exercise 1": alignment_tab,
     "Animate ρ": animation_tab,
 }, matrix)
+own_matrix()
+explain(
+    "With the identity activation the gradient ∂L/∂h_t is a sum of powers $(W_{hh}^\\top)^k$ applied to the "
+    "output gradients, so whether it vanishes or explodes is decided by how $\\|W_{hh}^k\\|$ grows with k. "
+    "For a symmetric or normal $W_{hh}$ that is exactly $\\rho^k$, with ρ the largest |eigenvalue|. A non-normal "
+    "$W_{hh}$ with the *same* eigenvalues has larger singular values, and its powers can grow for a while even "
+    "though ρ < 1. The sidebar's *Kind of W_hh* chooses the matrix; every view uses the same one.",
+    r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} \left(\mathbf{W}_{hh}^\top\right)^{T-i}"
+    r"\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}},\qquad "
+    r"\mathbf{W}_{hh} = \mathbf{Q}\,(\mathbf{D} + s\,\mathbf{N})\,\mathbf{Q}^\top",
+    r"\rho(\mathbf{W}_{hh})^k \;\le\; \big\|(\mathbf{W}_{hh}^\top)^k\big\|_2 = \big\|\mathbf{W}_{hh}^k\big\|_2"
+    r" \;\le\; \|\mathbf{W}_{hh}\|_2^k = \sigma_1^k",
+)

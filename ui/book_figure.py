@@ -1,0 +1,95 @@
+"""The book's truncation figure on the truncation view: which text, which randomized row, what it says.
+
+The figure draws three rows of segments over the opening of a text: the book's own randomized draw
+over its 29 characters, or a fresh draw over up to ``MAX_FIGURE_CHARS`` of The Time Machine (or the
+user's own text). What the user changes rarely (the text, the book's draw, Resample) is drawn
+above the view's fragment by ``book_figure_inputs``; ``book_figure`` is the section's body.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import streamlit as st
+
+from bptt_core import BOOK_FIGURE_TEXT
+from charts.truncation import truncation_figure
+from ui.compute import book_text, figure_rows
+from ui.controls import value, widget
+from ui.figures import show_chart
+from ui.own_data import OWN_TEXT, own_input, own_text_panel
+
+MAX_FIGURE_CHARS = 80         # more characters than this no longer fit a readable row
+OPENING_CHARS = 200           # how much of the preprocessed text the figure can draw from
+DRAW_KEY = "truncation_draw"  # session counter bumped by "Resample"
+
+
+class FigureText(NamedTuple):
+    text: str        # the characters drawn
+    book: bool       # the book's own draw in the randomized row
+    source: str      # "your text" or "The Time Machine"
+    note: str        # why the book's draw is not shown, or ""
+
+
+def _resample():
+    st.session_state[DRAW_KEY] = st.session_state.get(DRAW_KEY, 0) + 1
+    st.session_state["book_draw"] = False  # a fresh draw replaces the book's
+
+
+def book_figure_inputs():
+    """Your own text, where the text comes from, the book's draw and Resample (outside the fragment)."""
+    own_text_panel()
+    own, _ = own_input(OWN_TEXT)
+    if own is None:
+        _, is_book, detail, problem = book_text()
+        if problem:
+            st.warning(f"{problem} The figure shows the project's own short text instead.")
+        elif not is_book:
+            st.info(detail + " The book's draw below still shows the 29 characters of the book's figure.")
+    left, right = st.columns([3, 1])
+    with left:
+        widget("book_draw")
+    with right:
+        st.button("Resample", key="truncation_resample", on_click=_resample, icon=":material/casino:",
+                  help="A new randomized draw (the seed from the sidebar, combined with a draw counter).")
+
+
+def figure_text(T: int) -> FigureText:
+    """The characters to draw and whether the book's own draw can be shown over them."""
+    own, _ = own_input(OWN_TEXT)
+    opening = (own.processed if own is not None else book_text()[0])[:OPENING_CHARS]
+    source = "your text" if own is not None else "The Time Machine"
+    book = value("book_draw")  # its toggle is drawn above the fragment (book_figure_inputs)
+    if book and len(opening) < len(BOOK_FIGURE_TEXT):
+        return FigureText(opening[:min(T, MAX_FIGURE_CHARS)], False, source,
+                          f"Your text has {len(opening)} letters and spaces, fewer than the {len(BOOK_FIGURE_TEXT)} of "
+                          "the book's draw: a fresh random draw is shown instead.")
+    if book:
+        n = len(BOOK_FIGURE_TEXT)
+        text = opening[:n] if opening.startswith(BOOK_FIGURE_TEXT) or own is not None else BOOK_FIGURE_TEXT
+        return FigureText(text, True, source, "")
+    return FigureText(opening[:min(T, MAX_FIGURE_CHARS)], False, source, "")
+
+
+def book_figure(T: int, seed: int, tau: int, pi: float) -> None:
+    """The book's figure for the view's T, seed, τ and π, with its caption."""
+    shown = figure_text(T)
+    if shown.note:
+        st.caption(shown.note)
+    draw = st.session_state.get(DRAW_KEY, 0)
+    n = len(shown.text)
+    if shown.book:
+        random_label = "Randomized (the book's draw)"
+        caption = (f"The book's figure over {shown.source}: its three rows over the first {n} characters. The "
+                   "randomized row is the book's own draw (the|␣time|␣m|achine␣|by|␣h␣g|␣wel|ls), the regular row "
+                   f"cuts every τ = {tau} characters, and full BPTT is one segment. Gradient flows inside a box, "
+                   "never into the box before it. Turn off the book's draw (or press Resample) for a fresh "
+                   "random draw.")
+    else:
+        random_label = f"Randomized (π = {pi:g})"
+        caption = (f"The first {n} characters of {shown.source}, preprocessed (T = {T}, at most {MAX_FIGURE_CHARS} "
+                   "so a row stays readable), with ␣ for a space; each box is a segment through which the gradient "
+                   f"flows. Randomized: π = {pi:g}, draw {draw} of seed {seed}.")
+    rows = figure_rows(n, tau, pi, seed + 10_000 * draw, shown.book)
+    labels = {"randomized": random_label, "chunked": f"Regular (τ = {tau})", "full": "Full"}
+    show_chart(truncation_figure(shown.text, rows, row_labels=labels), key="truncation_figure", caption=caption)

@@ -1,0 +1,39 @@
+"""The sidebar's model: the controls every view shares, and what the W_hh they make is.
+
+Every view but the training lab draws these (from inside its open section's fragment, so a move
+reruns that section only) and shows the same RNN; the caption under them reads ρ and
+σ₁ = ‖W_hh‖₂ off the matrix itself, so a view's text and the sidebar never disagree about it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.compute import matrix_facts
+from ui.controls import SIDEBAR_ORDER, Model, value, widget
+
+# The controls each kind of W_hh ignores are not drawn (they keep their values for the session).
+UNUSED_BY_KIND = {"gaussian": ("spread", "nonnormality"), "symmetric": ("nonnormality",), "normal": ("nonnormality",)}
+
+
+def model_controls(row=None) -> Model:
+    """Draw the sidebar's model controls and the facts of its W_hh; returns the model.
+
+    ``row`` (the view's control row, from ``open_tab_only``) is not used: the model lives in the sidebar.
+    """
+    with st.sidebar:
+        st.header("Model")
+        drawn = {}
+        for key in SIDEBAR_ORDER:
+            unused = key in UNUSED_BY_KIND.get(drawn.get("kind"), ())
+            drawn[key] = value(key) if unused else widget(key)
+        model = Model(**drawn)
+        st.caption(matrix_caption(model))
+    return model
+
+
+def matrix_caption(model: Model) -> str:
+    """One line on the W_hh every view shows: its kind, h, ρ and σ₁, read off the matrix."""
+    facts = matrix_facts(model.matrix_key())
+    return (f"W_hh: {model.kind}, h = {model.h}, ρ = {facts.rho:.3g}, σ₁ = ‖W_hh‖₂ = {facts.sv[0]:.3g}"
+            + (" (σ₁ > ρ: non-normal)" if facts.sv[0] > facts.rho * (1 + 1e-9) else "") + ".")
