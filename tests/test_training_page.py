@@ -1,6 +1,8 @@
 """The training lab page with AppTest: a tiny run on the project's short text trains every chosen
-strategy, draws its curves and samples, and a second visit to the same configuration is served from
-the cache without training again."""
+strategy (in its own thread, which the page watches), draws its curves and samples, and a second visit
+to the same configuration is served from the cache, saying so, with Run still there to train again.
+Stop stops a run of several strategies part-way (the browser walk in tests/test_browser_walk.py does the
+same through the real page)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from ui.registry import VIEWS
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEW = next(v for v in VIEWS if v.url_path == "training")
-TINY = {"T": 10, "h": 8, "epochs": 1, "tau": 3, "train_sliding": True}
+TINY = {"train_T": 10, "train_h": 8, "epochs": 1, "tau": 3, "train_sliding": True}
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +36,16 @@ def open_page(values: dict | None = None) -> AppTest:
     for key, value in (values or {}).items():
         widget = next(w for w in at if getattr(w, "key", None) == key)
         widget.set_value(value)
+    return at.run()
+
+
+def finish_run(at: AppTest, timeout: float = 60.0) -> AppTest:
+    """Wait for the session's training thread to end, then rerun the page as its watcher would."""
+    deadline = time.monotonic() + timeout
+    run = at.session_state["training_run"]
+    while run.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not run.running, "the run did not finish in time"
     return at.run()
 
 
@@ -54,6 +66,7 @@ def test_a_tiny_run_trains_every_strategy_and_is_cached():
     run = next(b for b in at.button if b.label == "Run")
     run.click()
     at.run()
+    finish_run(at)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
     assert "training_perplexity" in charts(at) and "training_minibatches" in charts(at)
@@ -63,7 +76,8 @@ def test_a_tiny_run_trains_every_strategy_and_is_cached():
     # The same configuration again, in a new session: served from the server-wide cache.
     again = open_page(TINY)
     assert "training_perplexity" in charts(again)
-    assert next(b for b in again.button if b.label == "Run").disabled
+    assert not next(b for b in again.button if b.label == "Run").disabled, "Run trains again"
+    assert any("trained earlier on this server" in c.value for c in again.caption), "says where the curves come from"
     started = time.perf_counter()
     again.run()
     assert time.perf_counter() - started < 5.0
@@ -86,7 +100,8 @@ def test_no_strategy_chosen_is_a_warning_not_an_error():
 
 
 def test_a_window_too_long_for_the_text_is_explained():
-    at = open_page({"T": 1000})
+    at = open_page({"train_T": 200, "train_h": 8})
+    at.text_area(key="own_text_paste").input("a short text of a few words, far too short for long windows " * 8).run()
     assert not at.exception and not at.error
     assert any("too long for this text" in w.value for w in at.warning)
 
@@ -101,6 +116,7 @@ def test_own_text_is_trained_on_and_shown_inertly():
     assert any("<b>It was</b>" in t.value for t in at.text), "the raw text is echoed as plain text"
     next(b for b in at.button if b.label == "Run").click()
     at.run()
+    finish_run(at)
     assert not at.exception and not at.error
     assert "training_perplexity" in charts(at)
     at.session_state["training_tab"] = "Generated text"
@@ -115,7 +131,7 @@ def test_the_partitioning_chart_shows_a_few_streams_of_a_long_text():
     # A text as long as a short novel's chapters fits the book's B = 32: the chart shows one window in
     # four (1536 markers took Chromium about 60 ms a slider move), eight streams spread over the text.
     words = " ".join(f"w{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}" for i in range(12_000))
-    at = open_page({"T": 20})
+    at = open_page({"train_T": 20})
     at.text_area(key="own_text_paste").input(words).run()
     assert not at.exception and not at.error
     assert any("B = 32 windows" in c.value and "one in 4" in c.value for c in at.caption)
@@ -124,3 +140,19 @@ def test_the_partitioning_chart_shows_a_few_streams_of_a_long_text():
     assert sx.size == sy.size == rx.size == ry.size == 24 * 8
     first = np.sort(sy[sx == 1])
     assert first.size == 8 and first[-1] > 0.8 * sy.max(), "the eight streams run through the whole text"
+
+
+def test_stop_ends_a_run_of_several_strategies_part_way():
+    at = open_page({**TINY, "epochs": 100})
+    next(b for b in at.button if b.label == "Run").click()
+    at.run()
+    run = at.session_state["training_run"]
+    assert run.running and not next(b for b in at.button if b.label == "Stop").disabled
+    time.sleep(0.5)
+    next(b for b in at.button if b.label == "Stop").click()
+    at.run()
+    finish_run(at, timeout=10)
+    assert run.status == "stopped" and run.done < run.total
+    assert len(run.trainers) < len(run.configs), "the strategies after the stopped one never started"
+    assert any("The run was stopped" in i.value for i in at.info)
+    assert "training_perplexity" in charts(at)
