@@ -3,6 +3,8 @@ styles that differ as well as colours, and one name per strategy."""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -43,11 +45,38 @@ ACTIVATION_STYLE = {
 }
 
 FONT_SIZE = 14
+TITLE_FONT = 17           # px: the chart's title (set, not left to Plotly's 1.2 × FONT_SIZE, so the bands below are known)
+NOTE_FONT = FONT_SIZE - 2
 LINE_WIDTH = 2.5
 
 
 GRID = "#E5E5E5"
-BOTTOM_MARGIN = 60  # px under the plot for the x-axis title (charts with a note or a legend there add more)
+
+# --- where the text goes -----------------------------------------------------------------------
+# Top to bottom: the title, the legend in its own band under it (horizontal, wrapping its entries
+# onto more rows when the chart is narrow), the plot, the x axis (ticks, title), the notes. Nothing
+# sits beside the plot, so the plot keeps the chart's width at every size. A chart does not know
+# its width in pixels (the page lays it out): the bands are sized in pixels from the font sizes,
+# and the legend is anchored to the figure ("container") so that Plotly reserves the top margin
+# down to its last row, however many rows it wraps into.
+LINE_HEIGHT = 1.3         # px of a line of text per px of font
+TITLE_TOP = 10            # px from the top of the figure to the title
+TITLE_GAP = 8             # px between the title's line and the legend
+LEFT_MARGIN = 70
+RIGHT_MARGIN = 20
+NARROWEST = 470           # px: a chart on an 800 px tablet with the sidebar open; titles and legends fit it
+NOTE_CHARS = 60           # a note wraps after this many characters: fits under a 470 px chart, and at 20 px
+#                           under a projected one
+
+
+def axis_band(tick_font: float, title_font: float) -> float:
+    """px from the bottom of the plot to the bottom of the x axis's title (ticks outside, their
+    labels, the title), as Plotly draws them without automargin."""
+    # Measured in Chromium: the title's box ends 65 px under the plot at 14 px, 74 px at 20 px.
+    return 5 + LINE_HEIGHT * tick_font + 22 + 1.35 * title_font
+
+
+BOTTOM_MARGIN = round(axis_band(FONT_SIZE, FONT_SIZE)) + 6  # px under the plot for the x axis (notes add more)
 
 
 def new_figure(*traces: dict, layout: dict | None = None) -> go.Figure:
@@ -61,7 +90,10 @@ def new_figure(*traces: dict, layout: dict | None = None) -> go.Figure:
     tests/test_charts_style.py rebuilds every figure of the gallery with full validation and
     checks that nothing changes. What is added later (``fig.add_trace``, ``note``) is validated.
     """
-    return go.Figure(dict(data=list(traces), layout=dict(layout or {}, template=NO_TEMPLATE)), _validate=False)
+    lay = dict(layout or {}, template=NO_TEMPLATE)
+    if "title" in lay:
+        _fit_text(lay, traces)
+    return go.Figure(dict(data=list(traces), layout=lay), _validate=False)
 
 
 def scatter(**props) -> dict:
@@ -82,11 +114,13 @@ def heatmap(**props) -> dict:
 
 def house_layout(*, title: str, x: str, y: str, log_x: bool = False, log_y: bool = False, height: int = 420,
                  **more) -> dict:
-    """The house layout: title, axis titles (log axes say so), legend on top, as a dict.
+    """The house layout as a dict: the title at the top left, the legend in a band of its own under
+    it (see "where the text goes"), axis titles; a log axis says so and labels decades only.
 
     ``more``: the figure's own layout properties as nested dicts (``xaxis=dict(range=…)``), laid
     over the house's, so that the layout is set once (each assignment validates all of it again:
-    3–8 ms of a figure with many shapes, on every rerun).
+    3–8 ms of a figure with many shapes, on every rerun). The legend's and the title's places are
+    the house's: a figure sets ``showlegend``, not where its legend goes.
 
     Colours are set directly rather than through a named template: expanding a
     template costs about 7 ms per figure, most of a view's rerun.
@@ -97,23 +131,34 @@ def house_layout(*, title: str, x: str, y: str, log_x: bool = False, log_y: bool
     axis = dict(gridcolor=GRID, zerolinecolor=GRID, linecolor=PALETTE["grey"], ticks="outside",
                 tickcolor=PALETTE["grey"], ticklabeloverflow="allow")
     house = dict(
-        title=dict(text=title, x=0.0, xanchor="left"),
+        title=dict(text=title, font=dict(size=TITLE_FONT), x=0.0, xref="container", xanchor="left",
+                   yref="container", yanchor="top"),
         font=dict(size=FONT_SIZE),
         height=height,
-        margin=dict(l=70, r=20, t=70, b=BOTTOM_MARGIN),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        margin=dict(l=LEFT_MARGIN, r=RIGHT_MARGIN, t=0, b=BOTTOM_MARGIN),
+        # "normal": one flowing row of entries; Plotly's default for legend groups ("grouped") puts each
+        # group on rows of its own, a band several rows high.
+        legend=dict(orientation="h", traceorder="normal"),
         colorway=SEQUENCE,
         plot_bgcolor="white",
         paper_bgcolor="white",
-        xaxis=dict(axis, title=dict(text=x + (" (log scale)" if log_x else "")), type="log" if log_x else "linear"),
-        yaxis=dict(axis, title=dict(text=y + (" (log scale)" if log_y else "")), type="log" if log_y else "linear"),
+        xaxis=dict(axis, title=dict(text=x + (" (log scale)" if log_x else "")),
+                   **(DECADES if log_x else dict(type="linear"))),
+        yaxis=dict(axis, title=dict(text=y + (" (log scale)" if log_y else "")),
+                   **(DECADES if log_y else dict(type="linear"))),
     )
-    return _merged(house, more)
+    out = _merged(house, more)
+    out["legend"] = _merged(more.get("legend") or {}, house["legend"])  # the house decides where it goes
+    _stack(out)
+    return out
 
 
 def layout(fig: go.Figure, **house) -> go.Figure:
-    """Apply ``house_layout(**house)`` to ``fig``."""
-    return merge_layout(fig, **house_layout(**house))
+    """Apply ``house_layout(**house)`` to ``fig``, its axis titles fitted to its traces (see ``_fit_text``)."""
+    merged = _merged(fig.layout.to_plotly_json(), {"template": NO_TEMPLATE, **house_layout(**house)})
+    _fit_text(merged, fig.data)
+    fig.layout = merged  # one assignment: validated once (see ``merge_layout``)
+    return fig
 
 
 def _merged(base: dict, update: dict) -> dict:
@@ -154,15 +199,183 @@ def finite_xy(x, y) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def note(fig: go.Figure, text: str) -> go.Figure:
-    """A small caption below the x-axis title (e.g. about dropped points), with room made for it."""
-    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.0, y=-0.3, yanchor="top", showarrow=False,
-                       xanchor="left", font=dict(size=FONT_SIZE - 2, color=PALETTE["grey"]))
-    return merge_layout(fig, margin=dict(b=110))
+    """A small caption under the x axis's title (e.g. about dropped points), wrapped after
+    ``NOTE_CHARS`` characters, with room made for it in the bottom margin. A second note goes
+    under the first."""
+    lay = fig.layout
+    below = [a for a in lay.annotations if a.name == NOTE]
+    shift = (below[-1].yshift - _lines(below[-1].text) * NOTE_FONT * LINE_HEIGHT - 4) if below else \
+        -axis_band(FONT_SIZE, FONT_SIZE)
+    wrapped = wrap(text, NOTE_CHARS)
+    annotation = dict(text=wrapped, name=NOTE, xref="paper", yref="paper", x=0.0, y=0.0, xanchor="left",
+                      yanchor="top", yshift=shift, align="left", showarrow=False,
+                      font=dict(size=NOTE_FONT, color=PALETTE["grey"]))
+    bottom = -shift + _lines(wrapped) * NOTE_FONT * LINE_HEIGHT + 8
+    return merge_layout(fig, annotations=[a.to_plotly_json() for a in lay.annotations] + [annotation],
+                        margin=dict(b=max(lay.margin.b or 0, math.ceil(bottom))))
+
+
+NOTE = "note"  # the name of a note's annotation
+
+
+def wrap(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters (at spaces) joined by <br>."""
+    lines: list[str] = []
+    for word in re.findall(r"\S*\([^()]{0,16}\)\S*|\S+", text):  # "(log scale)", "(t, unit)" stay whole
+        if lines and len(_visible(lines[-1])) + 1 + len(_visible(word)) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _visible(text: str) -> str:
+    return re.sub(r"<[^>]+>", "", text or "")
+
+
+def _lines(text: str | None) -> int:
+    return (text or "").count("<br>") + 1
+
+
+# --- titles that fit ---------------------------------------------------------------------------
+
+def _stack(lay: dict) -> None:
+    """Title and legend placed in pixels from the top for the title's font and the figure's height;
+    the top margin is the title's band (Plotly widens it to the legend's last row when one shows)."""
+    height = float(lay.get("height") or 450)
+    title = lay["title"]
+    title_px = float((title.get("font") or {}).get("size") or TITLE_FONT)
+    legend_top = TITLE_TOP + LINE_HEIGHT * title_px + TITLE_GAP
+    title.update(y=1.0 - TITLE_TOP / height, yref="container", yanchor="top")
+    lay["legend"] = dict(lay.get("legend") or {}, orientation="h", xref="paper", x=0.0, xanchor="left",
+                         yref="container", y=1.0 - legend_top / height, yanchor="top")
+    lay["margin"] = dict(lay.get("margin") or {}, t=math.ceil(legend_top))
+
+
+def _prop(trace, key: str):
+    """A trace's property, the trace a dict (``scatter(…)``) or a Plotly object (None when unset)."""
+    return trace.get(key) if isinstance(trace, dict) else trace[key]
+
+
+def legend_rows(names, font: float, width: float) -> int:
+    """How many rows a horizontal legend of ``names`` takes across ``width`` px (an estimate: 0.55 em
+    per character, 40 px for the symbol and the gaps)."""
+    rows, used = 0, width
+    for name in names:
+        item = 40 + 0.55 * font * len(_visible(name))
+        if used + item > width:
+            rows, used = rows + 1, 0.0
+        used += item
+    return rows
+
+
+def _fit_text(lay: dict, traces) -> None:
+    """Long y-axis titles broken into lines that fit the plot's height (estimated, with the legend
+    as it wraps on the narrowest chart): a rotated title longer than the plot would run up into the
+    chart's title. The left margin grows by the lines added. An axis of log₁₀ values (its title
+    says so) that sets no ticks of its own gets whole-number ones from its traces' values."""
+    for name in [k for k in lay if k.startswith(("xaxis", "yaxis"))]:
+        axis = lay[name]
+        if (((axis.get("title") or {}).get("text") or "").startswith("log₁₀") and axis.get("type") != "log"
+                and "dtick" not in axis and "tickvals" not in axis):
+            ref, field = name[0] + name[5:], name[0]
+            values = [_prop(t, field) for t in traces
+                      if (_prop(t, field + "axis") or field) == ref and _prop(t, field) is not None]
+            values = [np.asarray(v, dtype=float) for v in values if np.asarray(v).dtype.kind in "iuf"]
+            if values:
+                lay[name] = dict(log10_axis(*values), **axis)
+    font = float((lay.get("font") or {}).get("size") or FONT_SIZE)
+    legend_font = float(((lay.get("legend") or {}).get("font") or {}).get("size") or font)
+    names = [_prop(t, "name") or "" for t in traces
+             if _prop(t, "showlegend") is not False and _prop(t, "visible") is not False]
+    shown = lay.get("showlegend", len(names) > 1) and names
+    margin = lay.get("margin") or {}
+    width = NARROWEST * font / FONT_SIZE - (margin.get("l") or 0) - (margin.get("r") or 0)
+    rows = legend_rows(names, legend_font, width) if shown else 0
+    plot = (float(lay.get("height") or 450) - (margin.get("t") or 0) - rows * legend_font * 1.4 - 10
+            - (margin.get("b") or 0))
+    for name in [k for k in lay if k.startswith("yaxis")]:
+        axis = lay[name]
+        title = dict(axis.get("title") or {})
+        text = (title.get("text") or "").replace("<br>", " ")
+        size = float((title.get("font") or {}).get("size") or font)
+        if not text:
+            continue
+        fitted = wrap(text, max(8, int(plot / (0.55 * size))))
+        extra = _lines(fitted) - _lines(title.get("text"))
+        title["text"] = fitted
+        lay[name] = dict(axis, title=title)
+        if extra and name == "yaxis" and not axis.get("automargin"):
+            lay["margin"] = dict(lay.get("margin") or {}, l=(margin.get("l") or 0) + extra * LINE_HEIGHT * size)
+
+
+# --- axes that cannot be misread ---------------------------------------------------------------
+
+# A log axis labels its decades only (1, 10, 100, …, 10⁴; 0.1, 0.01, 10⁻³): Plotly's own labels
+# between them ("…9 100 2 3 4 5") read as other numbers. Minor gridlines still mark 2…9.
+MINOR = dict(dtick="D1", showgrid=True, gridcolor="#F2F2F2", ticks="")  # 2 … 9 in each decade, unlabelled
+DECADES = dict(type="log", dtick=1, exponentformat="power", showexponent="all", minor=MINOR)
+
+
+def decade_label(k: int) -> str:
+    """The label of the decade 10^k: 0.01, 0.1, 1, 10, 100, 1000, else 10⁴, 10⁻³ (Unicode)."""
+    return f"{10.0 ** k:.{max(0, -k)}f}" if -2 <= k <= 3 else "10" + sup(str(k))
+
+
+def decade_axis(*values, max_labels: int = 7) -> dict:
+    """A log axis over ``values`` (positive, finite ones count) from the decade below the smallest to
+    the decade above the largest, labelled at decades only (every second or fifth one past
+    ``max_labels``), for ``house_layout(…, yaxis=decade_axis(…))``."""
+    v = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in values]) if values else np.ones(1)
+    v = v[np.isfinite(v) & (v > 0)]
+    lo, hi = (math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))) if v.size else (0, 1)
+    hi = max(hi, lo + 1)
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 1000) if (hi - lo) // s + 1 <= max_labels)
+    ks = [k for k in range(lo, hi + 1) if k % step == 0]
+    return dict(type="log", range=[lo, hi], tickmode="array", tickvals=[10.0 ** k for k in ks],
+                ticktext=[decade_label(k) for k in ks], minor=MINOR)
+
+
+def log10_axis(*values, max_labels: int = 5) -> dict:
+    """A linear axis of log10 values: ticks at whole numbers (a step of 1, 2, 5, 10, 20, … for at most
+    ``max_labels``), so that a tick is a power of ten; a range of at least two whole numbers."""
+    v = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in values]) if values else np.zeros(1)
+    v = v[np.isfinite(v)]
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
+    step = next(s for m in (1, 10, 100, 1000, 10_000, 100_000) for s in (m, 2 * m, 5 * m)
+                if (hi - lo) / s + 1 <= max_labels)
+    axis = dict(tickmode="linear", tick0=0, dtick=step)
+    if math.floor(hi / step) - math.ceil(lo / step) < 1:  # fewer than two ticks inside: widen to two
+        axis["range"] = [math.floor(lo / step) * step - 0.05 * step, math.ceil(hi / step) * step + 0.05 * step]
+        if axis["range"][1] - axis["range"][0] < 1.1 * step:
+            axis["range"][1] += step
+    return axis
+
+
+# --- math as text ------------------------------------------------------------------------------
+# Plotly draws titles as plain text (no TeX without MathJax, which the lab does not load): indices
+# and powers are Unicode sub- and superscripts, and <sub>/<sup> where Unicode has no such letter
+# (there is no subscript q or T).
+_SUB = dict(zip("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+_SUP = dict(zip("0123456789+-−=()abcdeghijklmnoprstuvwxyzTHW", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ᵃᵇᶜᵈᵉᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᵀᴴᵂ"))
+
+
+def sub(text) -> str:
+    """``text`` as a subscript: Unicode (hₜ₋₁) where every character has one, else <sub>text</sub>."""
+    text = str(text)
+    return "".join(_SUB[c] for c in text) if all(c in _SUB for c in text) else f"<sub>{text}</sub>"
+
+
+def sup(text) -> str:
+    """``text`` as a superscript: Unicode (ρᵏ, 10⁻³) where every character has one, else <sup>text</sup>."""
+    text = str(text)
+    return "".join(_SUP[c] for c in text) if all(c in _SUP for c in text) else f"<sup>{text}</sup>"
 
 
 # --- the lecture hall --------------------------------------------------------------------------
 
-PRESENT_FONT = 20         # px: the smallest text a projected chart carries (axes, ticks, legend, notes)
+PRESENT_FONT = 20         # px: the text of a projected chart's axes, ticks, legend, notes and controls
+PRESENT_DATA_FONT = 18    # px: the smallest text a projected chart carries (text in the data too)
 PRESENT_TITLE_FONT = 24
 PRESENT_SCALE = PRESENT_FONT / FONT_SIZE  # margins and data text grow with the fonts
 PRESENT_LINE_SCALE = 1.6
@@ -180,6 +393,8 @@ HIGH_CONTRAST = {
     PALETTE["grey"]: "#555555",
     GRID: "#9E9E9E",
 }
+# A trace with ``meta=DETAIL`` (numbers that need the room of others at 18 px) is left out when projected.
+DETAIL = "detail"
 _DEFAULT_LINE_WIDTH = 2.0   # Plotly's, for traces that do not set one
 _DEFAULT_MARKER_SIZE = 6.0
 
@@ -216,7 +431,10 @@ def _colour(value, look: _Look):
 
 
 def _trace(trace: dict, look: _Look) -> dict:
-    """One trace: thicker lines, larger markers and data text, darker colours."""
+    """One trace: thicker lines, larger markers and data text, darker colours; a projected chart
+    leaves its details (``DETAIL``) out."""
+    if look.font and trace.get("meta") == DETAIL:
+        trace["visible"] = False
     mode = trace.get("mode", "lines")
     scatter = trace.get("type", "scatter") in ("scatter", "scattergl")
     # Labelled markers are a diagram's boxes, sized to their text and their neighbours: left as they are.
@@ -241,13 +459,16 @@ def _trace(trace: dict, look: _Look) -> dict:
         trace["marker"] = marker
     if "colorbar" in trace or trace.get("type") == "heatmap":
         trace["colorbar"] = _colorbar(trace.get("colorbar"), look)
-    if "textfont" in trace:  # data labels (characters, node names) grow with the fonts, not to 20 px
-        font = dict(trace["textfont"])
-        if look.scale != 1.0 and not diagram:
-            font["size"] = float(font.get("size", FONT_SIZE)) * look.scale
+    if "textfont" in trace or "text" in mode or trace.get("text") is not None:  # data labels grow with the fonts
+        font = dict(trace.get("textfont") or {})
+        if look.font:
+            size = float(font.get("size", FONT_SIZE))
+            # A diagram's labels are sized to its boxes and their neighbours: only raised to the minimum.
+            font["size"] = max(size if diagram else size * look.scale, PRESENT_DATA_FONT)
         if "color" in font:
             font["color"] = _colour(font["color"], look)
-        trace["textfont"] = font
+        if font or "textfont" in trace:
+            trace["textfont"] = font
     return trace
 
 
@@ -266,6 +487,24 @@ def _annotation(a: dict, look: _Look) -> dict:
     if "arrowcolor" in a:
         a["arrowcolor"] = _colour(a["arrowcolor"], look)
     return a
+
+
+def _slider(slider: dict, look: _Look) -> dict:
+    """An animation's slider: its labels at the fonts' size, its offset below the plot grown with them."""
+    slider = dict(slider, font=_font(slider.get("font"), look))
+    if isinstance(slider.get("currentvalue"), dict):
+        slider["currentvalue"] = dict(slider["currentvalue"], font=_font(slider["currentvalue"].get("font"), look))
+    if isinstance(slider.get("pad"), dict):
+        slider["pad"] = {k: v * look.scale for k, v in slider["pad"].items()}
+    return slider
+
+
+def _menu(menu: dict, look: _Look) -> dict:
+    """Buttons (play, pause): their labels at the fonts' size, their offset grown with them."""
+    menu = dict(menu, font=_font(menu.get("font"), look))
+    if isinstance(menu.get("pad"), dict):
+        menu["pad"] = {k: v * look.scale for k, v in menu["pad"].items()}
+    return menu
 
 
 def _shape(shape: dict, look: _Look) -> dict:
@@ -288,14 +527,10 @@ def _restyle(fig: go.Figure, look: _Look, height: int | None) -> go.Figure:
     diagram = (lay.get("xaxis") or {}).get("visible", True) is False
     if look.font and diagram:
         # A diagram's boxes are named on themselves and its caption explains them; at 20 px its
-        # legend would take a third of the projector's height. The room kept for it below goes to
-        # the drawing, whose boxes have a fixed size in pixels and crowd when it is short.
+        # legend would take a third of the projector's height. The room goes to the drawing, whose
+        # boxes have a fixed size in pixels and crowd when it is short.
         lay["showlegend"] = False
         lay["margin"] = dict(lay.get("margin") or {}, b=DIAGRAM_BOTTOM_MARGIN)
-    elif look.font and (lay["legend"].get("y") or 0) < 0:
-        # A legend under the plot collides with the grown tick labels and axis title: beside it instead.
-        lay["legend"].update(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top")
-        lay["margin"] = dict(lay.get("margin") or {}, b=BOTTOM_MARGIN)  # the room it had below goes to the plot
     if look.font:
         lay["hoverlabel"] = dict(lay.get("hoverlabel") or {}, font=dict(size=look.font))
     for name in [k for k in lay if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
@@ -316,18 +551,22 @@ def _restyle(fig: go.Figure, look: _Look, height: int | None) -> go.Figure:
                         linecolor=PALETTE["black"], linewidth=2, tickcolor=PALETTE["black"])
         lay[name] = axis
     if lay.get("margin"):
-        lay["margin"] = {k: (v * look.scale if k in "lrtb" and isinstance(v, (int, float)) else v)
+        lay["margin"] = {k: (v * look.scale if k in "lrb" and isinstance(v, (int, float)) else v)
                          for k, v in lay["margin"].items()}
     # Whole lists at once: adding annotations one by one re-validates the earlier ones (quadratic).
-    for name, restyle in (("annotations", _annotation), ("shapes", _shape)):
+    for name, restyle in (("annotations", _annotation), ("shapes", _shape), ("sliders", _slider),
+                          ("updatemenus", _menu)):
         if lay.get(name):
             lay[name] = [restyle(item, look) for item in lay[name]]
     if look.contrast:
         lay["colorway"] = [_colour(c, look) for c in lay.get("colorway", SEQUENCE)]
         lay.update(paper_bgcolor="white", plot_bgcolor="white")
-    if height is not None:
-        lay["height"] = min(int(lay.get("height") or height), int(height))
+    if height is not None:  # taller with the fonts (the plot keeps its room), never past ``height``
+        lay["height"] = min(round((lay.get("height") or height) * look.scale), int(height))
     spec["data"] = [_trace(dict(t), look) for t in spec.get("data", ())]
+    if look.font and lay["title"].get("yref") == "container":  # a house figure: its bands again, for the new sizes
+        _stack(lay)
+        _fit_text(lay, spec["data"])
     return go.Figure(spec, _validate=False)  # restyled from a figure the gallery's test validates
 
 
