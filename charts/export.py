@@ -32,7 +32,16 @@ def _axis_title(fig: go.Figure, ref: str | None, letter: str) -> str:
     ref = ref or letter
     axis = fig.layout[f"{letter}axis{ref[1:]}"]
     text = axis.title.text if axis is not None and axis.title is not None else None
-    return re.sub(r"<[^>]+>", "", text or "").strip()
+    return plain_text(text)
+
+
+def plain_text(text: str | None) -> str:
+    """A figure's text without its markup, for a file: a line break (a long title wrapped) is a space,
+    <sub>/<sup> are written as _ and ^ ("∂h<sub>T−k</sub>" → "∂h_{T−k}"), other tags go."""
+    text = re.sub(r"<br\s*/?>", " ", text or "")
+    for tag, mark in (("sub", "_"), ("sup", "^")):
+        text = re.sub(rf"<{tag}>(.*?)</{tag}>", lambda m: mark + (m[1] if len(m[1]) == 1 else "{" + m[1] + "}"), text)
+    return re.sub(r"<[^>]+>", "", text).strip()
 
 
 def _trace_rows(trace) -> dict[str, list]:
@@ -94,7 +103,7 @@ def figure_table(fig: go.Figure) -> pd.DataFrame:
             names[letter] = title
     heatmaps = [t for t in traces if t.type == "heatmap" and t.colorbar and t.colorbar.title.text]
     if len(heatmaps) == 1 and "z" in table.columns:
-        names["z"] = heatmaps[0].colorbar.title.text
+        names["z"] = plain_text(heatmaps[0].colorbar.title.text)
     return table.rename(columns=names)
 
 
@@ -108,7 +117,7 @@ def figure_html(fig: go.Figure) -> str:
 
     An animation does not start by itself; its play button and slider work offline.
     """
-    title = re.sub(r"<[^>]+>", "", fig.layout.title.text or "Figure") if fig.layout.title else "Figure"
+    title = plain_text(fig.layout.title.text or "Figure") if fig.layout.title else "Figure"
     page = fig.to_html(include_plotlyjs=True, full_html=True, auto_play=False, config=HTML_CONFIG)
     escaped = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return page.replace("</head>", f"<title>{escaped}</title></head>", 1)
