@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import FONT_SIZE, GRID, LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, layout
+from .style import (FONT_SIZE, GRID, LINE_WIDTH, PALETTE, STRATEGIES, axis_band, finite_xy, layout, log10_axis)
 
 FRAME_MS = 450        # time per frame while playing
 MAX_FRAMES = 41       # more frames add payload, not understanding
@@ -56,38 +56,37 @@ def _padded(lo: float, hi: float, pad: float = 0.06) -> list[float]:
     return [lo - pad * span, hi + pad * span]
 
 
-CONTROLS_BELOW = 62   # px from the bottom of the plot area to the play button and slider (below the x title)
-CONTROLS_HEIGHT = 80  # px the slider with its labels takes
+BUTTONS_WIDTH = 185   # px the play and pause buttons take, left of the slider
+SLIDER_HEIGHT = 76    # px the slider takes with its current value above it and its labels under it
 
 
-def _controls(fig: go.Figure, labels: list[str], prefix: str, *, legend_below: bool = False) -> go.Figure:
-    """Play/pause (updatemenus) and a slider over the frames, both animating in the browser only.
+def _controls(labels: list[str], prefix: str) -> dict:
+    """Play/pause (updatemenus) and, right of them, a slider over the frames, both animating in the
+    browser only; the legend stays in the house's band above the plot.
 
-    Placed in pixels below the plot area (paper coordinates scale with its height), with the
-    legend under them when ``legend_below``.
+    Both hang from the bottom of the plot area, under the x axis's title, by paddings in pixels
+    (paper coordinates scale with the plot's height, and the chart does not know its width):
+    the slider's left padding leaves the buttons their room. ``for_projection`` grows the
+    paddings with the fonts. Plotly labels every n-th step only, so that its labels do not overlap.
+    Layout properties, for the figure's one ``layout(…)`` call (each assignment of the layout
+    validates all of it again).
     """
-    lay = fig.layout
-    bottom = CONTROLS_BELOW + CONTROLS_HEIGHT + (40 if legend_below else 0)
-    plot = lay.height - lay.margin.t - bottom
-    y = -CONTROLS_BELOW / plot
+    below = round(axis_band(FONT_SIZE, FONT_SIZE)) + 4
     still = dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))
     play = dict(frame=dict(duration=FRAME_MS, redraw=False), fromcurrent=True, mode="immediate",
                 transition=dict(duration=0))
-    fig.update_layout(
-        margin=dict(b=bottom),
+    return dict(
+        margin=dict(b=below + SLIDER_HEIGHT),
         updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0.0, xanchor="left",
-                          y=y, yanchor="top", pad=dict(r=8, t=0),
+                          y=0.0, yanchor="top", pad=dict(t=below + 16, r=8), font=dict(size=FONT_SIZE),
                           buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
                                    dict(label="❚❚ Pause", method="animate", args=[[None], still])])],
-        sliders=[dict(active=0, x=0.22, len=0.78, xanchor="left", y=y + 12 / plot, yanchor="top",
-                      pad=dict(t=0, b=0), currentvalue=dict(prefix=prefix, font=dict(size=FONT_SIZE)),
+        sliders=[dict(active=0, x=0.0, len=1.0, xanchor="left", y=0.0, yanchor="top",
+                      pad=dict(t=below, l=BUTTONS_WIDTH, b=0), font=dict(size=FONT_SIZE),
+                      currentvalue=dict(prefix=prefix, font=dict(size=FONT_SIZE)),
                       transition=dict(duration=0),
                       steps=[dict(label=lb, method="animate", args=[[lb], still]) for lb in labels])],
     )
-    if legend_below:
-        fig.update_layout(legend=dict(orientation="h", x=0.0, xanchor="left", y=y - CONTROLS_HEIGHT / plot,
-                                      yanchor="top"))
-    return fig
 
 
 def rho_animation(eigvals, rho: float, rhos, log10_norms, *,
@@ -126,21 +125,21 @@ def rho_animation(eigvals, rho: float, rhos, log10_norms, *,
                              line=dict(color=PALETTE["grey"], dash="dash", width=1.5)), row=1, col=1)
     fig.add_trace(first[0].update(mode="lines", name="circle |λ| = ρ", hoverinfo="skip",
                                   line=dict(color=PALETTE["blue"], dash="dot", width=1.5)), row=1, col=1)
-    fig.add_trace(first[1].update(mode="markers", name="eigenvalues λ_i",
+    fig.add_trace(first[1].update(mode="markers", name="eigenvalues λᵢ",
                                   marker=dict(color=PALETTE["vermillion"], size=8,
                                               line=dict(color=PALETTE["black"], width=0.5)),
                                   hovertemplate="λ = %{x:.3g} %{y:+.3g}i<extra></extra>"), row=1, col=1)
-    fig.add_trace(first[2].update(mode="lines", name="ρ^k",
+    fig.add_trace(first[2].update(mode="lines", name="ρᵏ",
                                   line=dict(color=PALETTE["blue"], dash="dash", width=2),
                                   hovertemplate="k = %{x}: k·log₁₀ρ = %{y:.4g}<extra></extra>"), row=1, col=2)
-    fig.add_trace(first[3].update(mode="lines", name="‖W_hh^k‖₂",
+    fig.add_trace(first[3].update(mode="lines", name="‖Wₕₕᵏ‖₂",
                                   line=dict(color=PALETTE["black"], width=LINE_WIDTH),
                                   hovertemplate="k = %{x}: log₁₀‖W^k‖ = %{y:.4g}<extra></extra>"), row=1, col=2)
     moving = [1, 2, 3, 4]  # indices of the traces the frames replace
     fig.frames = [go.Frame(name=labels[f], traces=moving, data=frame_traces(f)) for f in range(rhos.size)]
 
-    layout(fig, title=title or f"W_hh scaled to ρ from {rhos[0]:.2f} to {rhos[-1]:.2f}", x="Re λ", y="Im λ",
-           height=560)
+    layout(fig, title=title or f"Wₕₕ scaled to ρ = {rhos[0]:.2f} … {rhos[-1]:.2f}: λᵢ and ‖Wₕₕᵏ‖₂",
+           x="Re λ", y="Im λ", height=560, **_controls(labels, "ρ = "))
     axis = dict(gridcolor=GRID, zerolinecolor=GRID, linecolor=PALETTE["grey"], ticks="outside")
     fig.update_xaxes(axis)
     fig.update_yaxes(axis)
@@ -151,9 +150,9 @@ def rho_animation(eigvals, rho: float, rhos, log10_norms, *,
     lines = np.array([0.0, K * math.log10(rhos.min()), K * math.log10(rhos.max())])
     values = np.concatenate([finite, lines])
     fig.update_xaxes(range=[0, max(K, 1)], title_text="power k", row=1, col=2)
-    fig.update_yaxes(range=_padded(float(values.min()), float(values.max())), title_text="log₁₀ ‖W_hh^k‖₂",
-                     row=1, col=2)
-    return _controls(fig, labels, "ρ = ", legend_below=True)
+    fig.update_yaxes(dict(log10_axis(values), range=_padded(float(values.min()), float(values.max()))),
+                     title_text="log₁₀ ‖Wₕₕᵏ‖₂", row=1, col=2)
+    return fig
 
 
 def sweep_animation(log10_full, log10_frames, xi, values, *, key: str, symbol: str,
@@ -194,12 +193,12 @@ def sweep_animation(log10_full, log10_frames, xi, values, *, key: str, symbol: s
     fig.add_trace(first[0].update(mode="lines", name=style["name"],
                                   line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
                                   hovertemplate="t = %{x}: %{y:.3f}<extra></extra>"))
-    fig.add_trace(first[1].update(mode="markers", name="cut (ξ_t = 0)", hoverinfo="skip",
+    fig.add_trace(first[1].update(mode="markers", name="cut (ξₜ = 0)", hoverinfo="skip",
                                   marker=dict(symbol="line-ns-open", size=14, color=style["color"],
                                               line=dict(width=2, color=style["color"]))))
     fig.frames = [go.Frame(name=labels[f], traces=[1, 2], data=frame_traces(f)) for f in range(values.size)]
-    layout(fig, title=title or f"Sweeping {symbol}: {style['name']} against full BPTT",
-           x="Time step t", y="log₁₀ ‖∂L/∂h_t‖", height=500)
-    fig.update_xaxes(range=[0.5, T + 0.5])
-    fig.update_yaxes(range=[lo, hi])
-    return _controls(fig, labels, f"{symbol} = ")
+    layout(fig, title=title or f"Sweeping {symbol}: ‖∂L/∂hₜ‖ under {style['name'].split(' (')[0].lower()}",
+           x="Time step t", y="log₁₀ ‖∂L/∂hₜ‖", height=500,
+           xaxis=dict(range=[0.5, T + 0.5]), yaxis=dict(log10_axis(lo, hi), range=[lo, hi]),
+           **_controls(labels, f"{symbol} = "))
+    return fig

@@ -86,7 +86,7 @@ def test_animation_table_has_every_frame():
     table = round_trip(fig)
     assert table.columns[0] == "frame"
     assert sorted(set(table["frame"].dropna())) == [f"{r:.2f}" for r in rhos]
-    last = table[(table["frame"] == "1.50") & (table["trace"] == "‖W_hh^k‖₂")]
+    last = table[(table["frame"] == "1.50") & (table["trace"] == "‖Wₕₕᵏ‖₂")]
     np.testing.assert_allclose(last["y"], L[-1], rtol=1e-6)
     assert (table["trace"] == "unit circle |λ| = 1").sum() > 0 and table[table["trace"] == "unit circle |λ| = 1"][
         "frame"].isna().all()  # drawn once, in no frame
