@@ -10,8 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from .style import (FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, bar, finite_xy, house_layout, layout, new_figure,
-                    note, scatter)
+from .style import (DETAIL, FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, bar, finite_xy, house_layout, layout,
+                    log10_axis, new_figure, note, scatter, sub, sup)
 
 # One hue from light to dark (readable with every colour-vision deficiency): small gradients fade
 # into the page, large ones stand out, and the arrow's width says the same again.
@@ -19,6 +19,7 @@ COLORSCALE = [[0.0, "#B9D3E8"], [0.5, "#4A90C2"], [1.0, "#08306B"]]
 PARAM_FILL = "#C8C8C8"  # the book shades parameters
 EDGE_WIDTH = (1.2, 7.0)  # arrow widths for the smallest and the largest gradient
 STEP_DX = 4.0            # horizontal distance between time steps
+A_DX = 1.9               # from the step's operator φ (and its input x) to its state h: room for an 18 px number
 
 # Symbols as HTML (Plotly text understands <sub>).
 _SYMBOL = {"x": "x", "h": "h", "o": "o", "l": "l", "y": "y"}
@@ -26,6 +27,11 @@ _PARAM = {"W_hx": "W<sub>hx</sub>", "W_hh": "W<sub>hh</sub>", "W_qh": "W<sub>qh<
 
 
 EDGE_LEVELS = 8          # distinct arrow widths (one line trace each)
+EDGE_FONT = FONT_SIZE - 3  # px: the numbers on the edges (PRESENT_DATA_FONT when projected)
+# The numbers on the edges along which the gradient flows back through the steps (h → φ → h, h → ×,
+# o → l → L), and those on the edges into the parameters, the inputs and out of ×: a projected graph
+# shows the first only (style.DETAIL), for 18 px numbers need the room of the others.
+NUMBERS = {False: "Gradient on an edge ‖·‖", True: "Gradient into a parameter or an input ‖·‖"}
 STANDOFF_PX = 22.0       # gap left between an arrow's ends and the boxes it joins
 # Pixels per data unit of the graph at its usual size (x: about 1100 px across its 15.7 units,
 # y: 460 px for 7.7); only used to stop arrows short of the boxes and to point their heads.
@@ -66,14 +72,21 @@ def _number_spot(src: str, dst: str, x0: float, y0: float, x1: float, y1: float)
     step's W_hh leaves no room on the right; the edges out of a parameter nearer the parameter,
     clear of the upright edge (x → a, × → o) and its number beside the operator they point at.
     """
-    if abs(y1 - y0) < 1e-9:
-        f = 0.45 if _kind(src) == "operator" else 0.5
-        return x0 + f * (x1 - x0), y0, "top center"
+    if abs(y1 - y0) < 1e-9:  # a → h below, where it does not meet h → ×'s number
+        if _kind(src) == "operator":
+            return x0 + 0.45 * (x1 - x0), y0, "bottom center"
+        return x0 + 0.5 * (x1 - x0), y0, "top center"
     if abs(x1 - x0) < 1e-9:
         return x0, 0.5 * (y0 + y1), "middle left" if dst.startswith("m_") else "middle right"
     f = 0.4 if _kind(src) == "parameter" else 0.5
     x, y = x0 + f * (x1 - x0), y0 + f * (y1 - y0)
     return x, y, "top right" if (x1 - x0) * (y1 - y0) < 0 else "bottom right"
+
+
+def _detail(src: str) -> bool:
+    """Whether the number on an edge out of ``src`` is a detail (left out of a projected graph): edges
+    out of a parameter, an input x, or the output operator × (whose number o → l repeats)."""
+    return src.startswith(("W_", "x_", "m_"))
 
 
 def _html(name: str) -> str:
@@ -109,13 +122,24 @@ def _fmt(v: float | None) -> str:
     return "0" if v == 0.0 else f"{v:.3g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
 
 
+def _short(v: float) -> str:
+    """An edge's number: two significant digits, at most five characters but for sizes below 0.01
+    ("0.23", "0.084", "12", "456", "7.5e4", "8.4e-4"); the hover text has three."""
+    if not math.isfinite(v) or v == 0.0:
+        return _fmt(v)
+    if 0.01 <= abs(v) < 1000:
+        return f"{v:.0f}" if abs(v) >= 99.5 else f"{v:.2g}"
+    mantissa, exponent = f"{v:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def graph_positions(T: int) -> dict[str, tuple[float, float]]:
     """Drawing positions of the graph's nodes (parameters once per step: 'W_hh@2')."""
     pos = {"h_0": (0.0, 2.0), "L": (STEP_DX * (T + 1) / 2.0, 6.9)}
     for t in range(1, T + 1):
         cx = STEP_DX * t
         pos.update({
-            f"h_{t}": (cx, 2.0), f"a_{t}": (cx - 1.5, 2.0), f"x_{t}": (cx - 1.5, 0.2),
+            f"h_{t}": (cx, 2.0), f"a_{t}": (cx - A_DX, 2.0), f"x_{t}": (cx - A_DX, 0.2),
             f"W_hx@{t}": (cx - 2.8, 1.0), f"W_hh@{t}": (cx - 2.8, 3.0),
             f"m_{t}": (cx, 3.25), f"W_qh@{t}": (cx - 1.3, 3.7),
             f"o_{t}": (cx, 4.45), f"l_{t}": (cx, 5.65), f"y_{t}": (cx + 1.3, 5.65),
@@ -132,7 +156,7 @@ def _kind(node: str) -> str:
 
 
 def unrolled_graph(graph, *, activation: str = "identity",
-                   title: str = "The unrolled graph for T = 3, with the gradient on every edge") -> go.Figure:
+                   title: str = "The unrolled graph, T = 3: ‖gradient‖ on each edge") -> go.Figure:
     """The section's computational graph (``bptt_core.UnrolledGradients``) as arrows between boxes.
 
     Boxes are variables, shaded boxes parameters (drawn at every step: one matrix shared by all),
@@ -174,7 +198,7 @@ def unrolled_graph(graph, *, activation: str = "identity",
     # 33 layout annotations with arrowheads took Chromium 35 ms of a 53 ms redraw, traces a few.
     segments = {}  # level index (None: no gradient) → (xs, ys) with None between segments
     heads = dict(x=[], y=[], angle=[], size=[], color=[])
-    number_x, number_y, number_c, number_text, number_label, number_pos = [], [], [], [], [], []
+    numbers = {False: ([], [], [], [], [], []), True: ([], [], [], [], [], [])}  # detail? → x, y, c, hover, label, pos
     for src, dst, n, message in drawn:
         (x0, y0), (x1, y1) = pos[src], pos[dst]
         (sx, sy), (ex, ey), angle = _shortened(x0, y0, x1, y1)
@@ -192,10 +216,11 @@ def unrolled_graph(graph, *, activation: str = "identity",
             continue
         f = level(n)
         x, y, where = _number_spot(src, dst, x0, y0, x1, y1)
+        number_x, number_y, number_c, number_text, number_label, number_pos = numbers[_detail(src)]
         number_x.append(x)
         number_y.append(y)
         number_c.append(lo + f * (hi - lo))
-        number_label.append(_fmt(n))
+        number_label.append(_short(n))
         number_pos.append(where)
         number_text.append(f"{_html(src.split('@')[0])} → {_html(dst)}<br>gradient flowing back: {message}"
                         f"<br>‖·‖ = {_fmt(n)}")
@@ -208,14 +233,15 @@ def unrolled_graph(graph, *, activation: str = "identity",
                           name="arrowhead",
                           marker=dict(symbol="triangle-up", angle=heads["angle"], size=heads["size"],
                                       color=heads["color"], line=dict(width=0))))
-    traces.append(scatter(
-        x=number_x, y=number_y, mode="markers+text", name="Gradient on an edge ‖·‖",
-        text=number_label, textposition=number_pos, textfont=dict(size=FONT_SIZE - 4, color=PALETTE["black"]),
-        # No colour bar: the number beside each edge already gives its size, and drawing the bar
-        # (its own axis, ticks and a margin push) cost 18 ms of the graph's 60 ms redraw in Chromium.
-        marker=dict(size=9, symbol="diamond", color=number_c, colorscale=COLORSCALE, cmin=lo, cmax=hi,
-                    showscale=False, line=dict(width=0.5, color=PALETTE["black"])),
-        hovertext=number_text, hoverinfo="text"))
+    for detail, (number_x, number_y, number_c, number_text, number_label, number_pos) in numbers.items():
+        traces.append(scatter(
+            x=number_x, y=number_y, mode="markers+text", name=NUMBERS[detail],
+            text=number_label, textposition=number_pos, textfont=dict(size=EDGE_FONT, color=PALETTE["black"]),
+            # No colour bar: the number beside each edge already gives its size, and drawing the bar
+            # (its own axis, ticks and a margin push) cost 18 ms of the graph's 60 ms redraw in Chromium.
+            marker=dict(size=9, symbol="diamond", color=number_c, colorscale=COLORSCALE, cmin=lo, cmax=hi,
+                        showscale=False, line=dict(width=0.5, color=PALETTE["black"])),
+            hovertext=number_text, hoverinfo="text", showlegend=not detail, **(dict(meta=DETAIL) if detail else {})))
 
     op_label = "+" if activation == "identity" else "φ"
     groups = {"variable": ([], [], [], []), "parameter": ([], [], [], []), "operator": ([], [], [], [])}
@@ -270,12 +296,11 @@ def unrolled_graph(graph, *, activation: str = "identity",
         title=title, x="", y="", height=560,
         xaxis=dict(visible=False, range=[min(xs) - 0.8, max(xs) + 1.6], fixedrange=True),
         yaxis=dict(visible=False, range=[-0.35, 7.35], fixedrange=True),
-        legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0.0),
-        margin=dict(l=20, r=20, t=60, b=40)))
+        margin=dict(l=20, r=20, b=8)))
 
 
 def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None,
-                             title: str = "How large ∂L/∂h_t is at each step (full BPTT)") -> go.Figure:
+                             title: str = "‖∂L/∂hₜ‖ at each step t (full BPTT)") -> go.Figure:
     """log10 ‖∂L/∂h_t‖ (T,) against t = 1..T on a linear axis.
 
     With ``rho``, a dashed reference line log10 ‖∂L/∂h_T‖ + (T − t) log10 ρ: the growth
@@ -290,19 +315,21 @@ def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None,
     fig.add_trace(scatter(x=xs, y=ys, mode="lines", name=style["name"],
                           line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
                           hovertemplate="t = %{x}<br>log₁₀ ‖∂L/∂h_t‖ = %{y:.3f}<extra></extra>"))
+    shown = [ys]
     if rho is not None and rho > 0 and np.isfinite(y[-1]):
         ref = y[-1] + (T - t) * math.log10(rho)
-        fig.add_trace(scatter(x=t, y=ref, mode="lines", name=f"ρ^(T−t) from t = T (ρ = {rho:g})",
+        shown.append(ref)
+        fig.add_trace(scatter(x=t, y=ref, mode="lines", name=f"ρ{sup('T−t')} from t = T (ρ = {rho:g})",
                               line=dict(color=PALETTE["vermillion"], dash="dash", width=LINE_WIDTH - 0.5),
                               hovertemplate="t = %{x}<br>reference: %{y:.3f}<extra></extra>"))
-    layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂h_t‖")
+    layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂hₜ‖", yaxis=log10_axis(*shown))
     if dropped:
         note(fig, f"{dropped} step(s) left out: the gradient there is exactly zero.")
     return fig
 
 
 def recursion_vs_sum(log10_recursion, log10_sum, steps, *, form: str = "closed",
-                     title: str = "The recursion and the expanded sum give the same ∂L/∂h_t") -> go.Figure:
+                     title: str = "‖∂L/∂hₜ‖ by the recursion and by the expanded sum") -> go.Figure:
     """log10 ‖∂L/∂h_t‖ from the backward recursion (T,), t = 1..T, and from the sum of terms
     (n,) at ``steps`` (1-based), on a linear axis. ``form``: "closed" or "product"."""
     rec = np.asarray(log10_recursion, dtype=float)
@@ -311,7 +338,7 @@ def recursion_vs_sum(log10_recursion, log10_sum, steps, *, form: str = "closed",
     fig.add_trace(scatter(x=xs, y=ys, mode="lines", name="Recursion (backward pass of BPTT)",
                           line=dict(color=PALETTE["black"], dash="solid", width=LINE_WIDTH),
                           hovertemplate="t = %{x}<br>recursion: %{y:.6f}<extra></extra>"))
-    name = ("Expanded sum Σ (W_hhᵀ)^(T−i) W_qhᵀ ∂L/∂o" if form == "closed"
+    name = ("Expanded sum Σᵢ (Wₕₕᵀ)" + sup("i−t") + " W<sub>qh</sub>ᵀ ∂L/∂oᵢ" if form == "closed"
             else "Sum of Jacobian-product terms")
     sx, sy, d2 = finite_xy(np.asarray(steps, dtype=float), np.asarray(log10_sum, dtype=float))
     fig.add_trace(scatter(x=sx, y=sy, mode="markers", name=name,
@@ -319,7 +346,7 @@ def recursion_vs_sum(log10_recursion, log10_sum, steps, *, form: str = "closed",
                                       size=7 if sx.size <= 150 else 4,
                                       line=dict(width=1.5 if sx.size <= 150 else 1.0)),
                           hovertemplate="t = %{x}<br>sum of terms: %{y:.6f}<extra></extra>"))
-    layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂h_t‖")
+    layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂hₜ‖", yaxis=log10_axis(ys, sy))
     if d1 + d2:
         note(fig, f"{d1 + d2} point(s) left out: the gradient there is exactly zero.")
     return fig
@@ -336,21 +363,22 @@ def sum_terms(first_terms_log10, first: int, *, form: str = "closed",
     i = np.arange(first, first + y.size)
     xs, ys, dropped = finite_xy(i, y)
     fig = new_figure()
-    label = (f"‖(W_hhᵀ)^(i−{first}) W_qhᵀ ∂L/∂o_i‖" if form == "closed"
-             else f"‖J_{first + 1}ᵀ⋯J_iᵀ W_qhᵀ ∂L/∂o_i‖")
+    label = (f"‖(Wₕₕᵀ){sup(f'i−{first}')} W<sub>qh</sub>ᵀ ∂L/∂oᵢ‖" if form == "closed"
+             else f"‖J{sub(first + 1)}ᵀ⋯Jᵢᵀ W<sub>qh</sub>ᵀ ∂L/∂oᵢ‖")
     fig.add_trace(scatter(x=xs, y=ys, mode="lines+markers", name=label,
                           line=dict(color=PALETTE["blue"], dash="solid", width=LINE_WIDTH - 1),
                           marker=dict(size=4, color=PALETTE["blue"]),
                           hovertemplate="loss step i = %{x}<br>log₁₀ ‖term‖ = %{y:.3f}<extra></extra>"))
-    layout(fig, title=title or f"What each loss l_i adds to ∂L/∂h_{first}",
-           x="loss step i (distance i − t back through the network)", y="log₁₀ ‖term i‖")
+    layout(fig, title=title or f"What each loss lᵢ adds to ∂L/∂h{sub(first)}",
+           x="loss step i (distance i − t back through the network)", y="log₁₀ ‖term i‖",
+           yaxis=log10_axis(ys))
     if dropped:
         note(fig, f"{dropped} term(s) left out: they are exactly zero.")
     return fig
 
 
 def w_hh_contribution_bars(log10_terms, *,
-                           title: str = "Each step's contribution δ_t h_{t−1}ᵀ to ∂L/∂W_hh") -> go.Figure:
+                           title: str = "Each step's term δₜhₜ₋₁ᵀ of ∂L/∂Wₕₕ") -> go.Figure:
     """Bars of log10 ‖δ_t h_{t−1}ᵀ‖_F = log10 (‖δ_t‖ ‖h_{t−1}‖) over t = 1..T (T,), on a linear axis.
 
     Bars rise from just below the smallest value, so longer means larger; exactly zero
@@ -362,12 +390,13 @@ def w_hh_contribution_bars(log10_terms, *,
     fig = new_figure()
     if ys.size:
         base = math.floor(float(ys.min())) - 1.0
-        fig.add_trace(bar(x=xs, y=ys - base, base=base, name="‖δ_t h_{t−1}ᵀ‖_F",
+        fig.add_trace(bar(x=xs, y=ys - base, base=base, name="‖δₜhₜ₋₁ᵀ‖<sub>F</sub>",
                           marker=dict(color=PALETTE["blue"], line=dict(width=0)),
                           customdata=ys,
                           hovertemplate="t = %{x}<br>log₁₀ ‖δ_t h_{t−1}ᵀ‖_F = %{customdata:.3f}<extra></extra>"))
-    layout(fig, title=title, x="time step t", y="log₁₀ ‖δ_t h_{t−1}ᵀ‖_F", bargap=0.1 if y.size < 200 else 0.0)
+    layout(fig, title=title, x="time step t", y="log₁₀ ‖δₜhₜ₋₁ᵀ‖<sub>F</sub>", bargap=0.1 if y.size < 200 else 0.0,
+           yaxis=log10_axis(ys))
     if dropped:
         note(fig, f"{dropped} step(s) left out: their contribution is exactly zero"
-                  + (" (h_0 = 0 at t = 1)." if not np.isfinite(y[0]) else "."))
+                  + (" (h₀ = 0 at t = 1)." if not np.isfinite(y[0]) else "."))
     return fig

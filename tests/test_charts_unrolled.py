@@ -9,8 +9,8 @@ import pytest
 
 from bptt_core import (ACTIVATIONS, expanded_dL_dh, log10_gradient_norms, product_form_dL_dh, recursion_dL_dh,
                        toy_problem, unrolled_gradients)
-from charts.style import STRATEGIES, for_projection
-from charts.unrolled import (graph_positions, gradient_norms_over_time, recursion_vs_sum, sum_terms,
+from charts.style import DETAIL, PRESENT_DATA_FONT, STRATEGIES, for_projection, legend_rows
+from charts.unrolled import (NUMBERS, graph_positions, gradient_norms_over_time, recursion_vs_sum, sum_terms,
                              unrolled_graph, w_hh_contribution_bars)
 
 
@@ -73,18 +73,23 @@ def test_graph_has_every_node_and_edge(activation, rho):
     lines = [t for t in fig.data if t.name == "edge"]
     assert sum(sum(v is None for v in t.x) for t in lines) == 33
     assert len(by_name["arrowhead"].x) == 33 and not fig.layout.annotations
-    # Every edge with a gradient has a midpoint marker whose hover text gives the number.
-    edges = by_name["Gradient on an edge ‖·‖"]
-    assert len(edges.x) == 30  # 33 arrows minus the three y_t → l_t, which take no gradient
-    assert all("‖·‖ =" in h for h in edges.hovertext)
-    assert edges.marker.showscale is False  # the numbers beside the edges are the scale
-    assert all(edges.text)
+    # Every edge with a gradient has a midpoint marker whose hover text gives the number: those along
+    # the steps in one trace, those into parameters and inputs (left out when projected) in another.
+    along, detail = by_name[NUMBERS[False]], by_name[NUMBERS[True]]
+    assert len(along.x) + len(detail.x) == 30  # 33 arrows minus the three y_t → l_t, which take no gradient
+    assert len(along.x) == 15 and detail.meta == DETAIL and detail.showlegend is False
+    texts = list(along.text) + list(detail.text)
+    for numbers in (along, detail):
+        assert all("‖·‖ =" in h for h in numbers.hovertext)
+        assert numbers.marker.showscale is False  # the numbers beside the edges are the scale
+    assert all(texts)
     # Widths grow with the gradient: the widest line carries the largest number.
     widths = [t.line.width for t in lines]
     assert max(widths) > min(widths)
     widest = max(lines, key=lambda t: t.line.width)
-    biggest = int(np.argmax([float(v) for v in edges.text]))
-    on_widest = [on_segment((edges.x[biggest], edges.y[biggest]), (x0, y0), (x1, y1)) for x0, y0, x1, y1 in
+    biggest = int(np.argmax([float(v) for v in texts]))
+    xs, ys = list(along.x) + list(detail.x), list(along.y) + list(detail.y)
+    on_widest = [on_segment((xs[biggest], ys[biggest]), (x0, y0), (x1, y1)) for x0, y0, x1, y1 in
                  zip(widest.x[0::3], widest.y[0::3], widest.x[1::3], widest.y[1::3])]
     assert any(on_widest), "the widest line is not the largest gradient's"
     assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
@@ -108,13 +113,16 @@ def text_boxes(fig: go.Figure, width: float) -> tuple[list, list]:
     """
     lay = fig.layout
     m = lay.margin
+    legend = [t.name for t in fig.data if t.showlegend is not False] if lay.showlegend is not False else []
+    font = lay.legend.font.size or lay.font.size
+    top = m.t + legend_rows(legend, font, width - m.l - m.r) * font * 1.4 + 10 if legend else m.t
     sx = (width - m.l - m.r) / (lay.xaxis.range[1] - lay.xaxis.range[0])
-    sy = (lay.height - m.t - m.b) / (lay.yaxis.range[1] - lay.yaxis.range[0])
-    edges = next(t for t in fig.data if t.name == "Gradient on an edge ‖·‖")
-    size = edges.textfont.size
-    gap = edges.marker.size / 2 / 0.8 + 1
+    sy = (lay.height - top - m.b) / (lay.yaxis.range[1] - lay.yaxis.range[0])
+    shown = [t for t in fig.data if t.name in NUMBERS.values() and t.visible is not False]
     numbers = []
-    for x, y, text, where in zip(edges.x, edges.y, edges.text, edges.textposition):
+    for edges, x, y, text, where in ((t, *v) for t in shown for v in zip(t.x, t.y, t.text, t.textposition)):
+        size = edges.textfont.size
+        gap = edges.marker.size / 2 / 0.8 + 1
         w, h = 0.56 * size * len(text), 1.2 * size
         vertical, horizontal = where.split()
         y0 = {"top": y * sy + gap, "middle": y * sy - h / 2, "bottom": y * sy - gap - h}[vertical]
@@ -136,12 +144,15 @@ def overlap(a, b) -> bool:
 @pytest.mark.parametrize("projected, width", [(False, 940), (True, 820)])
 def test_graph_numbers_clear_the_boxes_and_each_other(activation, rho, projected, width):
     # The main column is about 940 px wide, 820 px on a 1280 px projector in presentation mode, where
-    # the graph is also shorter (460 px). ρ = 30 writes six-character numbers ("7.51e4").
+    # the graph is also shorter (460 px) and its numbers 18 px. ρ = 30 writes five-character numbers ("7.5e4").
     fig = unrolled_graph(unrolled_gradients(*toy_problem(3, 16, activation, rho, seed=0)), activation=activation)
     if projected:
         fig = for_projection(fig)
     numbers, nodes = text_boxes(fig, width)
-    assert max(len(n[0]) for n in numbers) >= (6 if rho > 1 or activation == "sigmoid" else 4)
+    assert max(len(n[0]) for n in numbers) >= (5 if rho > 1 or activation == "sigmoid" else 4)
+    if projected:  # every text at least 18 px, and only the numbers along the steps
+        assert len(numbers) == 15
+        assert all(t.textfont.size >= PRESENT_DATA_FONT for t in fig.data if t.text is not None and t.visible)
     on_boxes = [(n[0], b[0]) for n in numbers for b in nodes if overlap(n, b)]
     on_numbers = [(a[0], b[0]) for i, a in enumerate(numbers) for b in numbers[i + 1:] if overlap(a, b)]
     assert not on_boxes and not on_numbers
@@ -167,10 +178,10 @@ def test_gradient_norms_over_time_with_reference():
     ln = log10_gradient_norms(rnn, X, Y)
     fig = gradient_norms_over_time(ln.log10_dL_dh, rho=3.0)
     assert_clean(fig)
-    assert names(fig) == [STRATEGIES["full"]["name"], "ρ^(T−t) from t = T (ρ = 3)"]
+    assert names(fig) == [STRATEGIES["full"]["name"], "ρᵀ⁻ᵗ from t = T (ρ = 3)"]
     assert fig.data[0].line.dash == STRATEGIES["full"]["dash"]
     assert fig.data[1].line.dash == "dash"
-    assert fig.layout.yaxis.title.text == "log₁₀ ‖∂L/∂h_t‖"
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖∂L/∂hₜ‖"
     assert fig.layout.yaxis.type == "linear" and fig.layout.xaxis.title.text == "time step t"
     assert len(fig.data[0].x) == 1000
     ref = np.asarray(fig.data[1].y)
@@ -194,11 +205,12 @@ def test_recursion_vs_sum(activation):
     ex = expanded_dL_dh(rnn, X, Y) if activation == "identity" else product_form_dL_dh(rnn, X, Y, last=50)
     fig = recursion_vs_sum(rec.log10_norms(), ex.dL_dh.log10_norms(), ex.dL_dh.steps, form=ex.form)
     assert_clean(fig)
-    second = "Expanded sum Σ (W_hhᵀ)^(T−i) W_qhᵀ ∂L/∂o" if ex.form == "closed" else "Sum of Jacobian-product terms"
+    second = ("Expanded sum Σᵢ (Wₕₕᵀ)ⁱ⁻ᵗ W<sub>qh</sub>ᵀ ∂L/∂oᵢ" if ex.form == "closed"
+              else "Sum of Jacobian-product terms")
     assert names(fig) == ["Recursion (backward pass of BPTT)", second]
     assert fig.data[0].mode == "lines" and fig.data[1].mode == "markers"
     assert len(fig.data[1].x) == (200 if activation == "identity" else 50)
-    assert fig.layout.yaxis.title.text == "log₁₀ ‖∂L/∂h_t‖" and fig.layout.yaxis.type == "linear"
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖∂L/∂hₜ‖" and fig.layout.yaxis.type == "linear"
     np.testing.assert_allclose(np.asarray(fig.data[1].y), np.asarray(fig.data[0].y)[-len(fig.data[1].y):],
                                atol=1e-9)
 
@@ -209,10 +221,11 @@ def test_sum_terms(form):
     fig = sum_terms(y, 7, form=form)
     assert_clean(fig)
     assert len(fig.data) == 1
-    assert fig.data[0].name == ("‖(W_hhᵀ)^(i−7) W_qhᵀ ∂L/∂o_i‖" if form == "closed" else "‖J_8ᵀ⋯J_iᵀ W_qhᵀ ∂L/∂o_i‖")
+    assert fig.data[0].name == ("‖(Wₕₕᵀ)ⁱ⁻⁷ W<sub>qh</sub>ᵀ ∂L/∂oᵢ‖" if form == "closed"
+                                else "‖J₈ᵀ⋯Jᵢᵀ W<sub>qh</sub>ᵀ ∂L/∂oᵢ‖")
     assert list(fig.data[0].x) == [7, 8, 10]
     assert fig.layout.yaxis.title.text == "log₁₀ ‖term i‖" and fig.layout.yaxis.type == "linear"
-    assert fig.layout.title.text == "What each loss l_i adds to ∂L/∂h_7"
+    assert fig.layout.title.text == "What each loss lᵢ adds to ∂L/∂h₇"
     assert "1 term(s) left out" in fig.layout.annotations[0].text
 
 
@@ -224,16 +237,16 @@ def test_w_hh_bars_past_float64(activation):
     terms = log10_gradient_norms(rnn, X, Y).log10_W_hh_terms
     fig = w_hh_contribution_bars(terms)
     assert_clean(fig)
-    assert names(fig) == ["‖δ_t h_{t−1}ᵀ‖_F"]
+    assert names(fig) == ["‖δₜhₜ₋₁ᵀ‖<sub>F</sub>"]
     bar = fig.data[0]
     assert bar.type == "bar"
-    assert fig.layout.yaxis.title.text == "log₁₀ ‖δ_t h_{t−1}ᵀ‖_F" and fig.layout.yaxis.type == "linear"
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖δₜhₜ₋₁ᵀ‖<sub>F</sub>" and fig.layout.yaxis.type == "linear"
     # The bars' tops are the log10 values (base + length), and the first step (h_0 = 0) is left out.
     finite = np.isfinite(terms)
     np.testing.assert_allclose(bar.base + np.asarray(bar.y), terms[finite])
     np.testing.assert_allclose(np.asarray(bar.customdata), terms[finite])
     assert np.all(np.asarray(bar.y) > 0)
-    assert "(h_0 = 0 at t = 1)" in fig.layout.annotations[0].text
+    assert "(h₀ = 0 at t = 1)" in fig.layout.annotations[0].text.replace("<br>", " ")
 
 
 def test_w_hh_bars_all_zero():
