@@ -13,7 +13,7 @@ from bptt_core import (BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT, 
                        boundaries_from_xi, compare_strategies, full_boundaries, randomized_boundaries,
                        regular_boundaries, toy_problem, xi_from_segments)
 from charts.style import STRATEGIES
-from charts.truncation import (ROWS, SPACE, agreement_figure, gradient_norms_figure, segment_labels,
+from charts.truncation import (LINE_CHARS, ROWS, SPACE, agreement_figure, gradient_norms_figure, segment_labels,
                                truncation_figure)
 
 KEYS = ("full", "chunked", "sliding", "randomized")
@@ -40,9 +40,14 @@ def book_boundaries(n=len(BOOK_FIGURE_TEXT), tau=BOOK_FIGURE_TAU):
 
 
 def row_segments(fig, key):
-    """(start, end) of the boxes drawn for one row, read back from the figure's shapes."""
-    shapes = [s for s in fig.layout.shapes if s.name and s.name.startswith(key + " segment")]
-    return [(round(s.x0), round(s.x1)) for s in sorted(shapes, key=lambda s: s.x0)]
+    """(start, end) of the boxes drawn for one row, read back from the figure's shapes (a box cut by the
+    end of a line is two shapes of one name, each running out of its line)."""
+    boxes = {}
+    for s in fig.layout.shapes:
+        if s.name and s.name.startswith(key + " segment "):
+            x0, x1 = boxes.get(s.name, (s.x0, s.x1))
+            boxes[s.name] = (min(x0, s.x0), max(x1, s.x1))
+    return sorted((round(x0), round(x1)) for x0, x1 in boxes.values())
 
 
 # --- the book's figure -------------------------------------------------------------------------
@@ -96,6 +101,34 @@ def test_random_draw_rows_match_the_core():
         want = list(zip(b[key][:-1].tolist(), b[key][1:].tolist()))
         assert got == want, key
         assert "".join(s.replace(SPACE, " ") for s in fig.layout.meta["segments"][key]) == text
+
+
+def test_a_long_text_wraps_onto_lines_of_three_rows():
+    """82 characters: three lines of at most LINE_CHARS, each with its own axes, its positions on its x
+    axis, every character once per row in its cell, and the row names short ("Randomized")."""
+    text = "the time machine by h g wells i the time traveller for so it will be convenient to"
+    n = len(text)
+    b = {"randomized": randomized_boundaries(n, 0.3, 7), "chunked": regular_boundaries(n, 5),
+         "full": full_boundaries(n)}
+    fig = truncation_figure(text, b, row_labels={"randomized": "Randomized (π = 0.3)", "chunked": "Regular (τ = 5)"})
+    lay = fig.layout
+    lines = -(-n // LINE_CHARS)
+    assert lines == 3 and lay.yaxis3.domain[0] == 0 and lay.yaxis.domain[1] == 1
+    assert lay.yaxis.domain[0] > lay.yaxis2.domain[1] > lay.yaxis2.domain[0] > lay.yaxis3.domain[1]
+    for key in ROWS:
+        traces = [t for t in fig.data if t.mode == "text" and t.name == STRATEGIES[key]["name"]]
+        assert len(traces) == lines
+        assert "".join(c for t in traces for c in t.text) == text.replace(" ", SPACE)
+        x = np.concatenate([t.x for t in traces])
+        np.testing.assert_allclose(x, np.arange(n) + 0.5)
+        assert all(len(t.text) <= LINE_CHARS for t in traces)
+        assert [t.xaxis for t in traces] == ["x", "x2", "x3"]
+    assert list(lay.yaxis2.ticktext) == ["Randomized", "Regular", "Full"]
+    assert "Randomized (π = 0.3)" in fig.data[0].hovertext[0]
+    for line, axis in enumerate((lay.xaxis, lay.xaxis2, lay.xaxis3)):  # positions 1-based, every 5th
+        labels = [int(v) for v in axis.ticktext]
+        assert all(v % 5 == 0 or v == labels[0] for v in labels) and labels[-1] <= n
+    assert lay.xaxis3.title.text and not lay.xaxis.title.text
 
 
 def test_segment_labels():
