@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, STRATEGIES, finite_xy, house_layout, layout, new_figure, note, scatter
+from .style import (LINE_WIDTH, PALETTE, STRATEGIES, decade_axis, finite_xy, house_layout, layout, new_figure, note,
+                    scatter)
 
 X_AXES = {"updates": ("index", "Update"), "seconds": ("seconds", "Training wall-clock seconds")}
 TRAIN_OPACITY = 0.35  # the noisy per-window training perplexity sits behind the validation curve
@@ -64,29 +65,26 @@ def perplexity_figure(histories: Mapping, *, x: str = "updates", labels: Mapping
         fig.add_trace(scatter(x=tx, y=ty, mode="lines", name=f"{name}: training", legendgroup=key,
                               showlegend=False, opacity=TRAIN_OPACITY, hoverinfo="skip",
                               line=dict(color=style["color"], dash="solid", width=1)))
-        fig.add_trace(scatter(x=vx, y=vy, mode="lines+markers", name=f"{name}: validation", legendgroup=key,
+        fig.add_trace(scatter(x=vx, y=vy, mode="lines+markers", name=name, legendgroup=key, meta="validation",
                               line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH),
                               marker=dict(size=6)))
     if vocab_size is not None and x_max > 0:
         fig.add_trace(scatter(x=[0.0, x_max], y=[float(vocab_size)] * 2, mode="lines",
                               name=f"uniform guessing (V = {vocab_size})",
                               line=dict(color=PALETTE["grey"], dash="dot", width=1.5)))
-    layout(fig, title="Perplexity while training" + (" against wall-clock time" if x == "seconds" else ""),
-           x=x_title, y="Perplexity", log_y=True)
     # A spike of the training perplexity (e^L of one bad window) must not flatten the curves: the axis
     # stops a little above the validation curves and uniform guessing, and a note counts what is cut.
-    levels = [float(np.max(t.y)) for t in fig.data if t.y is not None and len(t.y) and "validation" in (t.name or "")]
+    levels = [float(np.max(t.y)) for t in fig.data if t.y is not None and len(t.y) and t.meta == "validation"]
     levels += [] if vocab_size is None else [float(vocab_size)]
-    above = 0
-    if levels:
-        top = max(levels) * SPIKE_ROOM
-        above = sum(int(np.sum(np.asarray(t.y, float) > top)) for t in fig.data if t.y is not None)
-        if above:
-            lows = [float(np.min(t.y)) for t in fig.data if t.y is not None and len(t.y)]
-            fig.update_yaxes(range=[np.log10(max(min(lows), 1.0)) - 0.05, np.log10(top)])
+    drawn = [np.asarray(t.y, float) for t in fig.data if t.y is not None and len(t.y)]
+    shown = [np.minimum(y, max(levels) * SPIKE_ROOM) for y in drawn] if levels else drawn
+    axis = decade_axis(*shown)
+    above = sum(int(np.sum(y > 10.0 ** axis["range"][1])) for y in drawn)
+    layout(fig, title="Perplexity: validation (markers), training (faint)", x=x_title, y="Perplexity", log_y=True,
+           yaxis=axis)
     parts = []
     if dropped:
-        parts.append(f"{dropped} perplexities past float64 (e^L with L > 709) or non-finite left out")
+        parts.append(f"{dropped} perplexities past float64 (eᴸ with L > 709) or non-finite left out")
     if above:
         parts.append(f"{above} training-window spikes above the axis")
     if parts:
@@ -113,7 +111,8 @@ def gradient_norm_figure(histories: Mapping, *, theta: float | None = None,
     if theta is not None and x_max > 0:
         fig.add_trace(scatter(x=[1.0, x_max], y=[float(theta)] * 2, mode="lines", name=f"clipping threshold θ = {theta:g}",
                               line=dict(color=PALETTE["vermillion"], dash="longdash", width=2)))
-    layout(fig, title="Gradient norm before clipping", x="Update", y="‖g‖ over all parameters", log_y=True)
+    layout(fig, title="Gradient norm ‖g‖ before clipping", x="Update", y="‖g‖", log_y=True,
+           yaxis=decade_axis(*(t.y for t in fig.data if t.y is not None)))
     return _dropped_note(fig, dropped, "gradient norms")
 
 
@@ -135,5 +134,5 @@ def minibatch_figure(sequential_starts, random_starts, *, num_steps: int, n_toke
         traces.append(scatter(x=batch.ravel(), y=s.ravel(), mode="markers", name=f"{name} partitioning",
                               marker=dict(color=colour, size=5, symbol=symbol, opacity=0.8)))
     return new_figure(*traces, layout=house_layout(
-        title=f"Where the windows of each minibatch start (T = {num_steps} characters each)",
-        x="Minibatch (update)", y=f"Position in the training text (of {n_tokens} characters)", height=380))
+        title=f"Where each minibatch's windows start (T = {num_steps})",
+        x="Minibatch (update)", y=f"Start in the text (of {n_tokens})", height=380))

@@ -56,13 +56,16 @@ def test_perplexity_figure_styles_and_axes(x):
     traces = decoded(fig)
     assert nonfinite(traces) == 0
     for key, style in STRATEGIES.items():
-        valid = next(t for t in traces if t["name"] == f"{style['name']}: validation")
+        valid = next(t for t in traces if t["name"] == style["name"] and t.get("meta") == "validation")
         assert valid["line"]["color"] == style["color"] and valid["line"]["dash"] == style["dash"]
         assert len(valid["y"]) == 4  # checkpoints 5, 10, 15, 20
         train = next(t for t in traces if t["name"] == f"{style['name']}: training")
         assert len(train["y"]) == 20
         np.testing.assert_allclose(train["y"], RUNS[key].train_perplexity)
     assert fig.layout.yaxis.type == "log"
+    # Decades only, from the one below the lowest perplexity to the one above the highest (27).
+    assert list(fig.layout.yaxis.tickvals) == [1.0, 10.0, 100.0] and list(fig.layout.yaxis.ticktext) == ["1", "10", "100"]
+    assert list(fig.layout.yaxis.range) == [0, 2]
     assert ("Update" if x == "updates" else "seconds") in fig.layout.xaxis.title.text
     uniform = next(t for t in traces if t["name"].startswith("uniform"))
     assert uniform["y"] == [27.0, 27.0]
@@ -75,9 +78,9 @@ def test_diverged_run_is_left_out_with_a_note():
     fig = perplexity_figure(runs, labels={"full": "Full, h = 8"})
     traces = decoded(fig)
     assert nonfinite(traces) == 0
-    assert any(t["name"] == "Full, h = 8: validation" for t in traces)
+    assert any(t["name"] == "Full, h = 8" and t.get("meta") == "validation" for t in traces)
     assert "non-finite" in fig.layout.annotations[0].text
-    assert fig.layout.yaxis.range is None  # nothing spiked above the validation curves
+    assert "spikes" not in fig.layout.annotations[0].text  # nothing spiked above the validation curves
     g = gradient_norm_figure(runs, theta=1.0)
     assert nonfinite(decoded(g)) == 0 and "non-finite" in g.layout.annotations[0].text
 
@@ -122,6 +125,6 @@ def test_a_training_spike_does_not_flatten_the_curves():
          for i, l, v in zip(hist.index, hist.loss, hist.valid_perplexity)])
     fig = perplexity_figure({"full": spiky}, vocab_size=27)
     low, high = fig.layout.yaxis.range
-    assert high == pytest.approx(np.log10(27 * 3.0))
-    assert "1 training-window spikes above the axis" in fig.layout.annotations[0].text
+    assert high == 2  # the decade above 3 × the validation curve and V = 27 (e^60 is far above it)
+    assert "1 training-window spikes above the axis" in fig.layout.annotations[0].text.replace("<br>", " ")
     assert nonfinite(decoded(fig)) == 0
