@@ -1,6 +1,8 @@
 """Figures of the eigenvalue view: the spectrum of W_hh in the complex plane, its moduli beside
 its singular values, log10‖W^k‖₂ against ρ^k, and the section's exercise 1 (M^k x turning
-towards the top eigenvector). Plus the sentences that read numbers off those curves."""
+towards the top eigenvector). Plus the sentences that read numbers off those curves.
+
+Text drawn in a figure is Unicode math (Wₕₕᵏ, λᵢ, σ₁); the sentences are markdown with LaTeX."""
 
 from __future__ import annotations
 
@@ -9,17 +11,9 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, finite_xy, hline, house_layout, layout, merge_layout, new_figure, note, scatter
+from .style import LINE_WIDTH, PALETTE, finite_xy, hline, house_layout, layout, log10_axis, new_figure, note, scatter
 
 CIRCLE_POINTS = 361
-
-
-def _note(fig: go.Figure, text: str) -> go.Figure:
-    """``note`` placed below the x-axis title (not on it), with room for it in the bottom margin."""
-    note(fig, text)
-    fig.layout.annotations[-1].update(y=0.0, yanchor="top", yshift=-52)
-    merge_layout(fig, margin=dict(b=100))
-    return fig
 
 
 def _circle(radius: float) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +29,7 @@ def _complex(values, name: str) -> np.ndarray:
 
 
 def eigen_plane(eigvals, *, rho: float, computed=None,
-                title: str = "Eigenvalues of W_hh in the complex plane") -> go.Figure:
+                title: str = "Eigenvalues λᵢ of Wₕₕ in the complex plane") -> go.Figure:
     """Eigenvalues λ_i as points in the complex plane, with the unit circle and the circle |λ| = ρ.
 
     eigvals (h,) complex: the spectrum W_hh was built with. computed (h,) complex, optional: the
@@ -55,7 +49,7 @@ def eigen_plane(eigvals, *, rho: float, computed=None,
     dropped = 0
     x, y, bad = finite_xy(ev.real, ev.imag)
     dropped += bad
-    traces.append(scatter(x=x, y=y, mode="markers", name="eigenvalues λ_i",
+    traces.append(scatter(x=x, y=y, mode="markers", name="eigenvalues λᵢ",
                           marker=dict(color=PALETTE["vermillion"], size=8, symbol="circle",
                                       line=dict(color=PALETTE["black"], width=0.5)),
                           hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
@@ -63,20 +57,19 @@ def eigen_plane(eigvals, *, rho: float, computed=None,
         comp = _complex(computed, "computed")
         x, y, bad = finite_xy(comp.real, comp.imag)
         dropped += bad
-        traces.append(scatter(x=x, y=y, mode="markers", name="computed from W_hh in float64",
+        traces.append(scatter(x=x, y=y, mode="markers", name="computed from Wₕₕ in float64",
                               marker=dict(color=PALETTE["black"], size=9, symbol="circle-open", line=dict(width=1.5)),
                               hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
     fig = new_figure(*traces, layout=house_layout(
         title=title, x="Re λ", y="Im λ", height=520,
-        legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0), margin=dict(b=110),
         yaxis=dict(scaleanchor="x", scaleratio=1, zeroline=True), xaxis=dict(zeroline=True, constrain="domain")))
     if dropped:
-        _note(fig, f"{dropped} non-finite eigenvalue(s) left out.")
+        note(fig, f"{dropped} non-finite eigenvalue(s) left out.")
     return fig
 
 
 def moduli_and_singular_values(eigvals, singular_values, *,
-                               title: str = "|λ_i| and singular values σ_i of W_hh") -> go.Figure:
+                               title: str = "Moduli |λᵢ| and singular values σᵢ of Wₕₕ") -> go.Figure:
     """Sorted moduli |λ_i| and singular values σ_i as two marker series over the index i = 1..h.
 
     For a normal W_hh the two coincide; for a non-normal one σ₁ = ‖W_hh‖₂ exceeds ρ = |λ₁|, which is
@@ -86,23 +79,22 @@ def moduli_and_singular_values(eigvals, singular_values, *,
     sv = np.sort(np.asarray(singular_values, dtype=float).ravel())[::-1]
     fig = new_figure()
     dropped = 0
-    for values, name, colour, symbol in ((moduli, "|λ_i| (eigenvalues)", PALETTE["vermillion"], "circle"),
-                                         (sv, "σ_i (singular values)", PALETTE["blue"], "diamond-open")):
+    for values, name, colour, symbol in ((moduli, "|λᵢ| (eigenvalues)", PALETTE["vermillion"], "circle"),
+                                         (sv, "σᵢ (singular values)", PALETTE["blue"], "diamond-open")):
         x, y, bad = finite_xy(np.arange(1, values.size + 1), values)
         dropped += bad
         fig.add_trace(scatter(x=x, y=y, mode="markers", name=name,
                               marker=dict(color=colour, symbol=symbol, size=7, line=dict(width=1.2)),
                               hovertemplate="i = %{x}: %{y:.4g}<extra></extra>"))
     layout(fig, title=title, x="index i (sorted, largest first)", y="value", height=520,
-           shapes=[hline(1.0, color=PALETTE["grey"], dash="dash", width=1)],
-           legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0), margin=dict(b=110))
+           shapes=[hline(1.0, color=PALETTE["grey"], dash="dash", width=1)])
     if dropped:
-        _note(fig, f"{dropped} non-finite value(s) left out.")
+        note(fig, f"{dropped} non-finite value(s) left out.")
     return fig
 
 
 def power_norms_figure(log10_norms, *, rho: float, sigma_max: float | None = None,
-                       title: str = "‖(W_hhᵀ)^k‖₂ = ‖W_hh^k‖₂ against ρ^k") -> go.Figure:
+                       title: str = "‖Wₕₕᵏ‖₂ = ‖(Wₕₕᵀ)ᵏ‖₂ against ρᵏ") -> go.Figure:
     """log10‖W^k‖₂ for k = 0..K (from ``log10_power_norms``) with the line k·log10 ρ.
 
     Values are log10 on a linear axis, so ρ = 3, K = 2000 (‖W^k‖ ≈ 10^954) is drawn. With
@@ -115,28 +107,29 @@ def power_norms_figure(log10_norms, *, rho: float, sigma_max: float | None = Non
     rho = float(rho)
     fig = new_figure()
     x, y, dropped = finite_xy(k, lv)
-    fig.add_trace(scatter(x=x, y=y, mode="lines", name="‖W_hh^k‖₂",
+    fig.add_trace(scatter(x=x, y=y, mode="lines", name="‖Wₕₕᵏ‖₂",
                           line=dict(color=PALETTE["black"], width=LINE_WIDTH, dash="solid"),
                           hovertemplate="k = %{x}: log₁₀‖W^k‖ = %{y:.4g}<extra></extra>"))
     shown = [y]
     if rho > 0:
         ref = k * math.log10(rho)
-        fig.add_trace(scatter(x=k, y=ref, mode="lines", name=f"ρ^k (ρ = {rho:.3g})",
+        fig.add_trace(scatter(x=k, y=ref, mode="lines", name=f"ρᵏ (ρ = {rho:.3g})",
                               line=dict(color=PALETTE["blue"], width=2, dash="dash"),
                               hovertemplate="k = %{x}: k·log₁₀ρ = %{y:.4g}<extra></extra>"))
         shown.append(ref)
     if sigma_max is not None and float(sigma_max) > 0 and math.isfinite(float(sigma_max)):
         fig.add_trace(scatter(x=k, y=k * math.log10(float(sigma_max)), mode="lines",
-                              name=f"‖W_hh‖₂^k (σ₁ = {float(sigma_max):.3g}, upper bound)",
+                              name=f"‖Wₕₕ‖₂ᵏ = σ₁ᵏ (σ₁ = {float(sigma_max):.3g}, upper bound)",
                               line=dict(color=PALETTE["orange"], width=2, dash="dot"),
                               hovertemplate="k = %{x}: k·log₁₀σ₁ = %{y:.4g}<extra></extra>"))
     values = np.concatenate([v for v in shown if v.size]) if any(v.size for v in shown) else np.zeros(1)
     lo, hi = float(min(values.min(), 0.0)), float(max(values.max(), 0.0))
     pad = 0.06 * max(hi - lo, 1.0)
-    layout(fig, title=title, x="power k", y="log₁₀ ‖W_hh^k‖₂", height=440, yaxis=dict(range=[lo - pad, hi + pad]),
+    layout(fig, title=title, x="power k", y="log₁₀ ‖Wₕₕᵏ‖₂", height=440,
+           yaxis=dict(log10_axis(lo, hi), range=[lo - pad, hi + pad]),
            shapes=[hline(0.0, color=PALETTE["grey"], dash="dot", width=1)])
     if dropped:
-        _note(fig, f"{dropped} power(s) left out: W_hh^k is exactly zero there (log₁₀ 0 = −∞).")
+        note(fig, f"{dropped} power(s) left out: Wₕₕᵏ is exactly zero there (log₁₀ 0 = −∞).")
     return fig
 
 
@@ -184,7 +177,7 @@ def power_norm_summary(log10_norms, *, rho: float) -> str:
             f"(ρ = {rho:.2f}), contributed by the non-normal part of W_hh.")
 
 
-def alignment_figure(cos, *, title: str = "Exercise 1: M^k x turns towards the top eigenvector v₁") -> go.Figure:
+def alignment_figure(cos, *, title: str = "Exercise 1: |cos∠(Mᵏx, v₁)| against the power k") -> go.Figure:
     """|cos∠(M^k x, v₁)| for k = 0..K (from ``alignment_with_top_eigenvector``), between 0 and 1.
 
     NaN (M^k x exactly zero: no direction left) is left out with a note.
@@ -192,13 +185,13 @@ def alignment_figure(cos, *, title: str = "Exercise 1: M^k x turns towards the t
     c = np.asarray(cos, dtype=float).ravel()
     x, y, dropped = finite_xy(np.arange(c.size), c)
     fig = new_figure()
-    fig.add_trace(scatter(x=x, y=y, mode="lines", name="cos∠(M^k x, v₁)",
+    fig.add_trace(scatter(x=x, y=y, mode="lines", name="|cos∠(Mᵏx, v₁)|",
                           line=dict(color=PALETTE["green"], width=LINE_WIDTH, dash="solid"),
                           hovertemplate="k = %{x}: cos = %{y:.6f}<extra></extra>"))
-    layout(fig, title=title, x="power k", y="cos∠(M^k x, v₁)", height=400, yaxis=dict(range=[-0.02, 1.05]),
+    layout(fig, title=title, x="power k", y="|cos∠(Mᵏx, v₁)|", height=400, yaxis=dict(range=[-0.02, 1.05]),
            shapes=[hline(1.0, color=PALETTE["grey"], dash="dash", width=1)])
     if dropped:
-        _note(fig, f"{dropped} power(s) left out: M^k x is exactly zero there, so it has no direction.")
+        note(fig, f"{dropped} power(s) left out: Mᵏx is exactly zero there, so it has no direction.")
     return fig
 
 

@@ -1,6 +1,8 @@
 """Figures of the Jacobian-products view: ‖∂h_T/∂h_{T−k}‖₂ by lag for several activations with
 Pascanu, Mikolov & Bengio's bound (λ₁γ)^k, the matrix log10‖∂h_t/∂h_s‖₂ as a heatmap, and the
-distribution of φ'(a_t) that decides how much each step shrinks a gradient."""
+distribution of φ'(a_t) that decides how much each step shrinks a gradient.
+
+Text drawn in a figure is Unicode math (hₜ, φ′), with <sub> where Unicode has no subscript (h<sub>T</sub>)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.colors import get_colorscale
 
 from .style import (ACTIVATION_STYLE, LINE_WIDTH, PALETTE, bar, finite_xy, heatmap, hline, house_layout, layout,
-                    new_figure, note, scatter)
+                    log10_axis, new_figure, note, scatter)
 
 # Spelt out: a name would reach plotly.js unexpanded (the figure skips validation), and plotly.js's
 # own "RdBu" is a different scale from plotly.py's.
@@ -28,7 +30,7 @@ def _gamma(g: float) -> str:
 
 def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict | None = None,
                      sigma_max: float | None = None,
-                     title: str = "‖∂h_T / ∂h_(T−k)‖₂ against the lag k") -> go.Figure:
+                     title: str = "‖∂h<sub>T</sub>/∂h<sub>T−k</sub>‖₂ and its bound (λ₁γ)ᵏ by lag k") -> go.Figure:
     """One line per activation of log10‖∂h_T/∂h_{T−k}‖₂ for k = 0..T, with its bound k·log10(λ₁γ).
 
     curves {activation: (T+1,) log10 norms from ``log10_lag_norms``}; bounds {activation: (T+1,)
@@ -61,11 +63,10 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
             same = next((other for other, values, trace in drawn_bounds
                          if values.shape == b.shape and np.allclose(values, b, rtol=1e-12, atol=1e-12)), None)
             if same is not None:  # e.g. identity and tanh (both γ = 1): one line, drawn twice
-                details.append(f"= {same}'s")
                 for other, _, trace in drawn_bounds:
                     if other == same:  # widen the one below so both colours show
                         trace["line"]["width"] = 4.0
-            label = f"{act} bound (λ₁γ)^k" + (f" ({', '.join(details)})" if details else "")
+            label = f"{act} bound" + (f" ({', '.join(details)})" if details else "")
             # Every bound is long-dashed; a few markers of the activation's own symbol tell them apart.
             traces.append(scatter(x=bx, y=by, mode="lines+markers", name=label, legendgroup=act,
                                   line=dict(color=style["color"], dash="longdash", width=1.5), opacity=0.75,
@@ -74,9 +75,9 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                                   hovertemplate=f"{act} bound, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
             drawn_bounds.append((act, b, traces[-1]))
     fig = new_figure(*traces, layout=house_layout(
-        title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h_T / ∂h_(T−k)‖₂", height=480,
+        title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h<sub>T</sub>/∂h<sub>T−k</sub>‖₂", height=480,
         shapes=[hline(0.0, color=PALETTE["grey"], dash="dot", width=1)],
-        legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02), margin=dict(r=220)))
+        yaxis=log10_axis(*(t["y"] for t in traces), 0.0)))
     if dropped:
         parts = ", ".join(f"{n} for {act}" for act, n in dropped.items())
         note(fig, f"Left out ({parts}): the product is exactly zero there (φ' = 0 for every unit at some step).")
@@ -109,13 +110,15 @@ def jacobian_heatmap(M, grid, *, activation: str,
     ticks = [int(v) for v in grid.tolist()]
     fig = new_figure(heatmap(
         z=z, x=ticks, y=ticks, zmin=-bound, zmax=bound, zmid=0.0, colorscale=DIVERGING, reversescale=True,
-        hoverongaps=False, name=f"log₁₀‖∂h_t/∂h_s‖₂ ({activation})",
-        colorbar=dict(title=dict(text="log₁₀ ‖∂h_t/∂h_s‖₂", side="right"), ticklabeloverflow="allow"),
+        hoverongaps=False, name=f"log₁₀‖∂hₜ/∂hₛ‖₂ ({activation})",
+        colorbar=dict(title=dict(text="log₁₀ ‖∂hₜ/∂hₛ‖₂", side="right"), ticklabeloverflow="allow",
+                      tickmode="linear", tick0=0, dtick=log10_axis(-bound, bound)["dtick"]),
         hovertemplate="s = %{x}, t = %{y}: %{z:.4g}<extra></extra>"))
-    layout(fig, title=title or f"log₁₀ ‖∂h_t/∂h_s‖₂ for φ = {activation}", x="source step s", y="target step t",
+    layout(fig, title=title or f"log₁₀ ‖∂hₜ/∂hₛ‖₂ for all s ≤ t, φ = {activation}", x="source step s",
+           y="target step t",
            height=560, yaxis=dict(scaleanchor="x", scaleratio=1, constrain="domain", autorange="reversed"),
            xaxis=dict(constrain="domain"))
-    text = "Upper triangle (s > t) empty: h_t is computed before h_s, so it does not depend on it."
+    text = "Upper triangle (s > t) empty: hₜ is computed before hₛ, so it does not depend on it."
     if minus_inf:
         text += f" {minus_inf} cell(s) with s ≤ t left blank: the product is exactly zero there."
     if other_bad:
@@ -146,19 +149,19 @@ def dphi_histogram(dphi, *, activation: str, gamma: float,
         counts, edges = np.histogram(finite, bins=HIST_BINS, range=(lo, hi))
         centres = 0.5 * (edges[:-1] + edges[1:])
         share = 100.0 * counts / finite.size
-        fig.add_trace(bar(x=centres, y=share, width=edges[1] - edges[0], name=f"φ'(a_t), {activation}",
+        fig.add_trace(bar(x=centres, y=share, width=edges[1] - edges[0], name=f"φ′(aₜ), {activation}",
                           marker=dict(color=style["color"], line=dict(color=PALETTE["black"], width=0.5)),
                           hovertemplate="φ' ≈ %{x:.3g}: %{y:.3g} %<extra></extra>"))
         saturated = 100.0 * float(np.mean(finite < SATURATED * gamma))
-        fig.add_annotation(text=f"{saturated:.1f} % of (t, unit) pairs are saturated (φ' < γ/100)",
-                           xref="paper", yref="paper", x=0.5, y=0.98, xanchor="center", showarrow=False,
-                           bgcolor="rgba(255,255,255,0.8)")
     fig.add_vline(x=gamma, line=dict(color=PALETTE["grey"], dash="dash", width=1.5),
-                  annotation_text=f"γ = {_gamma(gamma)}", annotation_position="top left")
+                  annotation_text=f"γ = {_gamma(gamma)}", annotation_position="top left",
+                  annotation_yanchor="top")
     span = hi - lo if finite.size else None
-    layout(fig, title=title or f"Distribution of φ'(a_t) over all steps and units, φ = {activation}",
-           x="φ'(a_t)", y="share of (t, unit) pairs (%)", height=400, bargap=0.0, showlegend=False,
+    layout(fig, title=title or f"φ′(aₜ) over all steps and units, φ = {activation}",
+           x="φ′(aₜ)", y="share of pairs (t, unit), %", height=400, bargap=0.0, showlegend=False,
            xaxis=dict(range=[lo - 0.02 * span, hi + 0.04 * span]) if finite.size else {})
+    if finite.size:
+        note(fig, f"{saturated:.1f} % of (t, unit) pairs are saturated (φ′ < γ/100).")
     if dropped:
         note(fig, f"{dropped} non-finite value(s) left out (the forward pass overflowed).")
     return fig

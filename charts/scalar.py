@@ -1,5 +1,7 @@
 """Figures of the scalar-model view: the terms (Π c_j) b_i of a_t, the recursion against the
-sum of its terms, and the butterfly effect of a tiny change in h_0."""
+sum of its terms, and the butterfly effect of a tiny change in h_0.
+
+Text drawn in a figure is Unicode math (aₜ, cⱼ, h₀)."""
 
 from __future__ import annotations
 
@@ -8,16 +10,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import LINE_WIDTH, PALETTE, bar, finite_xy, house_layout, layout, merge_layout, new_figure, note, scatter
-
-def _note(fig: go.Figure, text: str) -> go.Figure:
-    """``note`` placed below the x-axis title (not on it), with room for it in the bottom margin."""
-    note(fig, text)
-    fig.layout.annotations[-1].update(y=0.0, yanchor="top", yshift=-52)
-    merge_layout(fig, margin=dict(b=100))
-    return fig
-
-
+from .style import (LINE_WIDTH, PALETTE, bar, finite_xy, house_layout, layout, log10_axis, new_figure, note, scatter,
+                    sub)
 
 def scalar_term_bars(log10_abs, sign, *, t: int | None = None,
                      title: str | None = None) -> go.Figure:
@@ -44,15 +38,16 @@ def scalar_term_bars(log10_abs, sign, *, t: int | None = None,
                 marker=dict(color=colour, line=dict(width=0), pattern=dict(shape=pattern, solidity=0.45)),
                 hovertemplate="i = %{x}<br>log₁₀ |term| = %{customdata:.3f}<extra>" + name + "</extra>"))
     fig = new_figure(*traces, layout=house_layout(
-        title=title or f"The terms (Π c_j) b_i that add up to a_{t}", x="i (the step the term starts from)",
-        y="log₁₀ |term|", barmode="overlay", bargap=0.1 if la.size < 200 else 0.0))
+        title=title or f"The terms (Π cⱼ) bᵢ that add up to a{sub(t)}", x="i (the step the term starts from)",
+        y="log₁₀ |term|", barmode="overlay", bargap=0.1 if la.size < 200 else 0.0,
+        yaxis=log10_axis(la[finite]) if finite.any() else {}))
     dropped = int((~finite).sum())
     if dropped:
-        _note(fig, f"{dropped} term(s) left out: they are exactly zero (a c_j = 0 or b_i = 0 on their way).")
+        note(fig, f"{dropped} term(s) left out: they are exactly zero (a cⱼ = 0 or bᵢ = 0 on their way).")
     return fig
 
 
-def recursion_vs_terms(check, *, title: str = "a_t by the recursion and by adding up its terms") -> go.Figure:
+def recursion_vs_terms(check, *, title: str = "|aₜ| by the recursion and as the sum of its terms") -> go.Figure:
     """log10 |a_t| (t = 1..T) from the recursion (line) and from the sum of its terms (circles).
 
     ``check`` is a ``bptt_core.ScalarCheck``; exact zeros are left out with a note.
@@ -63,7 +58,7 @@ def recursion_vs_terms(check, *, title: str = "a_t by the recursion and by addin
     rx, ry, d1 = finite_xy(t, rec)
     sign_r = np.asarray(check.sign_recursion)[np.isfinite(rec)]
     fig.add_trace(scatter(
-        x=rx, y=ry, mode="lines", name="recursion a_t = b_t + c_t a_{t−1}",
+        x=rx, y=ry, mode="lines", name="recursion aₜ = bₜ + cₜ aₜ₋₁",
         line=dict(color=PALETTE["black"], dash="solid", width=LINE_WIDTH), customdata=sign_r,
         hovertemplate="t = %{x}<br>log₁₀ |a_t| = %{y:.6f}<br>sign %{customdata:+.0f}<extra>recursion</extra>"))
     s = np.asarray(check.log10_sum, dtype=float)
@@ -75,14 +70,14 @@ def recursion_vs_terms(check, *, title: str = "a_t by the recursion and by addin
                     line=dict(width=1.5 if sx.size <= 150 else 1.0)),
         customdata=sign_s,
         hovertemplate="t = %{x}<br>log₁₀ |Σ terms| = %{y:.6f}<br>sign %{customdata:+.0f}<extra>sum</extra>"))
-    layout(fig, title=title, x="time step t", y="log₁₀ |a_t|")
+    layout(fig, title=title, x="time step t", y="log₁₀ |aₜ|", yaxis=log10_axis(ry, sy))
     if d1 + d2:
-        _note(fig, f"{d1 + d2} point(s) left out: a_t is exactly zero there.")
+        note(fig, f"{d1 + d2} point(s) left out: aₜ is exactly zero there.")
     return fig
 
 
 def butterfly_figure(distance, *, eps: float, rho: float | None = None,
-                     title: str = "The butterfly effect: how far two runs from h_0 and h_0 + ε u part") -> go.Figure:
+                     title: str = "Butterfly effect: ‖hₜ − h̃ₜ‖ for h₀ and h₀ + εu") -> go.Figure:
     """log10 ‖h_t − h̃_t‖ for t = 0..T (``distance`` (T+1,) from ``bptt_core.butterfly``), linear axis.
 
     Non-finite distances (the forward pass overflowed float64) and exact zeros (the two runs
@@ -99,16 +94,17 @@ def butterfly_figure(distance, *, eps: float, rho: float | None = None,
     xs, ys, _ = finite_xy(t, logd)
     fig = new_figure()
     fig.add_trace(scatter(
-        x=xs, y=ys, mode="lines", name="‖h_t − h̃_t‖",
+        x=xs, y=ys, mode="lines", name="‖hₜ − h̃ₜ‖",
         line=dict(color=PALETTE["blue"], dash="solid", width=LINE_WIDTH),
         hovertemplate="t = %{x}<br>log₁₀ ‖h_t − h̃_t‖ = %{y:.3f}<extra></extra>"))
     if rho is not None and rho > 0:
         ref = math.log10(eps) + t * math.log10(rho)
         fig.add_trace(scatter(
-            x=t, y=ref, mode="lines", name=f"ε ρ^t (ρ = {rho:g}, reference)",
+            x=t, y=ref, mode="lines", name=f"ερᵗ (ρ = {rho:g}, reference)",
             line=dict(color=PALETTE["vermillion"], dash="dash", width=LINE_WIDTH - 0.5),
             hovertemplate="t = %{x}<br>log₁₀ ε ρ^t = %{y:.3f}<extra></extra>"))
-    layout(fig, title=title, x="time step t", y="log₁₀ ‖h_t − h̃_t‖")
+    layout(fig, title=title, x="time step t", y="log₁₀ ‖hₜ − h̃ₜ‖",
+           yaxis=log10_axis(ys, *([] if rho is None or rho <= 0 else [ref])))
     parts = []
     if nonfinite.any():
         parts.append(f"{int(nonfinite.sum())} step(s) from t = {int(t[nonfinite][0])} on left out: "
@@ -116,5 +112,5 @@ def butterfly_figure(distance, *, eps: float, rho: float | None = None,
     if zero.any():
         parts.append(f"{int(zero.sum())} step(s) left out: the two runs are equal in float64 there")
     if parts:
-        _note(fig, "; ".join(parts) + ".")
+        note(fig, "; ".join(parts) + ".")
     return fig

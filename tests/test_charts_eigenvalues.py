@@ -27,7 +27,7 @@ def test_eigen_plane(kind, rho):
     ev = spectrum(16, rho, kind, 0.5)
     fig = eigen_plane(ev, rho=rho)
     assert_clean(fig)
-    assert names(fig) == ["unit circle |λ| = 1", f"circle |λ| = ρ = {rho:.3g}", "eigenvalues λ_i"]
+    assert names(fig) == ["unit circle |λ| = 1", f"circle |λ| = ρ = {rho:.3g}", "eigenvalues λᵢ"]
     assert fig.layout.xaxis.title.text == "Re λ" and fig.layout.yaxis.title.text == "Im λ"
     assert fig.layout.xaxis.type == "linear" and fig.layout.yaxis.type == "linear"
     assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1  # circles look round
@@ -43,7 +43,7 @@ def test_eigen_plane_with_computed_eigenvalues_and_bad_points():
     W = w_hh(64, 0.9, "nonnormal", 0.5, 10.0, seed=0)
     fig = eigen_plane(eigenvalues(U), rho=0.9, computed=eigenvalues(W))
     assert_clean(fig)
-    assert names(fig)[-1] == "computed from W_hh in float64"
+    assert names(fig)[-1] == "computed from Wₕₕ in float64"
     assert fig.data[-1].marker.symbol == "circle-open" and fig.data[-2].marker.symbol == "circle"
     fig = eigen_plane(np.array([0.5, np.nan, np.inf + 1j]), rho=0.5)
     assert_clean(fig)
@@ -56,7 +56,7 @@ def test_moduli_and_singular_values_normal_coincide():
     W = w_hh(12, 0.9, "normal", 0.5, seed=1)
     fig = moduli_and_singular_values(spectrum(12, 0.9, "normal", 0.5), singular_values(W))
     assert_clean(fig)
-    assert names(fig) == ["|λ_i| (eigenvalues)", "σ_i (singular values)"]
+    assert names(fig) == ["|λᵢ| (eigenvalues)", "σᵢ (singular values)"]
     assert fig.layout.xaxis.title.text == "index i (sorted, largest first)"
     assert fig.layout.yaxis.title.text == "value" and fig.layout.yaxis.type == "linear"
     assert all(t.mode == "markers" for t in fig.data)
@@ -80,10 +80,10 @@ def test_power_norms_figure_rho3_K2000():
     lv = log10_power_norms(W, 2000)
     fig = power_norms_figure(lv, rho=3.0, sigma_max=singular_values(W)[0])
     assert_clean(fig)
-    assert names(fig)[0] == "‖W_hh^k‖₂" and names(fig)[1] == "ρ^k (ρ = 3)"
-    assert names(fig)[2].startswith("‖W_hh‖₂^k")
+    assert names(fig)[0] == "‖Wₕₕᵏ‖₂" and names(fig)[1] == "ρᵏ (ρ = 3)"
+    assert names(fig)[2].startswith("‖Wₕₕ‖₂ᵏ")
     assert fig.layout.xaxis.title.text == "power k"
-    assert fig.layout.yaxis.title.text == "log₁₀ ‖W_hh^k‖₂" and fig.layout.yaxis.type == "linear"
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖Wₕₕᵏ‖₂" and fig.layout.yaxis.type == "linear"
     assert max(fig.data[0].y) == pytest.approx(2000 * math.log10(3.0), abs=1e-8)  # 10^954 drawn
     np.testing.assert_allclose(fig.data[1].y, np.arange(2001) * math.log10(3.0))
     lo, hi = fig.layout.yaxis.range
@@ -140,8 +140,8 @@ def test_alignment_figure(kind):
     cos = alignment_with_top_eigenvector(U, 300, seed=0)
     fig = alignment_figure(cos)
     assert_clean(fig)
-    assert names(fig) == ["cos∠(M^k x, v₁)"]
-    assert fig.layout.xaxis.title.text == "power k" and fig.layout.yaxis.title.text == "cos∠(M^k x, v₁)"
+    assert names(fig) == ["|cos∠(Mᵏx, v₁)|"]
+    assert fig.layout.xaxis.title.text == "power k" and fig.layout.yaxis.title.text == "|cos∠(Mᵏx, v₁)|"
     assert fig.layout.yaxis.type == "linear"
     assert fig.data[0].y[-1] > 0.999
 

@@ -35,11 +35,11 @@ def test_lag_norms_figure(rho):
     curves, bounds, lam1 = lag_data(300, 8, rho)
     fig = lag_norms_figure(curves, bounds=bounds, gammas={a: GAMMA[a] for a in ACTS}, sigma_max=lam1)
     assert_clean(fig)
-    assert names(fig) == ["identity", f"identity bound (λ₁γ)^k (γ = 1, λ₁γ = {lam1:.3g})",
-                          "tanh", f"tanh bound (λ₁γ)^k (γ = 1, λ₁γ = {lam1:.3g}, = identity's)",
-                          "sigmoid", f"sigmoid bound (λ₁γ)^k (γ = ¼, λ₁γ = {lam1 / 4:.3g})"]
+    assert names(fig) == ["identity", f"identity bound (γ = 1, λ₁γ = {lam1:.3g})",
+                          "tanh", f"tanh bound (γ = 1, λ₁γ = {lam1:.3g})",
+                          "sigmoid", f"sigmoid bound (γ = ¼, λ₁γ = {lam1 / 4:.3g})"]
     assert fig.layout.xaxis.title.text == "lag k (steps back from T)"
-    assert fig.layout.yaxis.title.text == "log₁₀ ‖∂h_T / ∂h_(T−k)‖₂" and fig.layout.yaxis.type == "linear"
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖∂h<sub>T</sub>/∂h<sub>T−k</sub>‖₂" and fig.layout.yaxis.type == "linear"
     for act, curve, bound in zip(ACTS, fig.data[0::2], fig.data[1::2]):
         style = ACTIVATION_STYLE[act]
         assert curve.line.color == bound.line.color == style["color"]
@@ -89,7 +89,7 @@ def test_heatmap_upper_triangle_is_a_gap(act, rho):
     assert fig.layout.xaxis.title.text == "source step s" and fig.layout.yaxis.title.text == "target step t"
     assert fig.layout.yaxis.autorange == "reversed"  # drawn as a matrix: s > t is the upper triangle
     assert heat.zmid == 0.0 and heat.zmin == -heat.zmax
-    assert heat.colorbar.title.text == "log₁₀ ‖∂h_t/∂h_s‖₂"
+    assert heat.colorbar.title.text == "log₁₀ ‖∂hₜ/∂hₛ‖₂"
     assert "Upper triangle (s > t) empty" in fig.layout.annotations[0].text
     # The JSON Plotly is handed has null there, never NaN.
     spec = fig.to_plotly_json()["data"][0]["z"]
@@ -120,11 +120,11 @@ def test_dphi_histogram(act):
     fig = dphi_histogram(dphi, activation=act, gamma=GAMMA[act])
     assert_clean(fig)
     bar = fig.data[0]
-    assert bar.type == "bar" and bar.name == f"φ'(a_t), {act}"
+    assert bar.type == "bar" and bar.name == f"φ′(aₜ), {act}"
     assert sum(bar.y) == pytest.approx(100.0)
     assert bar.marker.color == ACTIVATION_STYLE[act]["color"]
-    assert fig.layout.xaxis.title.text == "φ'(a_t)"
-    assert fig.layout.yaxis.title.text == "share of (t, unit) pairs (%)" and fig.layout.yaxis.type == "linear"
+    assert fig.layout.xaxis.title.text == "φ′(aₜ)"
+    assert fig.layout.yaxis.title.text == "share of pairs (t, unit), %" and fig.layout.yaxis.type == "linear"
     assert any(s.type == "line" and s.x0 == GAMMA[act] for s in fig.layout.shapes)
     assert max(bar.x) <= GAMMA[act] * 1.0 + 1e-12 or act == "identity"
 

@@ -27,7 +27,7 @@ def test_term_bars(c, noise):
     assert fig.data[0].marker.pattern.shape == "" and fig.data[1].marker.pattern.shape == "/"
     assert fig.data[0].marker.color != fig.data[1].marker.color
     assert fig.layout.yaxis.title.text == "log₁₀ |term|" and fig.layout.yaxis.type == "linear"
-    assert fig.layout.title.text == "The terms (Π c_j) b_i that add up to a_1000"
+    assert fig.layout.title.text == "The terms (Π cⱼ) bᵢ that add up to a₁₀₀₀"
     # Every finite term is drawn once, in the trace of its sign, with its top at log10|term|.
     finite = np.isfinite(terms.log10_abs)
     drawn = sum(len(t.x) for t in fig.data)
@@ -55,9 +55,9 @@ def test_recursion_vs_terms(c):
     check = compare_recursion_and_terms(b, cs)
     fig = recursion_vs_terms(check)
     assert_clean(fig)
-    assert names(fig) == ["recursion a_t = b_t + c_t a_{t−1}", "sum of the terms"]
+    assert names(fig) == ["recursion aₜ = bₜ + cₜ aₜ₋₁", "sum of the terms"]
     assert fig.data[0].mode == "lines" and fig.data[1].mode == "markers"
-    assert fig.layout.yaxis.title.text == "log₁₀ |a_t|" and fig.layout.yaxis.type == "linear"
+    assert fig.layout.yaxis.title.text == "log₁₀ |aₜ|" and fig.layout.yaxis.type == "linear"
     assert fig.layout.xaxis.title.text == "time step t"
     np.testing.assert_allclose(np.asarray(fig.data[0].y), np.asarray(fig.data[1].y), atol=1e-9)
 
@@ -77,9 +77,9 @@ def test_butterfly_figure(activation, rho):
     dist = butterfly(rnn, X, eps=1e-8, seed=0)
     fig = butterfly_figure(dist, eps=1e-8, rho=rho if activation == "identity" else None)
     assert_clean(fig)
-    want = ["‖h_t − h̃_t‖"] + ([f"ε ρ^t (ρ = {rho:g}, reference)"] if activation == "identity" else [])
+    want = ["‖hₜ − h̃ₜ‖"] + ([f"ερᵗ (ρ = {rho:g}, reference)"] if activation == "identity" else [])
     assert names(fig) == want
-    assert fig.layout.yaxis.title.text == "log₁₀ ‖h_t − h̃_t‖" and fig.layout.yaxis.type == "linear"
+    assert fig.layout.yaxis.title.text == "log₁₀ ‖hₜ − h̃ₜ‖" and fig.layout.yaxis.type == "linear"
     assert fig.data[0].x[0] == 0 and fig.data[0].y[0] == pytest.approx(-8.0)
     bad = ~np.isfinite(dist) | (dist == 0)
     assert len(fig.data[0].x) == (~bad).sum()
