@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from bptt_core import (History, Update, chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scaled,
-                       make_corpus, random_batches, sequential_batches, spectrum, toy_problem, unrolled_gradients,
-                       w_hh_schur)
+from bptt_core import (History, Update, chunked_xi_sweep, full_boundaries, log10_dL_dh_sweep,
+                       log10_power_norms_scaled, make_corpus, random_batches, randomized_boundaries,
+                       regular_boundaries, sequential_batches, spectrum, toy_problem, unrolled_gradients, w_hh_schur)
 from charts import animation, eigenvalues, jacobians, randomized, scalar, training, truncation, unrolled
 
 _T = 40
@@ -52,6 +52,9 @@ def _minibatches():
                                      num_steps=10, n_tokens=corpus.train.size)
 
 
+# 80 characters, the most the truncation view draws: three lines of the book's figure.
+_LONG_TEXT = "the time machine by h g wells i the time traveller for so it will be convenient to s"[:80]
+
 _RUNS = {key: _history(i) for i, key in enumerate(_KEYS)}
 
 BUILDERS = {
@@ -78,6 +81,10 @@ BUILDERS = {
     "truncation_figure": lambda: truncation.truncation_figure(
         "the time machine by h g wells", {"randomized": [0, 3, 8, 10, 17, 19, 23, 27, 29],
                                           "chunked": [0, 4, 8, 12, 16, 20, 24, 28, 29], "full": [0, 29]}),
+    "truncation_figure_wrapped": lambda: truncation.truncation_figure(
+        _LONG_TEXT, {"randomized": randomized_boundaries(len(_LONG_TEXT), 0.3, 7),
+                     "chunked": regular_boundaries(len(_LONG_TEXT), 5), "full": full_boundaries(len(_LONG_TEXT))},
+        row_labels={"randomized": "Randomized (π = 0.3)", "chunked": "Regular (τ = 5)"}),
     "strategy_gradient_norms": lambda: truncation.gradient_norms_figure(_strategy_rows(), _KEYS),
     "agreement": lambda: truncation.agreement_figure(_KEYS, np.array([1.0, 0.9, 0.95, 0.8]),
                                                      np.array([0.0, 0.3, 0.2, 0.5])),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import itertools
+import math
+import re
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -14,8 +15,8 @@ import pytest
 
 import charts
 from charts import eigenvalues, jacobians, randomized, scalar, style, truncation, unrolled
-from charts.style import (HIGH_CONTRAST, PALETTE, PRESENT_FONT, PRESENT_HEIGHT, PRESENT_LINE_SCALE,
-                          PRESENT_MARKER_SCALE, PRESENT_SCALE, PRESENT_TITLE_FONT, for_projection,
+from charts.style import (HIGH_CONTRAST, PALETTE, PRESENT_DATA_FONT, PRESENT_FONT, PRESENT_HEIGHT,
+                          PRESENT_LINE_SCALE, PRESENT_MARKER_SCALE, PRESENT_SCALE, PRESENT_TITLE_FONT, for_projection,
                           in_high_contrast)
 from tests.gallery import BUILDERS
 
@@ -87,9 +88,12 @@ def _called_builders():
 # --- walking a figure's text -------------------------------------------------------------------
 
 def font_sizes(spec: dict) -> list[tuple[str, float | None]]:
-    """(where, size) for every font the layout sets: title, axes, ticks, legend, annotations, colour bars."""
+    """(where, size) for every font a figure sets for text it draws: the layout's, the title, axes,
+    ticks, legend, annotations, colour bars, an animation's slider and buttons, and the text of
+    traces (data labels, a diagram's names and numbers) that are drawn."""
     lay = spec["layout"]
     found = [("layout.font", lay.get("font", {}).get("size")),
+             ("title", lay.get("title", {}).get("font", {}).get("size")),
              ("legend", lay.get("legend", {}).get("font", {}).get("size"))]
     for name, axis in lay.items():
         if name.startswith(("xaxis", "yaxis")):
@@ -97,11 +101,19 @@ def font_sizes(spec: dict) -> list[tuple[str, float | None]]:
             found.append((f"{name}.ticks", axis.get("tickfont", {}).get("size")))
     for i, a in enumerate(lay.get("annotations", ())):
         found.append((f"annotation {i}", a.get("font", {}).get("size")))
+    for i, slider in enumerate(lay.get("sliders", ())):
+        found.append((f"slider {i}", slider.get("font", {}).get("size")))
+        found.append((f"slider {i} value", slider.get("currentvalue", {}).get("font", {}).get("size")))
+    for i, menu in enumerate(lay.get("updatemenus", ())):
+        found.append((f"buttons {i}", menu.get("font", {}).get("size")))
     for i, t in enumerate(spec["data"]):
         for bar in (t.get("colorbar"), t.get("marker", {}).get("colorbar")):
             if bar:
                 found.append((f"trace {i} colour bar title", bar.get("title", {}).get("font", {}).get("size")))
                 found.append((f"trace {i} colour bar ticks", bar.get("tickfont", {}).get("size")))
+        if t.get("visible", True) is not False and ("text" in t.get("mode", "") or t.get("text") is not None):
+            found.append((f"trace {i} ({t.get('name')}) text",
+                          t.get("textfont", {}).get("size", lay.get("font", {}).get("size"))))
     return found
 
 
@@ -110,8 +122,10 @@ def font_sizes(spec: dict) -> list[tuple[str, float | None]]:
 def test_for_projection_makes_every_text_large(name, high_contrast):
     fig = FIGURES[name]
     out = for_projection(fig, high_contrast=high_contrast).to_plotly_json()
-    small = [(where, size) for where, size in font_sizes(out) if size is None or size < PRESENT_FONT]
-    assert not small, f"{name}: fonts below {PRESENT_FONT} px: {small}"
+    small = [(where, size) for where, size in font_sizes(out) if size is None or size < PRESENT_DATA_FONT]
+    assert not small, f"{name}: fonts below {PRESENT_DATA_FONT} px: {small}"
+    chart = [(w, size) for w, size in font_sizes(out) if " text" not in w and size < PRESENT_FONT]
+    assert not chart, f"{name}: the chart's own text (axes, legend, notes) below {PRESENT_FONT} px: {chart}"
     assert out["layout"]["title"]["font"]["size"] >= PRESENT_TITLE_FONT
     assert out["layout"]["height"] <= PRESENT_HEIGHT
     before = fig.to_plotly_json()
@@ -119,10 +133,11 @@ def test_for_projection_makes_every_text_large(name, high_contrast):
         diagram = "markers" in t_in.get("mode", "") and "text" in t_in.get("mode", "")
         if diagram:  # a diagram's labelled boxes keep their size, or they would run into each other
             assert t_out.get("marker", {}).get("size") == t_in.get("marker", {}).get("size")
-            assert t_out.get("textfont", {}).get("size") == t_in.get("textfont", {}).get("size")
+            assert t_out["textfont"]["size"] == max(t_in["textfont"]["size"], PRESENT_DATA_FONT)
             continue
         if "textfont" in t_in and "size" in t_in["textfont"]:
-            assert t_out["textfont"]["size"] == pytest.approx(t_in["textfont"]["size"] * PRESENT_SCALE)
+            assert t_out["textfont"]["size"] == pytest.approx(max(t_in["textfont"]["size"] * PRESENT_SCALE,
+                                                                  PRESENT_DATA_FONT))
         if t_in.get("type") == "scatter" and "lines" in t_in.get("mode", "lines"):
             width = t_in.get("line", {}).get("width", 2.0)
             assert t_out["line"]["width"] == pytest.approx(width * PRESENT_LINE_SCALE)
@@ -134,6 +149,178 @@ def test_for_projection_makes_every_text_large(name, high_contrast):
             assert t_out["marker"].get("symbol") == t_in.get("marker", {}).get("symbol")
     for s_in, s_out in zip(before["layout"].get("shapes", ()), out["layout"].get("shapes", ())):
         assert s_out["line"]["width"] > s_in.get("line", {}).get("width", 0.0)
+
+
+# --- where the text goes: nothing beside the plot, nothing on anything else ----------------------
+
+LOOKS = {"as built": lambda fig: fig, "projected": lambda fig: for_projection(fig)}
+
+
+def shown_legend(spec: dict) -> list[str]:
+    """The names a figure's legend shows (Plotly hides a legend of one entry unless told)."""
+    names = [t.get("name", "") for t in spec["data"]
+             if t.get("showlegend") is not False and t.get("visible", True) is True]
+    return names if spec["layout"].get("showlegend", len(names) > 1) else []
+
+
+def title_bottom(lay: dict) -> float:
+    """px from the top of the figure to the bottom of the title's line."""
+    return style.TITLE_TOP + style.LINE_HEIGHT * lay["title"]["font"]["size"]
+
+
+@pytest.mark.parametrize("look", list(LOOKS))
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_legend_is_a_band_under_the_title_not_beside_the_plot(name, look):
+    """Horizontal, anchored to the figure under the title (Plotly then reserves the top margin down to
+    its last row, however many rows it wraps into), left-aligned with the plot; no margin on the
+    right for it; and the top margin alone already clears the title."""
+    spec = LOOKS[look](FIGURES[name]).to_plotly_json()
+    lay = spec["layout"]
+    legend, height = lay["legend"], lay["height"]
+    assert legend["orientation"] == "h" and legend["traceorder"] == "normal"
+    assert legend["xref"] == "paper" and legend["x"] == 0 and legend["xanchor"] == "left"
+    assert legend["yref"] == "container" and legend["yanchor"] == "top"
+    assert (1 - legend["y"]) * height >= title_bottom(lay) + 4, "the legend starts on the title"
+    assert lay["title"]["yref"] == "container" and lay["title"]["yanchor"] == "top"
+    assert lay["margin"]["t"] >= (1 - legend["y"]) * height - 0.5, "no legend: the plot would start on the title"
+    scale = PRESENT_SCALE if look == "projected" else 1.0
+    assert lay["margin"]["r"] <= style.RIGHT_MARGIN * scale + 1e-9, "room on the right: for a legend beside the plot?"
+
+
+@pytest.mark.parametrize("look", list(LOOKS))
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_plot_keeps_most_of_the_width(name, look):
+    """Left and right margins leave the plot at least 60 % of a chart 470 px wide (an 800 px tablet
+    with the sidebar open) as built, and of an 820 px one (a 1280 px projector) projected."""
+    lay = LOOKS[look](FIGURES[name]).to_plotly_json()["layout"]
+    width = 820 if look == "projected" else style.NARROWEST
+    assert lay["margin"]["l"] + lay["margin"]["r"] <= 0.4 * width
+
+
+@pytest.mark.parametrize("look", list(LOOKS))
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_notes_sit_under_the_x_axis(name, look):
+    """A note starts below the x axis's tick labels and title (sized for the figure's fonts) and ends
+    inside the bottom margin; a second note starts below the first."""
+    lay = LOOKS[look](FIGURES[name]).to_plotly_json()["layout"]
+    notes = [a for a in lay.get("annotations", ()) if a.get("name") == style.NOTE]
+    font = lay["font"]["size"]
+    if lay["xaxis"].get("visible") is False:  # a diagram: no x axis, no notes
+        assert not notes
+        return
+    bottom = -style.axis_band(lay["xaxis"].get("tickfont", {}).get("size", font),
+                              lay["xaxis"].get("title", {}).get("font", {}).get("size", font))
+    for a in notes:
+        assert a["yref"] == "paper" and a["y"] == 0 and a["yanchor"] == "top" and a["xanchor"] == "left"
+        assert a["yshift"] <= bottom + 1e-9, f"{name}: a note on the x axis's title"
+        lines = a["text"].count("<br>") + 1
+        bottom = a["yshift"] - lines * a["font"]["size"] * style.LINE_HEIGHT
+        assert max(len(re.sub("<[^>]+>", "", line)) for line in a["text"].split("<br>")) <= style.NOTE_CHARS + 12
+    assert lay["margin"]["b"] >= -bottom - 1e-9, f"{name}: the last note runs out of the figure"
+
+
+# --- axes that cannot be misread, math that reads as math ----------------------------------------
+
+def axes(spec: dict):
+    """(where, axis dict) for every axis and colour bar of a figure."""
+    for name, axis in spec["layout"].items():
+        if name.startswith(("xaxis", "yaxis")):
+            yield name, axis
+    for i, t in enumerate(spec["data"]):
+        for bar in (t.get("colorbar"), t.get("marker", {}).get("colorbar")):
+            if bar:
+                yield f"trace {i} colour bar", bar
+
+
+def is_power_of_ten(v: float) -> bool:
+    return v > 0 and abs(math.log10(v) - round(math.log10(v))) < 1e-9
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_log_axes_label_decades_only(name):
+    """A log axis labels 1, 10, 100 … (or 10⁻², 10⁴) and nothing between, so that no label can be
+    read as another number ("…9 100 2 3 4 5"); an axis of log₁₀ values says so and has whole-number
+    ticks, so that each tick is a power of ten."""
+    spec = FIGURES[name].to_plotly_json()
+    checked = 0
+    for where, axis in axes(spec):
+        title = axis.get("title", {}).get("text") or ""
+        if axis.get("type") == "log":
+            checked += 1
+            assert "(log scale)" in title, f"{name} {where}: a log axis that does not say so"
+            assert str(axis.get("dtick")) not in ("D1", "D2"), f"{name} {where}: labels between the decades"
+            if axis.get("tickmode") == "array":
+                assert all(is_power_of_ten(v) for v in axis["tickvals"]), (name, where, axis["tickvals"])
+                assert axis["ticktext"] == [style.decade_label(round(math.log10(v))) for v in axis["tickvals"]]
+            else:
+                assert axis.get("dtick") == 1 and axis.get("exponentformat") == "power", (name, where)
+            assert axis.get("minor", {}).get("ticks", "") == "" and "tickvals" not in axis.get("minor", {})
+        elif title.startswith("log₁₀"):
+            checked += 1
+            assert axis.get("tickmode") == "linear" and axis.get("tick0") == 0, (name, where)
+            assert float(axis["dtick"]).is_integer() and axis["dtick"] >= 1, (name, where, axis["dtick"])
+    if name in ("perplexity", "training_gradients", "power_norms", "lag_norms", "strategy_gradient_norms"):
+        assert checked, f"{name}: its log axis was not found"
+
+
+# charts/randomized.py's figures are its owner's, rewritten as this test came in (issue 14): they
+# take the house's bands and log axes from charts.style, their own titles and names from their
+# module. Expected to fail until those titles are Unicode math of at most 50 characters: then remove.
+def owned_elsewhere(*names: str) -> list:
+    return [pytest.param(n, marks=pytest.mark.xfail(reason="charts/randomized.py's titles: its owner's"))
+            if n in names else n for n in FIGURES]
+
+
+def drawn_text(spec: dict):
+    """(where, text) for the text a figure draws as titles and names: the title, axis and colour bar
+    titles, legend entries, notes and other annotations."""
+    lay = spec["layout"]
+    yield "title", lay["title"]["text"]
+    for where, axis in axes(spec):
+        yield f"{where} title", axis.get("title", {}).get("text") or ""
+    for name in shown_legend(spec):
+        yield "legend", name
+    for a in lay.get("annotations", ()):
+        yield "annotation", a.get("text") or ""
+
+
+@pytest.mark.parametrize("name", owned_elsewhere("mc_error", "mc_error_exact", "mc_coordinate",
+                                                 "mc_coordinate_exact", "variance_exact"))
+def test_titles_and_names_are_math_not_tex(name):
+    """h₍ₜ₋₁₎ᵀ, Wₕₕᵏ, ∂h<sub>T</sub>: indices and powers as Unicode or <sub>/<sup>, never `h_{t−1}`,
+    `W_hh^k` or `a_t` (Plotly has no TeX without MathJax, which the lab does not load)."""
+    for where, text in drawn_text(FIGURES[name].to_plotly_json()):
+        plain = re.sub(r"<[^>]+>", "", text)
+        assert "_" not in plain and "^" not in plain and "{" not in plain, f"{name}: {where} {text!r}"
+
+
+@pytest.mark.parametrize("name", owned_elsewhere("mc_error", "mc_error_exact"))
+def test_titles_fit_the_narrowest_chart(name):
+    """A title is one line that fits a 470 px chart (Plotly does not wrap titles): at most 50
+    characters at 17 px, and names what is drawn."""
+    title = re.sub(r"<[^>]+>", "", FIGURES[name].layout.title.text)
+    assert len(title) <= 50, f"{name}: {len(title)} characters: {title!r}"
+    assert "<br>" not in FIGURES[name].layout.title.text
+
+
+@pytest.mark.parametrize("look", list(LOOKS))
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_y_titles_fit_beside_the_plot(name, look):
+    """A rotated y-axis title longer than the plot would run up into the chart's title: each of its
+    lines fits the plot's height (an estimate, with the legend as it wraps on the narrowest chart)."""
+    spec = LOOKS[look](FIGURES[name]).to_plotly_json()
+    lay = spec["layout"]
+    width = 820 if look == "projected" else style.NARROWEST
+    legend_font = lay["legend"]["font"].get("size", lay["font"]["size"]) if "font" in lay["legend"] else \
+        lay["font"]["size"]
+    rows = style.legend_rows(shown_legend(spec), legend_font, width - lay["margin"]["l"] - lay["margin"]["r"])
+    plot = lay["height"] - lay["margin"]["t"] - rows * legend_font * 1.4 - lay["margin"]["b"]
+    for where, axis in axes(spec):
+        if where.startswith("yaxis") and "domain" not in axis:
+            text = axis.get("title", {}).get("text") or ""
+            size = axis.get("title", {}).get("font", {}).get("size", lay["font"]["size"])
+            longest = max(len(re.sub(r"<[^>]+>", "", line)) for line in text.split("<br>"))
+            assert 0.5 * size * longest <= plot, f"{name}: {where} title {text!r} longer than the plot ({plot:.0f} px)"
 
 
 @pytest.mark.parametrize("name", list(FIGURES))
@@ -189,11 +376,13 @@ def test_high_contrast_colours_are_okabe_ito():
     assert {c for k, c in HIGH_CONTRAST.items() if k != style.GRID} <= set(PALETTE.values()) | {"#555555"}
 
 
-def test_height_is_only_ever_lowered():
-    small = go.Figure(layout=dict(height=300))
-    assert for_projection(small).layout.height == 300
+def test_height_grows_with_the_fonts_up_to_the_projectors():
+    """Projected, a chart is taller by as much as its text (the plot keeps its room), but never taller
+    than ``height``."""
+    assert for_projection(go.Figure(layout=dict(height=300))).layout.height == round(300 * PRESENT_SCALE)
     assert for_projection(go.Figure(layout=dict(height=900)), height=None).layout.height == 900
     assert for_projection(go.Figure(layout=dict(height=900))).layout.height == PRESENT_HEIGHT
+    assert in_high_contrast(go.Figure(layout=dict(height=300))).layout.height == 300
 
 
 # --- line styles that differ as well as colours ------------------------------------------------
