@@ -10,6 +10,7 @@ together.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -21,7 +22,7 @@ def _arrays(grads) -> list[np.ndarray]:
     if isinstance(grads, Gradients):
         return list(grads.params)
     if isinstance(grads, np.ndarray):
-        return [grads]
+        return [np.asarray(grads, dtype=np.float64)]
     try:
         return [np.asarray(g, dtype=np.float64) for g in grads]
     except (TypeError, ValueError):
@@ -36,12 +37,19 @@ def _rebuild(grads, arrays):
     return arrays
 
 
+# With max|g| inside this range no square overflows, and the squares that underflow are too small
+# to matter next to max|g|²: ‖g‖ is then one dot product per array, with no scaled copy of g.
+PLAIN_RANGE = (1e-140, 1e140)
+
+
 def _scaled_norm(arrays) -> tuple[float, float]:
-    """(m, r) with ‖g‖ = m·r: m = max|g|, r = ‖g/m‖, so no entry is squared beyond float64."""
-    m = max((float(np.max(np.abs(g))) for g in arrays if g.size), default=0.0)
-    if m == 0.0 or not np.isfinite(m):
-        return m, 1.0
-    return m, float(np.sqrt(sum(float(np.sum((g / m) ** 2)) for g in arrays)))
+    """(m, r) with ‖g‖ = m·r and g/m safe to square: m = 1 while max|g| lies in ``PLAIN_RANGE``,
+    else m = max|g| (r = ‖g/m‖), so no entry is squared beyond float64."""
+    top = max((float(np.max(np.abs(g))) for g in arrays if g.size), default=0.0)
+    if top == 0.0 or not np.isfinite(top):
+        return top, 1.0
+    m = 1.0 if PLAIN_RANGE[0] < top < PLAIN_RANGE[1] else top
+    return m, math.sqrt(sum(float(np.vdot(u, u)) for u in (g if m == 1.0 else g / m for g in arrays)))
 
 
 def global_norm(grads) -> float:
@@ -55,7 +63,8 @@ def clip_by_global_norm(grads, theta: float):
     """(clipped, norm): g ← min(1, θ/‖g‖) g over all parameters, and ‖g‖ before clipping.
 
     grads: ``Gradients`` (returns ``Gradients`` with W_hx, W_hh, W_qh clipped),
-    an array, or a sequence of arrays (returns a list).
+    an array (returns an array), or a sequence of arrays (returns a list); float64
+    throughout, whatever the dtype given.
     """
     theta = as_float("theta", theta, low=0.0, low_open=True)
     arrays = _arrays(grads)
@@ -65,5 +74,6 @@ def clip_by_global_norm(grads, theta: float):
     if m == 0.0 or norm <= theta:
         return _rebuild(grads, [g.copy() for g in arrays]), norm
     # g·θ/‖g‖ = (g/m)·(θ/r): exact even when ‖g‖ itself is past float64.
-    return _rebuild(grads, [(g / m) * (theta / r) for g in arrays]), norm
+    factor = theta / r
+    return _rebuild(grads, [g * factor if m == 1.0 else (g / m) * factor for g in arrays]), norm
 

@@ -530,11 +530,11 @@ class Trainer:
                     loss, g, h_T = window_gradients(self.rnn, batches.X[i], batches.Y[i],
                                                     state if c.sequential else None, self._xi(c.num_steps),
                                                     sliding_tau=sliding, grads=self.grads, ws=self._ws)
-                    # ‖g‖ and the clipped g in float64 whatever the model's dtype (a list is taken as float64).
+                    # ‖g‖ (and the clipped g) in float64, whatever the model's dtype.
                     if c.theta is None:
-                        step, norm = g.flat, global_norm([g.flat])
+                        step, norm = g.flat, global_norm(g.flat)
                     else:
-                        (step,), norm = clip_by_global_norm([g.flat], c.theta)  # the book's g ← min(1, θ/‖g‖) g
+                        step, norm = clip_by_global_norm(g.flat, c.theta)  # the book's g ← min(1, θ/‖g‖) g
                     finite = math.isfinite(loss) and math.isfinite(norm)
                     clipped = finite and c.theta is not None and norm > c.theta
                     if finite:

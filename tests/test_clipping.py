@@ -110,6 +110,25 @@ def test_bad_theta_raises(theta):
         clip_by_global_norm(arrays(), theta)
 
 
+@pytest.mark.parametrize("scale", [1e-200, 1e-139, 1.0, 1e139, 1e200])
+def test_norm_and_clipping_at_every_scale(scale):
+    # Inside clipping.PLAIN_RANGE ‖g‖ is a plain dot product; outside it g is divided by max|g| first.
+    g = [a * scale for a in arrays()]
+    n = global_norm(arrays()) * scale
+    assert global_norm(g) == pytest.approx(n, rel=1e-14)
+    clipped, norm = clip_by_global_norm(g, 1e-3 * n)
+    assert norm == pytest.approx(n, rel=1e-14)
+    assert global_norm(clipped) == pytest.approx(1e-3 * n, rel=1e-12)
+    np.testing.assert_allclose(flat(clipped), flat(g) * 1e-3, rtol=1e-12)
+
+
+def test_float32_gradients_are_clipped_in_float64():
+    g = arrays()[0].astype(np.float32)
+    clipped, norm = clip_by_global_norm(g, 1e-3)
+    assert clipped.dtype == np.float64
+    assert norm == pytest.approx(np.linalg.norm(g.astype(np.float64)), rel=1e-15)
+
+
 def test_clip_large_finite_gradient():
     g = [np.array([3e200, -4e200]), np.array([[0.0]])]
     clipped, norm = clip_by_global_norm(g, 1.0)
