@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.controls import read_link, url_warnings
+from ui.controls import carry_over, read_link, url_warnings
 from ui.lecture import classroom_sidebar, go_to, share_box
 from ui.registry import HOME_SCENARIOS, VIEWS
 from ui.runtime import limit_blas_threads
@@ -42,6 +42,7 @@ def home():
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(v.path, title=v.title, icon=v.icon, url_path=v.url_path) for v in VIEWS]
 navigation = st.navigation(pages)
+carry_over(navigation.url_path)
 for warning in url_warnings():
     st.warning(warning, icon=":material/link_off:")
 navigation.run()

@@ -22,7 +22,7 @@ import pytest
 
 from tests.page_charts import CHART, PLOT
 from tools.streamlit_server import CHROMIUM, StreamlitServer
-from ui.controls import CONTROLS, encode_value
+from ui.controls import CONTROLS, parse_value
 from ui.registry import HOME_SCENARIOS, VIEWS
 
 pytestmark = pytest.mark.browser
@@ -166,6 +166,16 @@ def query_value(pg, key: str):
     return pg.evaluate("(k) => new URLSearchParams(location.search).get(k)", key)
 
 
+def url_holds(pg, key: str, value) -> bool:
+    """Whether the address carries ``value`` for ``key`` (absent when it is the control's default:
+    Streamlit keeps a bound widget's default out of the URL)."""
+    raw = query_value(pg, key)
+    if raw is None:
+        return value == CONTROLS[key].default
+    parsed, warning = parse_value(CONTROLS[key], raw)
+    return warning is None and parsed == value
+
+
 def sliders(pg):
     """Slider thumbs (range inputs), the sidebar's first, with their control key (None if unknown)."""
     found = []
@@ -186,10 +196,12 @@ def move_slider(pg, thumb, key, presses: int = 3) -> float:
         pg.keyboard.press(arrow)
     new = float(thumb.input_value())
     assert new != start, f"{arrow} did not move the slider {key!r}"
-    if key is not None:  # the app writes every control to the URL: the rerun has reached it
-        wait_for(pg, "([k, v]) => { const p = new URLSearchParams(location.search).get(k);"
-                     " return p !== null && Math.abs(parseFloat(p) - v) < 1e-9 * Math.max(1, Math.abs(v)); }",
-                 f"the URL to carry {key}={new:g}", arg=[key, new])
+    if key is not None:  # every control is bound to the URL (a default leaves it): the rerun has reached it
+        default = float(CONTROLS[key].default)
+        wait_for(pg, "([k, v, d]) => { const p = new URLSearchParams(location.search).get(k);"
+                     " const x = p === null ? d : parseFloat(p);"
+                     " return Math.abs(x - v) < 1e-9 * Math.max(1, Math.abs(v)); }",
+                 f"the URL to carry {key}={new:g}", arg=[key, new, default])
     else:
         pg.wait_for_timeout(500)
     wait_ready(pg)
@@ -288,7 +300,7 @@ def test_scenario_button(server, page, scenario):
     wait_ready(page)
     assert_no_error(page, f"scenario {scenario.title!r}")
     for key, value in scenario.values.items():
-        assert query_value(page, key) == encode_value(value), (key, page.url)
+        assert url_holds(page, key, value), (key, page.url)
 
 
 def test_deep_link_on_fresh_server_goes_through_app(browser):
@@ -340,8 +352,8 @@ def test_presentation_mode_fits_a_projector(server, projector, view):
 
 def test_a_slider_reruns_the_open_section_in_place(server, projector):
     """A sidebar slider reruns only the view's open section (a fragment, ui/sections.py): in
-    presentation mode the redrawn chart stays on the stage under the title, nothing is drawn twice,
-    and the URL and the share link carry the new value."""
+    presentation mode the redrawn chart stays on the first screen, nothing is drawn twice, and the
+    URL and the share link carry the new value."""
     pg = projector
     pg.goto(f"{server.url}/scalar?present=1")
     wait_ready(pg)
@@ -363,10 +375,9 @@ def test_a_slider_reruns_the_open_section_in_place(server, projector):
 
 
 def test_slider_moves_keep_the_address_through_full_runs_and_a_reload(server, page):
-    """A slider's rerun writes the address in the browser (ui/address_bar.py), not through Streamlit,
-    whose own copy of the query stays behind until the next full run: a tab switch (a full run, with
-    Streamlit writing the tab to the URL itself) and a move to another view must keep the slider's
-    value, Back must not step through slider positions, and a reload must come back with the values."""
+    """Every control is bound to the URL by Streamlit (ui/controls.py): a tab switch and a move to
+    another view keep the slider's value in the address, Back does not step through slider positions,
+    and a reload comes back with the values."""
     page.goto(f"{server.url}/truncation")
     wait_ready(page)
     entries = page.evaluate("history.length")
@@ -382,7 +393,7 @@ def test_slider_moves_keep_the_address_through_full_runs_and_a_reload(server, pa
              "the tab in the URL")
     wait_ready(page)
     for key, value in moved.items():
-        assert query_value(page, key) == encode_value(int(value)), (key, page.url)
+        assert url_holds(page, key, int(value)), (key, page.url)
 
     page.reload()
     wait_ready(page)
@@ -397,7 +408,7 @@ def test_slider_moves_keep_the_address_through_full_runs_and_a_reload(server, pa
     page.locator('[data-testid="stSidebarNav"] a', has_text=other.title).click()
     page.wait_for_url(f"**/{other.url_path}*")
     wait_ready(page)
-    assert query_value(page, "T") == encode_value(int(moved["T"])), page.url
+    assert url_holds(page, "T", int(moved["T"])), page.url
     assert {key: float(t.input_value()) for t, key in sliders(page) if key == "T"} == {"T": moved["T"]}
 
 

@@ -243,6 +243,29 @@ def read_link() -> None:
     st.session_state[_WARNINGS] = warnings
 
 
+_PAGE = "_control_page"  # the page the last run drew
+
+
+def carry_over(url_path: str) -> None:
+    """Give a page's controls the session's values when the page is entered (app.py, before it runs).
+
+    Streamlit binds a widget drawn by a page's script to that page: on a move to another page its
+    parameter leaves the address and the next page's widget of the same key starts from its default.
+    There is no setting for a widget shared by several pages, so on entering a page every control it
+    draws that holds a value other than its default is given that value again, in session state and in
+    the address, before the page binds it (tests/test_browser.py test_values_survive_navigation).
+    """
+    if st.session_state.get(_PAGE) == url_path:
+        return
+    st.session_state[_PAGE] = url_path
+    if url_path not in {v.url_path for v in VIEWS}:
+        return
+    for key in view_controls(url_path):
+        if key in st.session_state and st.session_state[key] != CONTROLS[key].default:
+            st.session_state[key] = st.session_state[key]
+            st.query_params[key] = encode_value(st.session_state[key])
+
+
 def url_warnings() -> list[str]:
     """Warnings from this session's link (shown once by the app)."""
     return st.session_state.pop(_WARNINGS, [])  # once: a later run would repeat stale news
