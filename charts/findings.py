@@ -22,7 +22,7 @@ def power_of_ten(log10_value: float) -> str:
     if not math.isfinite(log10_value):
         return "∞" if log10_value > 0 else "0"
     if abs(log10_value) < 3:
-        return f"{10.0 ** log10_value:.2g}"
+        return f"{10.0 ** log10_value:.3g}"
     k = int(round(log10_value))
     return "10" + str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 

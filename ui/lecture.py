@@ -14,6 +14,7 @@ import streamlit as st
 
 from ui.controls import CONTROLS, set_values, value, view_controls, widget
 from ui.links import link_query, share_link
+from ui.own_data import REPLACES, own_input
 from ui.registry import SCENARIOS, TOUR, VIEWS, Scenario, tab_param
 
 # Presentation mode: less room above a smaller page title, and captions a projector can carry.
@@ -54,7 +55,10 @@ def go_to(scenario: Scenario) -> None:
 
 
 def holds(scenario: Scenario) -> bool:
-    """Whether every control of its view still has the scenario's setting (what it says is about that)."""
+    """Whether every control of its view still has the scenario's setting, on the lab's own data (what it
+    says is about that)."""
+    if any(own_input(key)[0] is not None for key in REPLACES.get(scenario.view, ())):
+        return False
     for key, v in setting(scenario).items():
         now = value(key)
         if isinstance(v, float) and not isinstance(v, bool):

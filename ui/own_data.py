@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from bptt_core import MAX_H
 from bptt_core.uploads import (MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, quote,
                                read_text)
 from ui.text import plain_markdown
@@ -20,6 +21,8 @@ from ui.text import plain_markdown
 PREVIEW_CHARS = 300  # how much of a user's raw text is echoed back, as plain text
 OWN_MATRIX = "own_w_hh"  # session keys of the two inputs
 OWN_TEXT = "own_text"
+# The views whose charts a user's input replaces the lab's data in (a scenario's sentence is then not about them).
+REPLACES = {"eigenvalues": (OWN_MATRIX,), "truncation": (OWN_TEXT,), "training": (OWN_TEXT,)}
 
 def _keys(key: str) -> dict[str, str]:
     return {part: f"{key}_{part}" for part in ("error", "paste", "generation", "source")}
@@ -92,8 +95,8 @@ def own_matrix(key: str = OWN_MATRIX):
     return _own_input(
         key, title="Your own W_hh", parse=parse_matrix, cap=MAX_MATRIX_BYTES, file_types=["csv", "txt", "tsv"],
         back_label="Use the built matrix",
-        help_text="A square matrix of finite numbers, h ≤ 256: one row per line, numbers separated by commas, "
-                  "semicolons or spaces (a CSV export works). It replaces the built W_hh in the charts below.",
+        help_text=f"A square matrix of finite numbers, h ≤ {MAX_H}: one row per line, numbers separated by commas, "
+                  "semicolons or spaces (a CSV export works). It replaces the sidebar's W_hh in every chart of this view.",
         placeholder="0.9 0.5\n0   0.8")
 
 

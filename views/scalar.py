@@ -36,11 +36,11 @@ def terms_tab(s: Settings):
     drawn = (f"c_t is drawn uniformly from {c - c_noise:.2f} … {c + c_noise:.2f}" if c_noise > 0
              else f"c_t = {c:.2f} at every step")
     terms, _, _, growth = scalar_run(T, c, c_noise, seed)
-    st.markdown(regime_sentence(growth, T, expected=log10_growth(c, c_noise) if c_noise > 0 else None)
-                + f" Here {drawn} and b_t is drawn from a standard normal (seed {seed}).")
     show_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), key="scalar_terms", caption=(
         f"log₁₀ of the size of each of the {T} terms of a_{T} (solid blue: positive, hatched vermillion: "
-        f"negative); the term from step i has been multiplied by the {T} − i factors c_(i+1) … c_{T}."))
+        f"negative); the term from step i has been multiplied by the {T} − i factors c_(i+1) … c_{T}. Here {drawn} "
+        f"and b_t is drawn from a standard normal (seed {seed})."))
+    st.markdown(regime_sentence(growth, T, expected=log10_growth(c, c_noise) if c_noise > 0 else None))
 
 
 def recursion_tab(s: Settings):
