@@ -9,6 +9,11 @@ from ui.runtime import limit_blas_threads
 
 st.set_page_config(page_title="BPTT Lab", page_icon="assets/favicon.png", layout="wide")
 limit_blas_threads()
+# On a tablet (800 px) Streamlit's 300 px sidebar leaves the charts too little room. Streamlit has no
+# setting for its width by screen size, so a fixed rule of ours narrows it there (checked by
+# tests/test_browser_layout.py at 800 px).
+st.html("<style>@media (max-width: 960px) { section[data-testid='stSidebar'] "
+        "{ width: 232px !important; min-width: 232px !important; } }</style>")
 read_link()  # before any widget: the link's values, checked
 
 
