@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .activations import ACTIVATIONS, phi, phi_prime
-from .bptt import STRATEGY_KEYS, Full, Randomized, Strategy, Truncated, check_strategy, multipliers, sliding_sweep
+from .bptt import (STRATEGY_KEYS, Full, Randomized, Strategy, Truncated, check_strategy, multipliers,
+                   randomized_xi, sliding_sweep)
 from .checks import as_choice, as_float, as_int, describe
 from .clipping import clip_by_global_norm, global_norm
 from .corpus import Corpus, minibatches
@@ -493,7 +494,7 @@ class Trainer:
         """ξ (T,) for the next window (None for sliding truncation); randomized: a fresh draw every window."""
         s = self.config.strategy
         if isinstance(s, Randomized):
-            s = Randomized(s.pi, seed=int(self._xi_rng.integers(2**63)))
+            return randomized_xi(T, s.pi, int(self._xi_rng.integers(2**63)))
         return multipliers(s, T)
 
     def _apply(self, g: np.ndarray) -> None:
