@@ -259,14 +259,15 @@ def _prop(trace, key: str):
 
 def legend_rows(names, font: float, width: float) -> int:
     """How many rows a horizontal legend of ``names`` takes across ``width`` px (an estimate: 0.55 em
-    per character, 40 px for the symbol and the gaps)."""
-    rows, used = 0, width
-    for name in names:
-        item = 40 + 0.55 * font * len(_visible(name))
-        if used + item > width:
-            rows, used = rows + 1, 0.0
-        used += item
-    return rows
+    per character, 40 px for the symbol and the gaps). As plotly.js lays it out: one row if all
+    entries fit, else a grid whose columns are as wide as the longest entry, so that one long
+    name puts every entry on a row of its own."""
+    items = [40 + 0.55 * font * len(_visible(name)) for name in names]
+    if not items:
+        return 0
+    if sum(items) <= width:
+        return 1
+    return -(-len(items) // max(1, int(width // max(items))))
 
 
 def _fit_text(lay: dict, traces) -> None:
