@@ -66,13 +66,16 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                 for other, _, trace in drawn_bounds:
                     if other == same:  # widen the one below so both colours show
                         trace["line"]["width"] = 4.0
-            label = f"{act} bound" + (f" ({', '.join(details)})" if details else "")
+            # The legend says "bound" (one column of long entries would make its band six rows high);
+            # γ and λ₁γ are in the hover text, and in the view's caption.
+            label = f"{act} bound"
+            about = f" ({', '.join(details)})" if details else ""
             # Every bound is long-dashed; a few markers of the activation's own symbol tell them apart.
             traces.append(scatter(x=bx, y=by, mode="lines+markers", name=label, legendgroup=act,
                                   line=dict(color=style["color"], dash="longdash", width=1.5), opacity=0.75,
                                   marker=dict(symbol=style.get("symbol", "circle"), size=7,
                                               maxdisplayed=BOUND_MARKERS),
-                                  hovertemplate=f"{act} bound, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
+                                  hovertemplate=f"{act} bound (λ₁γ)ᵏ{about}, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
             drawn_bounds.append((act, b, traces[-1]))
     fig = new_figure(*traces, layout=house_layout(
         title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h<sub>T</sub>/∂h<sub>T−k</sub>‖₂", height=480,
