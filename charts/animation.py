@@ -119,7 +119,8 @@ def rho_animation(eigvals, rho: float, rhos, log10_norms, *,
         return [go.Scatter(_xy(r * cos, r * sin)), go.Scatter(_xy(lam.real, lam.imag)),
                 go.Scatter(x=[0, K], y=[0.0, K * math.log10(r)]), go.Scatter(_xy(x, y))]
 
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.36, 0.64], horizontal_spacing=0.1)
+    # 0.15 of the width between the panels: room for the right one's ticks and title on a 470 px chart.
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.36, 0.64], horizontal_spacing=0.15)
     first = frame_traces(0)
     fig.add_trace(go.Scatter(x=cos, y=sin, mode="lines", name="unit circle |λ| = 1", hoverinfo="skip",
                              line=dict(color=PALETTE["grey"], dash="dash", width=1.5)), row=1, col=1)
