@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from bptt_core import ACTIVATIONS, MATRIX_KINDS, MAX_H, OPTIMIZERS
 from ui.registry import MODEL, VIEWS, tab_param
@@ -263,7 +264,10 @@ def carry_over(url_path: str) -> None:
     for key in view_controls(url_path):
         if key in st.session_state and st.session_state[key] != CONTROLS[key].default:
             st.session_state[key] = st.session_state[key]
-            st.query_params[key] = encode_value(st.session_state[key])
+            try:
+                st.query_params[key] = encode_value(st.session_state[key])
+            except StreamlitAPIException:
+                pass  # still bound to a widget of this page: Streamlit keeps it in the address itself
 
 
 def url_warnings() -> list[str]:
