@@ -1,8 +1,8 @@
 """The charts a page drew, as the tests see them: through AppTest, and by selector in Chromium.
 
 Every chart of a view is a live chart (``ui.live_chart``), an element of Streamlit's
-``st.components.v2`` whose proto carries the figure's JSON; the training lab's progress chart
-during a run is a plain ``st.plotly_chart``. Both are returned, in page order within each kind.
+``st.components.v2`` whose proto carries the figure's JSON (read here, in the tests: the app never
+reads its own protos); a plain ``st.plotly_chart`` would be returned too, after them.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ import json
 
 import numpy as np
 
-from ui.live_chart import COMPONENT, TEST_ID, chart_figure
+from ui.live_chart import COMPONENT, TEST_ID
 
 # In the browser: the holder of every chart, and the Plotly graph div inside it.
 CHART = f'[data-testid="{TEST_ID}"], [data-testid="stPlotlyChart"]'
 PLOT = f'[data-testid="{TEST_ID}"] .js-plotly-plot, [data-testid="stPlotlyChart"] .js-plotly-plot'
+
+
+def chart_figure(element) -> dict:
+    """The figure dict a live chart element carries (its proto's bytes)."""
+    return json.loads(element.proto.bytes)["figure"]
 
 
 def chart_specs(at) -> list[tuple[str, dict]]:

@@ -10,8 +10,7 @@ Measured in Chromium (``bench/latency.py``, the trivial app's one chart either w
 redraws the chart in about 0.6× the time ``st.plotly_chart`` takes.
 
 plotly.js is the copy inside the ``plotly`` package (the one ``fig.to_html`` embeds, so the live
-chart and an exported HTML file draw with the same plotly.js). Streamlit serves it through the
-folder route of a v1 component that is declared and never mounted; a browser tab fetches it once.
+chart and an exported HTML file draw with the same plotly.js); a browser tab fetches it once.
 The figure's JSON reaches the browser as bytes and is only ever parsed as JSON: no text of a figure
 (titles, labels, a user's own text in the truncation figure) is read as HTML by this module.
 """
@@ -31,7 +30,10 @@ COMPONENT = "bptt_live_chart"
 TEST_ID = "bpttLiveChart"  # the chart holder's data-testid (tests and bench/latency.py look for it)
 PLOTLY_JS = "plotly.min.js"
 
-# Declared for its file route only (/component/<name>/<file>, served with a JavaScript MIME type).
+# No public Streamlit API serves a file of an installed package to the browser (components v2 serve
+# assets only for components declared in a package's pyproject.toml), so plotly.js goes out through the
+# file route of a declared v1 component (/component/<name>/<file>) that is never mounted; every browser
+# test that draws a chart covers it (tests/test_browser.py, tests/test_browser_walk.py).
 _plotly_folder = components_v1.declare_component("plotlyjs", path=str(Path(plotly.__file__).parent / "package_data"))
 
 # Called by Streamlit once per update, with the same parentElement while the element lives.
@@ -118,8 +120,3 @@ def live_chart(fig: go.Figure, *, key: str, config: dict) -> None:
     figure = pio.to_json(fig, validate=False)
     payload = f'{{"figure":{figure},"config":{json.dumps(config)},"src":{json.dumps(plotly_js_url())}}}'
     _mount(data=payload.encode(), key=key, width="stretch")
-
-
-def chart_figure(element) -> dict:
-    """The figure dict a live chart element carries (its proto's bytes), for tests and tools."""
-    return json.loads(element.proto.bytes)["figure"]
