@@ -145,7 +145,8 @@ def rho_animation(eigvals, rho: float, rhos, log10_norms, *,
     fig.update_xaxes(axis)
     fig.update_yaxes(axis)
     R = 1.08 * max(1.0, float(np.abs(ev).max()) * float(rhos.max()) / rho, float(rhos.max()))
-    fig.update_xaxes(range=[-R, R], row=1, col=1, constrain="domain", zeroline=True)
+    # Equal scales (circles stay round) by widening the x range, not by narrowing the panel.
+    fig.update_xaxes(range=[-R, R], row=1, col=1, zeroline=True)
     fig.update_yaxes(range=[-R, R], row=1, col=1, scaleanchor="x", scaleratio=1, zeroline=True)
     finite = L[:, ks][np.isfinite(L[:, ks])]
     lines = np.array([0.0, K * math.log10(rhos.min()), K * math.log10(rhos.max())])

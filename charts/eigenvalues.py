@@ -62,7 +62,9 @@ def eigen_plane(eigvals, *, rho: float, computed=None,
                               hovertemplate="λ = %{x:.4g} %{y:+.4g}i<extra></extra>"))
     fig = new_figure(*traces, layout=house_layout(
         title=title, x="Re λ", y="Im λ", height=520,
-        yaxis=dict(scaleanchor="x", scaleratio=1, zeroline=True), xaxis=dict(zeroline=True, constrain="domain")))
+        # Equal scales, so that circles look like circles, kept by widening the x range: the plot keeps the
+        # chart's width (a square plot area beside empty margins was 41 % of it on a wide screen).
+        yaxis=dict(scaleanchor="x", scaleratio=1, zeroline=True), xaxis=dict(zeroline=True)))
     if dropped:
         note(fig, f"{dropped} non-finite eigenvalue(s) left out.")
     return fig

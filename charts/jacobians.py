@@ -119,8 +119,7 @@ def jacobian_heatmap(M, grid, *, activation: str,
         hovertemplate="s = %{x}, t = %{y}: %{z:.4g}<extra></extra>"))
     layout(fig, title=title or f"log₁₀ ‖∂hₜ/∂hₛ‖₂ for all s ≤ t, φ = {activation}", x="source step s",
            y="target step t",
-           height=560, yaxis=dict(scaleanchor="x", scaleratio=1, constrain="domain", autorange="reversed"),
-           xaxis=dict(constrain="domain"))
+           height=560, yaxis=dict(autorange="reversed"))
     text = "Upper triangle (s > t) empty: hₜ is computed before hₛ, so it does not depend on it."
     if minus_inf:
         text += f" {minus_inf} cell(s) with s ≤ t left blank: the product is exactly zero there."
