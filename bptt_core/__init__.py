@@ -21,8 +21,8 @@ from .bptt import (STRATEGY_KEYS, Full, Gradients, Randomized, Truncated, bptt, 
                    multipliers, randomized_xi)
 from .clipping import clip_by_global_norm, global_norm
 from .comparison import StrategyComparison, compare_strategies, log10_row_norms
-from .corpus import (Batches, Corpus, Vocab, fit_batch_size, make_corpus, minibatches, random_batches,
-                     sequential_batches)
+from .corpus import (UNK, Batches, Corpus, TokenVocab, Vocab, WindowBatch, WindowedText, d2l_time_machine,
+                     fit_batch_size, make_corpus, minibatches, random_batches, sequential_batches)
 from .expanded_sum import (Edge, Expansion, ScaledRows, UnrolledGradients, expanded_dL_dh, product_form_dL_dh,
                             product_form_steps, recursion_dL_dh, scaled_rows, unrolled_gradients,
                             w_hh_contributions)

@@ -21,16 +21,33 @@ character ahead (the targets of next-character prediction).
   continues row b of batch i, so the state can be carried over (detached).
 
 All randomness comes from the ``rng`` (a ``numpy.random.Generator``) or seed given.
+
+The above is the book's 2nd edition (d2l 0.17, ``load_data_time_machine``). Its 1.0 edition
+(``d2l.TimeMachine``, chapters "Converting Raw Text into Sequence Data" and "Language Models")
+builds the data differently, and ``d2l_time_machine`` follows it:
+
+- the vocabulary is ``sorted(set(['<unk>'] + tokens))`` (d2l 1.0 ``Vocab``): for The Time
+  Machine ``' ', '<unk>', 'a', …, 'z'`` (28 tokens; ``<unk>`` never occurs in the text, unknown
+  characters map to it instead of failing);
+- every position i < N − T starts a window ``corpus[i : i + T + 1]`` (overlapping windows, one
+  character apart); X is its first T tokens, Y its last T;
+- windows 0 … num_train − 1 train, the next num_val validate (the book: 10,000 and 5,000, so
+  the book trains on the first ~10,000 characters only);
+- minibatches are the book's ``DataLoader(shuffle=train)``: a fresh permutation of the training
+  windows every epoch, cut into batches of B with the last one shorter (nothing dropped);
+  validation windows in order. Every window starts from h_0 = 0.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
 from .checks import as_float, as_int, describe
+from .text import preprocess
 
 
 @dataclass(frozen=True)
@@ -199,3 +216,152 @@ def fit_batch_size(n_tokens: int, num_steps: int, wanted: int = 32, min_batches:
     T = as_int("num_steps", num_steps, minimum=1)
     wanted = as_int("wanted", wanted, minimum=1)
     return max(0, min(wanted, (n - T - 1) // (T * as_int("min_batches", min_batches, minimum=1))))
+
+
+# --- the book's 1.0 edition: d2l.TimeMachine ------------------------------------------------------
+
+UNK = "<unk>"
+
+
+@dataclass(frozen=True)
+class TokenVocab:
+    """d2l 1.0's ``Vocab`` over characters: ``tokens[i]`` is the token with index i.
+
+    ``tokens`` is ``sorted(set(['<unk>'] + reserved_tokens + characters))``, as the book builds
+    it (with min_freq = 0), so ``<unk>`` sorts after the space and before the letters.
+    ``encode`` maps a character outside the vocabulary to ``<unk>``, as ``vocab[token]`` does.
+    """
+
+    tokens: tuple[str, ...]
+
+    @classmethod
+    def from_text(cls, text: str, reserved_tokens=()) -> "TokenVocab":
+        """The vocabulary of the characters of ``text`` (which must not be empty), with ``<unk>``."""
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"text: expected a non-empty string, got {describe(text)}")
+        reserved = [str(t) for t in reserved_tokens]
+        return cls(tuple(sorted(set([UNK] + reserved + list(text)))))
+
+    def __post_init__(self):
+        tokens = tuple(self.tokens)
+        if UNK not in tokens or len(set(tokens)) != len(tokens):
+            raise ValueError(f"tokens: expected distinct tokens including {UNK!r}, got {describe(tokens)}")
+        object.__setattr__(self, "tokens", tokens)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def unk(self) -> int:
+        """The index of ``<unk>``."""
+        return self.tokens.index(UNK)
+
+    @cached_property
+    def _table(self) -> np.ndarray:
+        """Code point → index for the one-character tokens (``unk`` elsewhere)."""
+        chars = [(i, t) for i, t in enumerate(self.tokens) if len(t) == 1]
+        size = max((ord(t) for _, t in chars), default=0) + 1
+        table = np.full(size, self.unk, dtype=np.intp)
+        for i, t in chars:
+            table[ord(t)] = i
+        return table
+
+    def encode(self, text: str) -> np.ndarray:
+        """Indices (len(text),) of the characters of ``text``, ``<unk>``'s for unknown ones."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.intp)
+        table = self._table
+        return np.where(codes < table.size, table[np.minimum(codes, table.size - 1)], self.unk)
+
+    def decode(self, indices) -> str:
+        """The tokens at ``indices`` joined (``<unk>`` spelt out, as the book's ``predict`` does)."""
+        idx = np.asarray(indices, dtype=np.intp).ravel()
+        if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
+            raise ValueError(f"indices: expected values in [0, {len(self) - 1}], got [{idx.min()}, {idx.max()}]")
+        return "".join(self.tokens[i] for i in idx.tolist())
+
+
+class WindowBatch(NamedTuple):
+    """One minibatch of windows, time on axis 0: X, Y (T, B) token indices, Y[t, b] = X[t + 1, b]
+    for t < T − 1; starts (B,): where each window starts in the token array."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    starts: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class WindowedText:
+    """The book's 1.0 data (``d2l.TimeMachine``): overlapping windows of T + 1 tokens.
+
+    text: the preprocessed text; vocab: ``TokenVocab`` (with ``<unk>``); tokens (N,): the
+    book's ``corpus``, read-only; num_steps: T; num_train, num_val: how many windows train
+    (windows 0 … num_train − 1) and validate (the next num_val).
+    """
+
+    text: str
+    vocab: TokenVocab
+    tokens: np.ndarray
+    num_steps: int
+    num_train: int
+    num_val: int
+
+    @property
+    def n_windows(self) -> int:
+        """N − T windows: window i is ``tokens[i : i + T + 1]``."""
+        return self.tokens.size - self.num_steps
+
+    @property
+    def X(self) -> np.ndarray:
+        """(N − T, T): row i is ``tokens[i : i + T]`` (the book's ``self.X``; a read-only view)."""
+        return np.lib.stride_tricks.sliding_window_view(self.tokens, self.num_steps)[:self.n_windows]
+
+    @property
+    def Y(self) -> np.ndarray:
+        """(N − T, T): row i is ``tokens[i + 1 : i + T + 1]`` (the book's ``self.Y``)."""
+        return np.lib.stride_tricks.sliding_window_view(self.tokens, self.num_steps)[1:self.n_windows + 1]
+
+    def windows(self, starts) -> WindowBatch:
+        """The windows starting at ``starts`` (B,) as one minibatch: X, Y (T, B)."""
+        starts = np.asarray(starts, dtype=np.intp)
+        idx = np.arange(self.num_steps)[:, None] + starts[None, :]  # (T, B)
+        return WindowBatch(X=self.tokens[idx], Y=self.tokens[idx + 1], starts=starts)
+
+    def batches(self, batch_size: int, *, train: bool, rng=0) -> list[WindowBatch]:
+        """One epoch of the book's loader (``DataLoader(..., batch_size, shuffle=train)``).
+
+        train: the num_train training windows in a random order drawn from ``rng``, in batches of
+        B (the last one holds the ⌈num_train/B⌉·B − num_train fewer); else the num_val validation
+        windows in order (``rng`` unused).
+        """
+        B = as_int("batch_size", batch_size, minimum=1)
+        if train:
+            starts = _generator(rng).permutation(self.num_train)
+        else:
+            starts = self.num_train + np.arange(self.num_val)
+        return [self.windows(starts[i:i + B]) for i in range(0, starts.size, B)]
+
+
+def d2l_time_machine(text: str, num_steps: int = 32, num_train: int = 10_000, num_val: int = 5_000) -> WindowedText:
+    """The book's 1.0 ``d2l.TimeMachine(batch_size, num_steps, num_train, num_val)`` over ``text``.
+
+    text → ``preprocess`` (the book's; it leaves a preprocessed text unchanged) → characters →
+    ``TokenVocab`` over all of them → tokens (N,); window i = tokens[i : i + T + 1] for
+    i < N − T; X = its first T, Y = its last T. Windows [0, num_train) train,
+    [num_train, num_train + num_val) validate. ``ValueError`` when the text has fewer than
+    num_train + num_val windows (the book would silently validate on fewer).
+    """
+    T = as_int("num_steps", num_steps, minimum=1)
+    num_train = as_int("num_train", num_train, minimum=1)
+    num_val = as_int("num_val", num_val, minimum=1)
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"text: expected a non-empty string, got {describe(text)}")
+    text = preprocess(text)
+    vocab = TokenVocab.from_text(text)
+    tokens = vocab.encode(text)
+    tokens.setflags(write=False)
+    n_windows = tokens.size - T
+    if n_windows < num_train + num_val:
+        raise ValueError(f"text: {tokens.size} characters give {max(n_windows, 0)} windows of num_steps + 1 = "
+                         f"{T + 1}, too few for num_train + num_val = {num_train} + {num_val}; "
+                         "use a longer text or fewer windows")
+    return WindowedText(text=text, vocab=vocab, tokens=tokens, num_steps=T, num_train=num_train, num_val=num_val)

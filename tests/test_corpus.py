@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bptt_core import FALLBACK_TEXT, Vocab, fit_batch_size, make_corpus, minibatches, preprocess, random_batches, sequential_batches
+from bptt_core import (FALLBACK_TEXT, UNK, TokenVocab, Vocab, d2l_time_machine, fit_batch_size, make_corpus, minibatches,
+                       preprocess, random_batches, sequential_batches)
 
 TEXT = preprocess(FALLBACK_TEXT)
 
@@ -114,3 +115,84 @@ def test_fit_batch_size_leaves_enough_minibatches(n, T):
     for seed in range(5):
         assert len(sequential_batches(np.arange(n), B, T, rng=seed)) >= 4
         assert len(random_batches(np.arange(n), B, T, rng=seed)) >= 4
+
+
+# --- the book's 1.0 pipeline: d2l.TimeMachine ----------------------------------------------------
+
+def book_time_machine(raw_text, num_steps, num_train, num_val):
+    """d2l 1.0's TimeMachine and Vocab, transcribed with lists (the book's code, minus torch)."""
+    import re
+
+    tokens = list(re.sub('[^A-Za-z]+', ' ', raw_text).lower())
+    idx_to_token = list(sorted(set(['<unk>'] + tokens)))
+    token_to_idx = {token: idx for idx, token in enumerate(idx_to_token)}
+    corpus = [token_to_idx[token] for token in tokens]
+    array = np.array([corpus[i:i + num_steps + 1] for i in range(len(corpus) - num_steps)])
+    X, Y = array[:, :-1], array[:, 1:]
+    train, val = slice(0, num_train), slice(num_train, num_train + num_val)
+    return idx_to_token, corpus, X, Y, train, val
+
+
+def test_token_vocab_has_unk_where_the_book_puts_it():
+    vocab = TokenVocab.from_text("the time")
+    assert vocab.tokens == (" ", UNK, "e", "h", "i", "m", "t")  # sorted: ' ' < '<unk>' < letters
+    assert vocab.unk == 1 and len(vocab) == 7
+    assert vocab.encode("them!").tolist() == [6, 3, 2, 5, 1]   # unknown characters become <unk>
+    assert vocab.decode(vocab.encode("time the")) == "time the"
+    assert vocab.decode([1, 0, 6]) == "<unk> t"
+    assert TokenVocab.from_text("ab", reserved_tokens=["<pad>"]).tokens == ("<pad>", UNK, "a", "b")  # sorted too
+    with pytest.raises(ValueError, match=r"values in \[0, 6\]"):
+        vocab.decode([7])
+    with pytest.raises(ValueError, match="non-empty"):
+        TokenVocab.from_text("")
+
+
+def test_d2l_time_machine_is_the_books_windows_vocabulary_and_split():
+    raw = FALLBACK_TEXT  # raw: capitals, punctuation and new lines, preprocessed as the book does
+    T, n_train, n_val = 7, 300, 120
+    data = d2l_time_machine(raw, T, n_train, n_val)
+    idx_to_token, corpus, X, Y, train, val = book_time_machine(raw, T, n_train, n_val)
+    assert data.text == TEXT
+    assert list(data.vocab.tokens) == idx_to_token and UNK in data.vocab.tokens
+    assert len(data.vocab) == len(set(TEXT)) + 1
+    assert data.tokens.tolist() == corpus and not data.tokens.flags.writeable
+    assert data.n_windows == len(corpus) - T
+    np.testing.assert_array_equal(data.X, X)
+    np.testing.assert_array_equal(data.Y, Y)
+    assert not data.X.flags.writeable
+    # The split: windows [0, num_train) train, the next num_val validate.
+    valid = data.batches(50, train=False)
+    assert [b.X.shape for b in valid] == [(T, 50), (T, 50), (T, 20)]
+    starts = np.concatenate([b.starts for b in valid])
+    np.testing.assert_array_equal(starts, np.arange(n_train, n_train + n_val))
+    np.testing.assert_array_equal(np.concatenate([b.X for b in valid], axis=1).T, X[val])
+    np.testing.assert_array_equal(np.concatenate([b.Y for b in valid], axis=1).T, Y[val])
+    assert X[train].shape == (n_train, T)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_d2l_training_batches_are_one_shuffled_pass(seed):
+    data = d2l_time_machine(TEXT, 5, 230, 40)
+    rng = np.random.default_rng(seed)
+    epoch = data.batches(64, train=True, rng=rng)
+    assert [b.X.shape for b in epoch] == [(5, 64)] * 3 + [(5, 230 - 192)]  # the last one shorter, none dropped
+    starts = np.concatenate([b.starts for b in epoch])
+    assert sorted(starts.tolist()) == list(range(230))  # every training window once
+    assert not np.all(np.diff(starts) > 0)              # shuffled
+    for b in epoch:
+        np.testing.assert_array_equal(b.X, data.X[b.starts].T)  # time on axis 0
+        np.testing.assert_array_equal(b.Y, data.Y[b.starts].T)
+        np.testing.assert_array_equal(b.X[1:], b.Y[:-1])       # overlapping: Y is X one ahead
+    again = data.batches(64, train=True, rng=np.random.default_rng(seed))
+    np.testing.assert_array_equal(np.concatenate([b.starts for b in again]), starts)
+    second = np.concatenate([b.starts for b in data.batches(64, train=True, rng=rng)])
+    assert not np.array_equal(second, starts)  # a new order every epoch
+
+
+def test_d2l_time_machine_rejects_too_short_a_text():
+    with pytest.raises(ValueError, match="too few for num_train \\+ num_val = 10000 \\+ 5000"):
+        d2l_time_machine(TEXT)
+    with pytest.raises(ValueError, match="num_steps"):
+        d2l_time_machine(TEXT, 0)
+    data = d2l_time_machine("abcdefgh", 2, 4, 2)  # exactly N − T = 6 windows
+    assert data.n_windows == 6
