@@ -45,8 +45,9 @@ from .sweeps import (chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scal
                      rescaled_power_norms, scaled_backward_norms)
 from .text import FALLBACK_TEXT, LoadedText, load_time_machine, preprocess
 from .uploads import MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, read_text
-from .train import (DTYPES, OPTIMIZERS, CharRNN, History, ParamGrads, TrainConfig, Trainer, Update, generate,
-                    init_char_rnn, matched_pi, perplexity, strategy_from_name, train, window_gradients)
+from .train import (BOOK_VALID_PERPLEXITY, D2L_1_0, DTYPES, OPTIMIZERS, PIPELINES, CharRNN, History, ParamGrads,
+                    TrainConfig, Trainer, Update, d2l_1_0_config, generate, init_char_rnn, matched_pi, perplexity,
+                    strategy_from_name, train, window_gradients, windowed_perplexity)
 from .truncation import (BOOK_FIGURE_PI, BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT,
                          boundaries_from_xi, full_boundaries, randomized_boundaries,
                          regular_boundaries, segments, xi_from_segments)

@@ -1,6 +1,8 @@
 """Comparing Strategies, in training: a character-level RNN trained with each BPTT strategy, as the book trains it.
 
-The model and loop are the book's RNN-from-scratch section's (d2l ``train_epoch_ch8``).
+The model and loop are the book's RNN-from-scratch section's: by default its 2nd edition's
+(d2l ``train_epoch_ch8``, ``TrainConfig(pipeline="d2l-2nd")``), or its 1.0 edition's
+(``d2l.TimeMachine``, ``d2l.RNNLMScratch``, ``d2l.Trainer``: ``pipeline="d2l-1.0"``, below).
 
 The section's network with biases and the book's column-vector convention,
 
@@ -30,6 +32,17 @@ with sequential minibatches the last state is carried into the next window,
 detached (no gradient flows across windows); with random minibatches every
 window starts from h_0 = 0. The update clips by global norm θ (the book's
 g ← min(1, θ/‖g‖) g, ``bptt_core.clipping``) and takes an SGD or Adagrad step.
+
+The 1.0 edition (``pipeline="d2l-1.0"``, data from ``bptt_core.corpus.d2l_time_machine``):
+overlapping windows of T + 1 characters, the first ``num_train`` windows train and the next
+``num_val`` validate; every epoch draws a fresh permutation of the training windows and cuts
+it into minibatches of B (the last one shorter), each window from h_0 = 0 (``RNNLMScratch``
+with state None); L averages over the B·T predictions of the minibatch; ‖g‖ is clipped to θ,
+then SGD. Validation perplexity is what the book plots (``validation_step`` logs exp(L) per
+validation minibatch and its board averages the points of an epoch): the mean over the
+validation minibatches of exp(mean loss of the minibatch) (``windowed_perplexity``). The
+model, its N(0, σ²) weights (σ = 0.01) and zero biases are the same as the 2nd edition's
+(the book's ``W_xh``, ``W_hq`` are this module's ``W_hxᵀ``, ``W_qhᵀ``).
 """
 
 from __future__ import annotations
@@ -46,13 +59,17 @@ from .bptt import (STRATEGY_KEYS, Full, Randomized, Strategy, Truncated, check_s
                    randomized_xi, sliding_sweep)
 from .checks import as_choice, as_float, as_int, describe
 from .clipping import clip_by_global_norm, global_norm
-from .corpus import Corpus, minibatches
+from .corpus import Corpus, WindowBatch, WindowedText, d2l_time_machine, minibatches
 
 OPTIMIZERS = ("sgd", "adagrad")
 DTYPES = ("float32", "float64")
 ADAGRAD_EPS = 1e-6  # the book's ε in s ← s + g², w ← w − η g / √(s + ε)
 VALID_STREAMS = 64  # validation text laid out as this many parallel streams (one product per step)
 PARAM_NAMES = ("W_hx", "W_hh", "b_h", "W_qh", "b_q")
+PIPELINES = ("d2l-2nd", "d2l-1.0")  # the book's 2nd edition (default) and its 1.0 edition
+# The book's own code (d2l 1.0, PyTorch, the setting of ``d2l_1_0_config``), two seeds, measured by the
+# issue's author: final validation perplexity, mean ± std. The lab's run is shown next to it.
+BOOK_VALID_PERPLEXITY = {"d2l-1.0": (7.37, 0.05)}
 
 
 class CharRNN:
@@ -300,8 +317,13 @@ class TrainConfig:
     drawn for every window from the run's seed). hidden: h. num_steps: T, the window.
     theta: clipping threshold θ, None for no clipping. init_rho: ρ(W_hh) at the start
     (None: the book's N(0, 0.01²) weights). valid_every: validation perplexity (and a
-    generated sample) every this many updates and after the last. sequential: the book's
-    sequential partitioning with the state carried over (else random, state reset).
+    generated sample) every this many updates and after the last. pipeline: how the text
+    becomes minibatches, one of ``PIPELINES``: "d2l-2nd" (default), the 2nd edition's
+    ``Corpus`` partitioned with ``sequential`` (the book's sequential partitioning with the
+    state carried over, else random with the state reset); "d2l-1.0", the 1.0 edition's
+    overlapping windows (``d2l_time_machine``: ``num_train`` training and ``num_val``
+    validation windows of ``num_steps`` + 1 characters, shuffled, h_0 = 0 every window;
+    ``sequential`` is not used). ``d2l_1_0_config()`` gives the book's 1.0 setting.
     """
 
     strategy: Strategy = field(default_factory=Full)
@@ -321,6 +343,9 @@ class TrainConfig:
     dtype: str = "float32"
     prefix: str = "time traveller"
     sample_length: int = 50
+    pipeline: str = "d2l-2nd"
+    num_train: int = 10_000
+    num_val: int = 5_000
 
     def __post_init__(self):
         check_strategy(self.strategy)
@@ -340,6 +365,24 @@ class TrainConfig:
         as_int("seed", self.seed, minimum=0)
         as_choice("dtype", self.dtype, DTYPES)
         as_int("sample_length", self.sample_length, minimum=0)
+        as_choice("pipeline", self.pipeline, PIPELINES)
+        as_int("num_train", self.num_train, minimum=1)
+        as_int("num_val", self.num_val, minimum=1)
+
+
+# The book's 1.0 run (chapter "Recurrent Neural Network Implementation from Scratch"):
+# d2l.TimeMachine(batch_size=1024, num_steps=32), RNNScratch(num_hiddens=32), RNNLMScratch(lr=1),
+# d2l.Trainer(max_epochs=100, gradient_clip_val=1); validation once per epoch (10 updates).
+D2L_1_0 = dict(pipeline="d2l-1.0", hidden=32, num_steps=32, batch_size=1024, num_train=10_000, num_val=5_000,
+               lr=1.0, optimizer="sgd", theta=1.0, epochs=100, init_rho=None, init_scale=0.01,
+               activation="tanh", valid_every=10, prefix="it has", sample_length=20)
+
+
+def d2l_1_0_config(**overrides) -> TrainConfig:
+    """The book's 1.0 setting (``D2L_1_0``: h = 32, T = 32, B = 1024, 10,000 + 5,000 windows, SGD
+    η = 1, θ = 1, 100 epochs, σ = 0.01, tanh) as a ``TrainConfig``; ``overrides`` replace any field
+    (strategy, seed, dtype, epochs, …)."""
+    return TrainConfig(**{**D2L_1_0, **overrides})
 
 
 @dataclass(frozen=True)
@@ -434,6 +477,35 @@ def perplexity(rnn: CharRNN, tokens, streams: int = VALID_STREAMS) -> float:
     return math.exp(nll) if nll < 709.0 else float("inf")
 
 
+def _mean_nll(rnn: CharRNN, X: np.ndarray, Y: np.ndarray, ws: Workspace) -> float:
+    """Mean −log softmax(o_t)[y_t] over the T·B predictions of X, Y (T, B), from h_0 = 0 (forward only)."""
+    T, B = X.shape
+    with np.errstate(over="ignore", invalid="ignore"):
+        _forward(rnn, X, None, ws)
+        O = np.dot(ws.H[1:].reshape(T * B, rnn.h), rnn.W_qh.T, out=ws.O)
+        O += rnn.b_q
+        O -= O.max(axis=1, keepdims=True)
+        z_y = O[ws.rows, Y.reshape(-1)]
+        return float(np.log(np.exp(O).sum(axis=1)).sum() - z_y.sum(dtype=np.float64)) / (T * B)
+
+
+def windowed_perplexity(rnn: CharRNN, batches) -> float:
+    """The book's 1.0 validation perplexity: (1/K) Σ_k exp(L_k) over the K minibatches ``batches``
+    (``WindowBatch`` or (X, Y) pairs, (T, B_k)), L_k the mean −log p over the B_k·T predictions of
+    minibatch k, every window from h_0 = 0. (d2l's ``validation_step`` logs exp(L_k) per minibatch
+    and its ProgressBoard plots their mean for the epoch, each minibatch weighing the same.)"""
+    spaces: dict[tuple[int, int], Workspace] = {}
+    ppl = []
+    for batch in batches:
+        X, Y = np.asarray(batch[0]), np.asarray(batch[1])
+        ws = spaces.get(X.shape) or spaces.setdefault(X.shape, Workspace(rnn, *X.shape))
+        nll = _mean_nll(rnn, X, Y, ws)
+        ppl.append(math.exp(nll) if nll < 709.0 else float("inf"))
+    if not ppl:
+        raise ValueError("batches: expected at least one validation minibatch")
+    return float(np.mean(ppl))
+
+
 def generate(rnn: CharRNN, vocab, prefix: str, length: int) -> str:
     """``prefix`` followed by ``length`` characters, each the argmax of softmax(o_t) (the book's
     predict_ch8): the prefix warms up the state, then every prediction is fed back in."""
@@ -461,16 +533,34 @@ class Trainer:
     (stop whenever you like: the model so far stays in ``.rnn``); ``history()`` gathers
     them. Every random choice (initialisation, partitioning, ξ draws) comes from
     ``config.seed``; only ``seconds`` differs between two runs.
+
+    ``corpus``: a ``Corpus`` (``make_corpus``) for either pipeline (for "d2l-1.0" its text is
+    cut into the book's windows with the config's num_steps, num_train, num_val), or the
+    ``WindowedText`` of ``d2l_time_machine`` for "d2l-1.0" (its sizes must match the config's).
+    ``.corpus`` is what was given; ``.windows`` the 1.0 windows (None for "d2l-2nd").
     """
 
-    def __init__(self, corpus: Corpus, config: TrainConfig):
-        if not isinstance(corpus, Corpus):
-            raise ValueError(f"corpus: expected a Corpus, got {describe(corpus)}")
+    def __init__(self, corpus: Corpus | WindowedText, config: TrainConfig):
         if not isinstance(config, TrainConfig):
             raise ValueError(f"config: expected a TrainConfig, got {describe(config)}")
+        book_1_0 = config.pipeline == "d2l-1.0"
+        if not isinstance(corpus, (Corpus, WindowedText) if book_1_0 else Corpus):
+            wanted = "a Corpus or a WindowedText (d2l_time_machine)" if book_1_0 else "a Corpus (make_corpus)"
+            raise ValueError(f"corpus: the {config.pipeline} pipeline trains on {wanted}, got {describe(corpus)}")
         self.corpus, self.config = corpus, config
+        self.windows: WindowedText | None = None
+        if isinstance(corpus, WindowedText):
+            given = (corpus.num_steps, corpus.num_train, corpus.num_val)
+            wanted = (config.num_steps, config.num_train, config.num_val)
+            if given != wanted:
+                raise ValueError(f"corpus: windows of (num_steps, num_train, num_val) = {given}, but the config "
+                                 f"asks for {wanted}")
+            self.windows = corpus
+        elif book_1_0:
+            self.windows = d2l_time_machine(corpus.text, config.num_steps, config.num_train, config.num_val)
+        vocab = self.vocab
         init_seed, data_seed, xi_seed = np.random.SeedSequence(config.seed).spawn(3)
-        self.rnn = init_char_rnn(len(corpus.vocab), config.hidden, seed=int(init_seed.generate_state(1)[0]),
+        self.rnn = init_char_rnn(len(vocab), config.hidden, seed=int(init_seed.generate_state(1)[0]),
                                  scale=config.init_scale, rho=config.init_rho, dtype=config.dtype,
                                  activation=config.activation)
         self._data_rng = np.random.default_rng(data_seed)
@@ -478,17 +568,49 @@ class Trainer:
         self.grads = self.rnn.zeros_like()
         self._adagrad = np.zeros_like(self.rnn.flat) if config.optimizer == "adagrad" else None
         self._step = np.empty_like(self.rnn.flat)
-        self._ws: Workspace | None = None
+        self._spaces: dict[tuple[int, int], Workspace] = {}  # one per minibatch shape (T, B)
+        self._valid: list[WindowBatch] | None = None
         self.updates_done: list[Update] = []
         self.diverged = False
         self.stopped_early = False
         try:
-            corpus.vocab.encode(config.prefix)
+            vocab.encode(config.prefix)
         except ValueError as exc:
             raise ValueError(f"prefix: {config.prefix!r} cannot start a sample of this text ({exc})") from None
-        # Fail now, not at the first update, if the text cannot fill one minibatch.
-        minibatches(corpus.train, config.batch_size, config.num_steps, sequential=config.sequential,
-                    rng=np.random.default_rng(0))
+        if self.windows is None:
+            # Fail now, not at the first update, if the text cannot fill one minibatch.
+            minibatches(corpus.train, config.batch_size, config.num_steps, sequential=config.sequential,
+                        rng=np.random.default_rng(0))
+        else:
+            self._valid = self.windows.batches(config.batch_size, train=False)
+
+    @property
+    def vocab(self):
+        """The vocabulary the model reads and writes (``Vocab``; ``TokenVocab`` with <unk> for "d2l-1.0")."""
+        return self.corpus.vocab if self.windows is None else self.windows.vocab
+
+    def _epoch(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
+        """The next epoch's minibatches as (X, Y) (T, B) pairs, and whether the state carries across them."""
+        c = self.config
+        if self.windows is not None:
+            return [(b.X, b.Y) for b in self.windows.batches(c.batch_size, train=True, rng=self._data_rng)], False
+        batches = minibatches(self.corpus.train, c.batch_size, c.num_steps, sequential=c.sequential,
+                              rng=self._data_rng)
+        return [(batches.X[i], batches.Y[i]) for i in range(len(batches))], c.sequential
+
+    def _workspace(self, shape: tuple[int, int]) -> Workspace:
+        ws = self._spaces.get(shape)
+        if ws is None:
+            ws = self._spaces[shape] = Workspace(self.rnn, *shape)
+        return ws
+
+    def valid_perplexity(self) -> float:
+        """The current model's validation perplexity: exp(mean −log p) over the held-out text
+        ("d2l-2nd", ``perplexity``), or the book's mean of exp(minibatch loss) over the validation
+        windows ("d2l-1.0", ``windowed_perplexity``)."""
+        if self._valid is None:
+            return perplexity(self.rnn, self.corpus.valid)
+        return windowed_perplexity(self.rnn, self._valid)
 
     def _xi(self, T: int) -> np.ndarray | None:
         """ξ (T,) for the next window (None for sliding truncation); randomized: a fresh draw every window."""
@@ -520,17 +642,14 @@ class Trainer:
         n = 0
         state = None
         for epoch in range(1, c.epochs + 1):
-            batches = minibatches(self.corpus.train, c.batch_size, c.num_steps, sequential=c.sequential,
-                                  rng=self._data_rng)
+            batches, carry = self._epoch()
             state = None  # each epoch starts from h_0 = 0, as the book's train_epoch_ch8
-            for i in range(len(batches)):
+            for i, (X, Y) in enumerate(batches):
                 started = time.perf_counter()
-                if self._ws is None:
-                    self._ws = Workspace(self.rnn, c.num_steps, batches.X.shape[2])
+                ws = self._workspace(X.shape)
                 with np.errstate(over="ignore", invalid="ignore"):
-                    loss, g, h_T = window_gradients(self.rnn, batches.X[i], batches.Y[i],
-                                                    state if c.sequential else None, self._xi(c.num_steps),
-                                                    sliding_tau=sliding, grads=self.grads, ws=self._ws)
+                    loss, g, h_T = window_gradients(self.rnn, X, Y, state if carry else None, self._xi(c.num_steps),
+                                                    sliding_tau=sliding, grads=self.grads, ws=ws)
                     # ‖g‖ (and the clipped g) in float64, whatever the model's dtype.
                     if c.theta is None:
                         step, norm = g.flat, global_norm(g.flat)
@@ -548,7 +667,7 @@ class Trainer:
                 update = Update(
                     index=n, epoch=epoch, loss=loss,
                     train_perplexity=math.exp(loss) if loss < 709.0 else float("inf"),
-                    valid_perplexity=perplexity(self.rnn, self.corpus.valid) if checkpoint else None,
+                    valid_perplexity=self.valid_perplexity() if checkpoint else None,
                     grad_norm=norm, clipped=bool(clipped), seconds=elapsed,
                     sample=self.generate() if checkpoint else None)
                 self.updates_done.append(update)
@@ -561,7 +680,7 @@ class Trainer:
     def generate(self, prefix: str | None = None, length: int | None = None) -> str:
         """Greedy text from the current model (defaults: the config's prefix and length)."""
         c = self.config
-        return generate(self.rnn, self.corpus.vocab, c.prefix if prefix is None else prefix,
+        return generate(self.rnn, self.vocab, c.prefix if prefix is None else prefix,
                         c.sample_length if length is None else length)
 
     def history(self) -> History:
@@ -569,7 +688,7 @@ class Trainer:
                                     stopped_early=self.stopped_early)
 
 
-def train(corpus: Corpus, config: TrainConfig,
+def train(corpus: Corpus | WindowedText, config: TrainConfig,
           callback: Callable[[Update], bool | None] | None = None) -> History:
     """Run ``config`` to the end (or until ``callback(update)`` returns True) and return the History."""
     trainer = Trainer(corpus, config)

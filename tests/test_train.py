@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from bptt_core import (RNN, STRATEGY_KEYS, CharRNN, Full, Randomized, TrainConfig, Trainer, Truncated, bptt, chunked_xi,
-                       generate, init_char_rnn, make_corpus, matched_pi, minibatches, perplexity, strategy_from_name,
-                       train, window_gradients)
+from bptt_core import (BOOK_VALID_PERPLEXITY, FALLBACK_TEXT, PIPELINES, RNN, STRATEGY_KEYS, CharRNN, Full, Randomized,
+                       TrainConfig, Trainer, Truncated, bptt, chunked_xi, d2l_1_0_config, d2l_time_machine, generate,
+                       init_char_rnn, make_corpus, matched_pi, minibatches, perplexity, preprocess, strategy_from_name,
+                       train, window_gradients, windowed_perplexity)
 
 V, H, T, B = 6, 5, 9, 3
 
@@ -244,3 +245,132 @@ def test_bad_configurations_are_named():
     with pytest.raises(ValueError, match="prefix"):
         Trainer(make_corpus(TINY, 0.1), tiny_config(prefix="time traveller"))
     assert math.isfinite(TrainConfig().lr)
+
+
+# --- the book's 1.0 pipeline (d2l.TimeMachine, RNNLMScratch, d2l.Trainer) ------------------------
+
+BOOK_TEXT = preprocess(FALLBACK_TEXT)  # ~2,000 characters, 27 tokens with <unk>
+
+
+def small_1_0(**kw):
+    """The book's 1.0 setting scaled to the short text: 600 + 200 windows of 10 + 1, B = 128."""
+    base = dict(hidden=16, num_steps=10, batch_size=128, num_train=600, num_val=200, epochs=3, valid_every=5,
+                dtype="float64", seed=0, sample_length=10)
+    base.update(kw)
+    return d2l_1_0_config(**base)
+
+
+def test_the_books_1_0_setting():
+    c = d2l_1_0_config()
+    assert (c.pipeline, c.hidden, c.num_steps, c.batch_size, c.num_train, c.num_val) == ("d2l-1.0", 32, 32, 1024,
+                                                                                        10_000, 5_000)
+    assert (c.lr, c.optimizer, c.theta, c.epochs, c.init_scale, c.init_rho, c.activation) == (
+        1.0, "sgd", 1.0, 100, 0.01, None, "tanh")
+    assert c.strategy == Full() and c.dtype == "float32" and c.valid_every == 10  # 10 updates an epoch
+    assert d2l_1_0_config(seed=4, strategy=Truncated(5)).strategy == Truncated(5)
+    assert TrainConfig().pipeline == "d2l-2nd" and PIPELINES == ("d2l-2nd", "d2l-1.0")
+    assert BOOK_VALID_PERPLEXITY["d2l-1.0"] == (7.37, 0.05)
+    with pytest.raises(ValueError, match="pipeline"):
+        TrainConfig(pipeline="d2l-3rd")
+
+
+def engine_gradients_vb(rnn, X, Y, h0, strategy):
+    """``engine_gradients`` for any vocabulary and window shape."""
+    V = rnn.V
+    inputs = np.concatenate([np.eye(V)[X], np.ones(X.shape + (1,))], axis=2)
+    engine = RNN(np.hstack([rnn.W_hx, rnn.b_h[:, None]]), rnn.W_hh, rnn.W_qh, activation="tanh")
+    return bptt(engine, inputs, Y, strategy, loss="xent", h0=h0)
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_a_1_0_minibatch_gradient_matches_the_engines_bptt(name):
+    """The last (shorter) minibatch of an epoch, every window from h_0 = 0, under each strategy."""
+    data = d2l_time_machine(BOOK_TEXT, T, 40, 10)
+    batch = data.batches(16, train=True, rng=2)[-1]
+    assert batch.X.shape == (T, 8)
+    rnn = init_char_rnn(len(data.vocab), H, seed=0, scale=0.5)
+    rnn.b_h[...] = 0.3 * np.random.default_rng(1).standard_normal(H)
+    strategy, kwargs = STRATEGIES[name]
+    loss, g, _ = window_gradients(rnn, batch.X, batch.Y, None, **kwargs)
+    ref = engine_gradients_vb(rnn, batch.X, batch.Y, None, strategy)
+    assert loss == pytest.approx(ref.loss, rel=1e-13)
+    V = rnn.V
+    np.testing.assert_allclose(g.W_hx, ref.W_hx[:, :V], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(g.b_h, ref.W_hx[:, V], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(g.W_hh, ref.W_hh, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(g.W_qh, ref.W_qh, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(g.b_q, ref.dL_do.sum(axis=(0, 1)), rtol=1e-10, atol=1e-13)
+    assert not g.W_hx[:, data.vocab.unk].any()  # <unk> never occurs: its input column gets no gradient
+
+
+def test_a_1_0_minibatch_gradient_matches_central_differences():
+    data = d2l_time_machine(BOOK_TEXT, 6, 50, 10)
+    batch = data.batches(20, train=True, rng=0)[0]
+    rnn = init_char_rnn(len(data.vocab), 5, seed=1, scale=0.5)
+    rnn.b_q[...] = 0.2
+    _, g, _ = window_gradients(rnn, batch.X, batch.Y)
+    eps = 1e-6
+    for k in np.random.default_rng(4).choice(rnn.flat.size, size=30, replace=False):
+        plus, minus = rnn.copy(), rnn.copy()
+        plus.flat[k] += eps
+        minus.flat[k] -= eps
+        numeric = (window_gradients(plus, batch.X, batch.Y)[0] - window_gradients(minus, batch.X, batch.Y)[0]) / (2 * eps)
+        assert g.flat[k] == pytest.approx(numeric, rel=1e-6, abs=1e-9), k
+
+
+def test_1_0_trainer_replays_the_books_loop():
+    """Shuffled windows, B at a time, h_0 = 0 for every minibatch, clip to θ, SGD; validation is the
+    mean over the validation minibatches of exp(mean loss)."""
+    cfg = small_1_0(theta=0.5, epochs=2, valid_every=1000)
+    data = d2l_time_machine(BOOK_TEXT, cfg.num_steps, cfg.num_train, cfg.num_val)
+    trainer = Trainer(data, cfg)
+    updates = list(trainer.updates())
+    assert len(updates) == 2 * 5 and [u.epoch for u in updates] == [1] * 5 + [2] * 5  # ⌈600/128⌉ = 5
+    replay = Trainer(make_corpus(BOOK_TEXT), cfg)  # a Corpus is cut into the same windows
+    assert replay.windows.vocab == data.vocab
+    rnn = replay.rnn
+    for epoch in range(2):
+        for i, b in enumerate(replay.windows.batches(cfg.batch_size, train=True, rng=replay._data_rng)):
+            loss, g, _ = window_gradients(rnn, b.X, b.Y, None)
+            u = updates[5 * epoch + i]
+            assert loss == pytest.approx(u.loss, rel=1e-12)
+            norm = np.linalg.norm(g.flat)
+            assert u.grad_norm == pytest.approx(norm, rel=1e-12) and u.clipped == (norm > 0.5)
+            rnn.flat -= cfg.lr * min(1.0, 0.5 / norm) * g.flat
+    np.testing.assert_allclose(trainer.rnn.flat, rnn.flat, rtol=1e-11, atol=1e-14)
+    valid = data.batches(cfg.batch_size, train=False)
+    book = np.mean([np.exp(window_gradients(rnn, b.X, b.Y)[0]) for b in valid])
+    assert updates[-1].valid_perplexity == pytest.approx(book, rel=1e-12)
+    assert windowed_perplexity(rnn, valid) == pytest.approx(book, rel=1e-12)
+    assert [u.valid_perplexity is not None for u in updates] == [False] * 9 + [True]
+
+
+def test_1_0_pipeline_same_seed_same_curves_and_a_falling_loss():
+    tiny = d2l_time_machine(TINY, 10, 600, 200)
+    for name in STRATEGY_KEYS:
+        cfg = small_1_0(strategy=strategy_from_name(name, tau=4, pi=matched_pi(4)), epochs=6, hidden=24,
+                        batch_size=32, prefix="the ")
+        a = train(tiny, cfg)
+        assert not a.diverged
+        assert a.loss[-5:].mean() < 0.2 * a.loss[:5].mean(), name
+        assert a.final_valid_perplexity < 1.5, name  # the refrain is learnt
+    data = d2l_time_machine(BOOK_TEXT, 10, 600, 200)
+    cfg = small_1_0(strategy=Randomized(0.6))
+    a, b, c = train(data, cfg), train(data, cfg), train(data, small_1_0(strategy=Randomized(0.6), seed=1))
+    for field in ("loss", "grad_norm", "clipped", "epoch"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    np.testing.assert_array_equal(a.valid_perplexity, b.valid_perplexity)
+    assert a.samples == b.samples and a.samples[0][1].startswith("it has")
+    assert not np.array_equal(a.loss, c.loss)
+
+
+def test_1_0_pipeline_inputs_are_checked():
+    data = d2l_time_machine(BOOK_TEXT, 10, 600, 200)
+    with pytest.raises(ValueError, match=r"\(num_steps, num_train, num_val\) = \(10, 600, 200\)"):
+        Trainer(data, small_1_0(num_steps=12))
+    with pytest.raises(ValueError, match="d2l-2nd pipeline trains on a Corpus"):
+        Trainer(data, tiny_config())
+    with pytest.raises(ValueError, match="too few for num_train"):
+        Trainer(make_corpus(BOOK_TEXT), small_1_0(num_train=10_000))
+    # The book's vocabulary maps unknown characters to <unk>: any prefix can start a sample.
+    assert Trainer(data, small_1_0(prefix="the!")).generate(length=0) == "the<unk>"
