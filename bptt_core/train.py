@@ -298,15 +298,15 @@ def matched_pi(tau: int) -> float:
     return 1.0 - 1.0 / tau
 
 
-def strategy_from_name(name: str, tau: int = 4, pi: float = 0.75) -> Strategy:
+def strategy_from_name(name: str, tau: int = 4, pi: float = 0.75, seed: int = 0) -> Strategy:
     """``full`` → Full(), ``chunked`` → Truncated(τ), ``sliding`` → Truncated(τ, "sliding"),
-    ``randomized`` → Randomized(π)."""
+    ``randomized`` → Randomized(π, seed): one of ``STRATEGY_KEYS`` to its strategy."""
     as_choice("strategy", name, STRATEGY_KEYS)
     if name == "full":
         return Full()
     if name in ("chunked", "sliding"):
         return Truncated(tau, name)
-    return Randomized(pi)
+    return Randomized(pi, seed)
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,14 +15,14 @@ from typing import NamedTuple
 import numpy as np
 import streamlit as st
 
-from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, Full, Randomized, Truncated, alignment_with_top_eigenvector, bptt,
+from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, STRATEGY_KEYS, alignment_with_top_eigenvector, bptt,
                        boundaries_from_xi, butterfly, chunked_xi_sweep, compare_recursion_and_terms,
                        compare_strategies, eigenvalue_drift, eigenvalues, expanded_dL_dh, factored_step_jacobians,
                        forward, full_boundaries, grid_stride, lab_problem, log10_dL_dh_sweep, log10_gradient_norms,
                        log10_jacobian_norms_on_grid, log10_lag_norms, log10_norm_bound, log10_power_norms,
                        product_form_dL_dh, product_form_steps, randomized_boundaries, randomized_xi_sweep,
                        recursion_dL_dh, regular_boundaries, scalar_sequences, scalar_terms, second_modulus_ratio,
-                       singular_values, spectrum, unrolled_gradients, w_hh_schur,
+                       singular_values, spectrum, strategy_from_name, unrolled_gradients, w_hh_schur,
                        xi_from_segments)
 from bptt_core.activations import phi_prime
 from bptt_core.text import ENV_VAR, FALLBACK_TEXT, load_time_machine, preprocess
@@ -208,9 +208,7 @@ def figure_rows(n: int, tau: int, pi: float, seed: int, book: bool) -> dict:
 def strategy_comparison(model: Model, tau: int, pi: float):
     """The four strategies' gradients against the exact one (``compare_strategies``)."""
     rnn, X, Y = problem(model)
-    strategies = {"full": Full(), "chunked": Truncated(tau), "sliding": Truncated(tau, "sliding"),
-                  "randomized": Randomized(pi, model.seed)}
-    return compare_strategies(rnn, X, Y, strategies)
+    return compare_strategies(rnn, X, Y, {key: strategy_from_name(key, tau, pi, model.seed) for key in STRATEGY_KEYS})
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing every frame…")

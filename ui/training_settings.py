@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from bptt_core import (STRATEGY_KEYS, Corpus, Full, Randomized, TrainConfig, Truncated, fit_batch_size, make_corpus,
-                       matched_pi, random_batches, sequential_batches)
+from bptt_core import (STRATEGY_KEYS, Corpus, TrainConfig, fit_batch_size, make_corpus, matched_pi, random_batches,
+                       sequential_batches, strategy_from_name)
 from ui.compute import book_text
 from ui.controls import MIN_PI, value, widget
 from ui.own_data import OWN_TEXT, own_input
@@ -136,11 +136,9 @@ def run_plan(net: Network, text: str, is_book: bool) -> RunPlan | None:
     pi = keep_probability(tau)
     theta = value("theta") if value("clip") else None
     per_epoch = len(partitions(text, B, net.T, net.seed)[0])
-    strategies = {"full": Full(), "chunked": Truncated(tau), "sliding": Truncated(tau, "sliding"),
-                  "randomized": Randomized(pi)}
     chosen = [k for k in STRATEGY_KEYS if value(f"train_{k}")]
     n_updates = per_epoch * epochs
-    configs = {k: TrainConfig(strategy=strategies[k], hidden=net.h, num_steps=net.T, batch_size=B, lr=value("lr"),
+    configs = {k: TrainConfig(strategy=strategy_from_name(k, tau, pi), hidden=net.h, num_steps=net.T, batch_size=B, lr=value("lr"),
                               optimizer=value("optimizer"), theta=theta, epochs=epochs, sequential=True,
                               init_rho=net.init_rho, activation=net.activation,
                               valid_every=max(1, n_updates // CHECKPOINTS), seed=net.seed, dtype="float32",
