@@ -23,7 +23,7 @@ def home():
         "An interactive laboratory for **backpropagation through time**, following the section "
         "*Backpropagation Through Time* of Dive into Deep Learning. A recurrent network applies the same "
         "weights at every step, so the gradient of an early step is a product of many Jacobians "
-        "∂h_t/∂h_{t-1}: it shrinks or grows geometrically with the eigenvalues of W_hh. "
+        "∂hₜ/∂hₜ₋₁: it shrinks or grows geometrically with the eigenvalues of Wₕₕ. "
         "Move a slider and watch gradients vanish or explode, then see what full, truncated and "
         "randomized-truncation BPTT do about it."
     )

@@ -47,7 +47,7 @@ def gradient_over_time_sentence(log10_dL_dh, *, rho: float | None = None) -> str
     T = V.size
     finite = np.isfinite(V)
     if T < 2 or not finite[0] or not finite[-1]:
-        return "‖∂L/∂h_t‖ is not finite at both ends of the sequence, so there is no change to read off."
+        return "‖∂L/∂hₜ‖ is not finite at both ends of the sequence, so there is no change to read off."
     change = float(V[0] - V[-1])
     peak = int(np.argmax(np.where(finite, V, -np.inf))) + 1
     if abs(change) < FLAT:
@@ -55,10 +55,10 @@ def gradient_over_time_sentence(log10_dL_dh, *, rho: float | None = None) -> str
     else:
         how = (f"{_orders(change)} {'larger' if change > 0 else 'smaller'} than at t = T "
                f"({power_of_ten(V[0])} against {power_of_ten(V[-1])})")
-    sentence = f"At t = 1, {T - 1} steps back from t = T = {T}, ‖∂L/∂h_t‖ is {how}; it is largest at t = {peak}."
+    sentence = f"At t = 1, {T - 1} steps back from t = T = {T}, ‖∂L/∂hₜ‖ is {how}; it is largest at t = {peak}."
     if rho is not None and rho > 0:
         slope = change / (T - 1)
-        sentence += (f" On average it changes by {slope:+.3f} orders of magnitude per step back; ρ^(T−t) changes by "
+        sentence += (f" On average it changes by {slope:+.3f} orders of magnitude per step back; ρᵀ⁻ᵗ changes by "
                      f"log₁₀ρ = {math.log10(rho):+.3f}.")
     return sentence
 
@@ -87,13 +87,13 @@ def w_hh_sources_sentence(log10_terms) -> str:
     V = np.asarray(log10_terms, dtype=float)
     T = V.size
     if not np.isfinite(V).any():
-        return "Every step's share of ∂L/∂W_hh is exactly zero."
+        return "Every step's share of ∂L/∂Wₕₕ is exactly zero."
     top = int(np.argmax(np.where(np.isfinite(V), V, -np.inf))) + 1
     half = T // 2
     total = _log10_sum(V)
     early = 10 ** (_log10_sum(V[:half]) - total) if half else 0.0
     return (f"The largest share, {power_of_ten(V[top - 1])}, comes from step t = {top}; the first {half} steps "
-            f"carry {early:.0%} of Σ_t ‖δ_t h_(t−1)ᵀ‖_F and the last {T - half} steps {1 - early:.0%}.")
+            f"carry {early:.0%} of Σ_t ‖δₜ hₜ₋₁ᵀ‖_F and the last {T - half} steps {1 - early:.0%}.")
 
 
 def singular_values_sentence(moduli, singular_values) -> str:
@@ -101,14 +101,14 @@ def singular_values_sentence(moduli, singular_values) -> str:
     m = np.sort(np.asarray(moduli, dtype=float))[::-1]
     s = np.sort(np.asarray(singular_values, dtype=float))[::-1]
     if s[0] == 0:
-        return "Every singular value is zero: W_hh is the zero matrix."
+        return "Every singular value is zero: Wₕₕ is the zero matrix."
     gap = float(np.max(np.abs(s - m)) / s[0])
     if gap < 1e-9:
-        return (f"σ_i = |λ_i| for every i (to {max(gap, 1e-16):.0e} of σ₁): this W_hh is normal, so ‖W_hh‖₂ = σ₁ = "
-                f"ρ = {s[0]:.3g} and ‖W_hh^k‖₂ = ρ^k.")
+        return (f"σᵢ = |λᵢ| for every i (to {max(gap, 1e-16):.0e} of σ₁): this Wₕₕ is normal, so ‖Wₕₕ‖₂ = σ₁ = "
+                f"ρ = {s[0]:.3g} and ‖Wₕₕᵏ‖₂ = ρᵏ.")
     ratio = s[0] / m[0] if m[0] > 0 else math.inf
     times = f"{ratio:.3g} times ρ = {m[0]:.3g}" if math.isfinite(ratio) else "while ρ = 0"
-    return (f"σ₁ = ‖W_hh‖₂ = {s[0]:.3g}, {times}: this W_hh is not normal, and its singular values differ from "
+    return (f"σ₁ = ‖Wₕₕ‖₂ = {s[0]:.3g}, {times}: this Wₕₕ is not normal, and its singular values differ from "
             f"the moduli of its eigenvalues by up to {gap:.2g} σ₁.")
 
 
@@ -138,12 +138,12 @@ def saturation_sentence(dphi, *, gamma: float, activation: str) -> str:
     """How far below γ the factors φ'(a_t) sit (dphi: every step and unit)."""
     d = np.asarray(dphi, dtype=float).ravel()
     if d.size == 0:
-        return "There is no step to read φ'(a_t) from."
+        return "There is no step to read φ'(aₜ) from."
     if np.all(d == d[0]):
-        return f"φ'(a_t) = {d[0]:g} for every step and unit: the {activation} never saturates here."
+        return f"φ'(aₜ) = {d[0]:g} for every step and unit: the {activation} never saturates here."
     low = float(np.mean(d < 0.5 * gamma))
     off = float(np.mean(d == 0.0))
-    sentence = (f"The median φ'(a_t) is {np.median(d):.3g} against γ = {gamma:g}; {low:.0%} of the {d.size} values "
+    sentence = (f"The median φ'(aₜ) is {np.median(d):.3g} against γ = {gamma:g}; {low:.0%} of the {d.size} values "
                 f"are below γ/2")
     if off > 0:
         sentence += f", {off:.0%} exactly 0"
@@ -164,7 +164,7 @@ def per_step_sentence(log10_dL_dh, keys, *, tau: int) -> str:
         agree = int(np.sum(np.abs(row[ok] - full[ok]) <= AGREE))
         name = {"chunked": "regular", "sliding": "sliding", "randomized": "randomized"}.get(key, key)
         parts.append(f"{name} at {agree}")
-    return (f"Steps (of T = {T}) where a strategy's ‖∂L/∂h_t‖ is within 2 % of full BPTT's: " + ", ".join(parts)
+    return (f"Steps (of T = {T}) where a strategy's ‖∂L/∂hₜ‖ is within 2 % of full BPTT's: " + ", ".join(parts)
             + f" (τ = {tau}).")
 
 
@@ -190,9 +190,9 @@ def regime_sentence(growth: float, T: int, *, expected: float | None = None) -> 
     multiplies a term by |c_t|, so the oldest term of a_T carries (T − 1)·growth orders of magnitude more
     (or fewer) than the newest. ``expected``: E[log10|c_t|] of the distribution, when c_t is random."""
     if growth == -math.inf:
-        return "**A c_t is 0**: every term older than that step is exactly zero."
+        return "**A cₜ is 0**: every term older than that step is exactly zero."
     rate = f"{10 ** growth:.3g}" if math.isfinite(growth) else "∞"
-    typical = "|c|" if expected is None else "the geometric mean of these |c_t|"
+    typical = "|c|" if expected is None else "the geometric mean of these |cₜ|"
     of = "" if expected is None else f" (of their distribution: {10 ** expected:.3g})"
     total = (T - 1) * growth
     span = f"over the {T - 1} steps back to the first input that adds up to {_orders(total)}"

@@ -34,7 +34,7 @@ def _label(pi: float | None) -> str:
 
 def mc_error_figure(n, relative_error, expected_error, *, running_cosine=None, pi: float | None = None,
                     exact_expected_error=None,
-                    title: str = "Relative error of the running mean ḡₙ of n randomized gradients") -> go.Figure:
+                    title: str = "Relative error of the mean of n randomized draws") -> go.Figure:
     """‖ḡ_n − g‖/‖g‖ against the number of samples n (log–log), with root-mean-square errors
     √(tr Cov(g) / n)/‖g‖ (slope −½): ``exact_expected_error`` (S,) from the exact total variance
     (drawn dashed, black), and ``expected_error`` (S,) from the draws' sample covariance (drawn
@@ -64,11 +64,11 @@ def mc_error_figure(n, relative_error, expected_error, *, running_cosine=None, p
     if running_cosine is not None:
         c = np.asarray(running_cosine, dtype=float)[keep]
         custom = np.where(np.isfinite(c), c, 0.0)
-        hover += "<br>cos∠(ḡ_n, g) = %{customdata:.4f}"
-    traces.append(scatter(x=n[keep], y=r[keep], mode="lines", name=_label(pi) + ": running mean ḡ_n",
+        hover += "<br>cos∠(ḡₙ, g) = %{customdata:.4f}"
+    traces.append(scatter(x=n[keep], y=r[keep], mode="lines", name=_label(pi) + ": running mean ḡₙ",
                           customdata=custom, hovertemplate=hover + "<extra></extra>",
                           line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH)))
-    fig = new_figure(*traces, layout=house_layout(title=title, x="Number of samples n", y="‖ḡ_n − g‖ / ‖g‖",
+    fig = new_figure(*traces, layout=house_layout(title=title, x="Number of samples n", y="‖ḡₙ − g‖ / ‖g‖",
                                                   log_x=True, log_y=True))
     if dropped:
         note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: the error is 0 "
@@ -76,7 +76,7 @@ def mc_error_figure(n, relative_error, expected_error, *, running_cosine=None, p
     return fig
 
 
-def mc_coordinate_figure(n, ratio, band, *, exact_band=None, label: str = "largest entry of ∂L/∂W_hh",
+def mc_coordinate_figure(n, ratio, band, *, exact_band=None, label: str = "largest entry of ∂L/∂W<sub>hh</sub>",
                          pi: float | None = None,
                          title: str = "One coordinate: running mean ḡₙ[j] / gⱼ against n") -> go.Figure:
     """The running mean of one gradient coordinate divided by its exact value, ḡ_n[j] / g_j, against n
@@ -127,8 +127,8 @@ def mc_coordinate_figure(n, ratio, band, *, exact_band=None, label: str = "large
                           line=dict(color=full["color"], dash=full["dash"], width=1.5)))
     traces.append(scatter(x=x, y=y, mode="lines", name=_label(pi) + ": running mean",
                           line=dict(color=randomized["color"], dash=randomized["dash"], width=LINE_WIDTH),
-                          hovertemplate="n = %{x}<br>ḡ_n / g = %{y:.4f}<extra></extra>"))
-    fig = new_figure(*traces, layout=house_layout(title=title, x="Number of samples n", y=f"ḡ_n / g  ({label})",
+                          hovertemplate="n = %{x}<br>ḡₙ[j] / gⱼ = %{y:.4f}<extra></extra>"))
+    fig = new_figure(*traces, layout=house_layout(title=title, x="Number of samples n", y=f"ḡₙ[j] / gⱼ ({label})",
                                                   log_x=True, yaxis=dict(range=[1 - span, 1 + span])))
     if dropped:
         note(fig, f"{dropped} point{'s' if dropped > 1 else ''} left out: a draw overflowed float64, "
@@ -163,8 +163,8 @@ def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = N
     ``samples``: 0 or None for the exact curve, else the draws per π of a sampled estimate.
     ``sampled`` (K,): a sampled estimate at the same π, drawn faintly for contrast. The current π
     is starred at ``current_value`` (or read off the curve when that is None). Where the variance
-    passes the squared gradient (log10 = 0, drawn as a line) is marked, and so is π = rho_eff²,
-    below which the second moment grows along an unbroken run (ρ_eff²/π > 1 per step).
+    passes the squared gradient (log10 = 0, drawn as a line) is marked, and so is π = ρ̄² (rho_eff²),
+    below which the second moment grows along an unbroken run (ρ̄²/π > 1 per step).
     π = 1 is full BPTT (variance 0, −inf in log10): left out with a note."""
     pi = np.asarray(pi, dtype=float)
     v = np.asarray(log10_relative_variance, dtype=float)
@@ -203,7 +203,7 @@ def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = N
         c = rho_eff ** 2
         shapes.append(dict(type="line", xref="x", x0=c, x1=c, yref="paper", y0=0, y1=1,
                            line=dict(color=PALETTE["blue"], width=1.5, dash="dot")))
-        annotations.append(dict(text=f"π = ρ_eff² = {c:.2f}", xref="x", x=c, xanchor="right", yref="paper", y=1.0,
+        annotations.append(dict(text=f"π = ρ<sub>eff</sub>² = {c:.2f}", xref="x", x=c, xanchor="right", yref="paper", y=1.0,
                                 yanchor="top", showarrow=False, font=dict(color=PALETTE["blue"])))
     lo = float(np.min(y)) if y.size else -1.0
     hi = float(np.max(y)) if y.size else 1.0
@@ -262,7 +262,7 @@ def monte_carlo_findings(stats) -> list[str]:
             out.append(f"The σ estimated from the draws is close to the exact one (log₁₀ ratio {ratio:.2f}).")
         return out
     out.append(f"The running mean is inside the exact ±2σ/√n band for {_percent(inside)} of n "
-               f"(π = {pi:g}; the exact σ of one draw is {power_of_ten(rel)} × |g_j|).")
+               f"(π = {pi:g}; the exact σ of one draw is {power_of_ten(rel)} × |gⱼ|).")
     if np.isfinite(ratio) and abs(ratio) >= math.log10(1.5):
         direction = "too small" if ratio > 0 else "too large"
         out.append(f"The σ estimated from the draws is {power_of_ten(abs(ratio))} times {direction}, so its band "
@@ -275,11 +275,11 @@ def monte_carlo_findings(stats) -> list[str]:
 
 def variance_findings(sweep, current_pi: float | None = None) -> list[str]:
     """Sentences saying what the variance-against-π chart shows, from a ``VarianceSweep``: the
-    variance at the current π against ‖g‖², the π below which it passes ‖g‖², and ρ_eff²."""
+    variance at the current π against ‖g‖², the π below which it passes ‖g‖², and ρ̄²."""
     total = getattr(sweep, "total_computed", True) and np.isfinite(sweep.log10_relative_variance).any()
     v = (np.asarray(sweep.log10_relative_variance, dtype=float) if total
          else np.asarray(sweep.log10_coordinate_relative_variance, dtype=float))
-    what = "‖g‖²" if total else "g_j²"
+    what = "‖g‖²" if total else "gⱼ²"
     out = []
     if current_pi is not None:
         x, y, _ = finite_xy(sweep.pi, v)
@@ -296,12 +296,12 @@ def variance_findings(sweep, current_pi: float | None = None) -> list[str]:
     rho = getattr(sweep, "rho_eff", float("nan"))
     if np.isfinite(rho):
         c = rho ** 2
-        out.append(f"The Jacobians shrink a gradient by ρ_eff = {rho:.3g} per step on average, so below "
-                   f"π = ρ_eff² = {c:.2f} the second moment grows along an unbroken run (ρ_eff²/π > 1 per step)."
+        out.append(f"The Jacobians shrink a gradient by ρ̄ = {rho:.3g} per step on average, so below "
+                   f"π = ρ̄² = {c:.2f} the second moment grows along an unbroken run (ρ̄²/π > 1 per step)."
                    if c <= 1 else
-                   f"The Jacobians grow a gradient by ρ_eff = {rho:.3g} per step on average: ρ_eff²/π > 1 "
+                   f"The Jacobians grow a gradient by ρ̄ = {rho:.3g} per step on average: ρ̄²/π > 1 "
                    "for every π, so the second moment grows along an unbroken run whatever π is.")
     if not total:
         out.append("The whole gradient's variance would take too long here: this is the variance of its largest "
-                   "∂L/∂W_hh entry.")
+                   "∂L/∂Wₕₕ entry.")
     return out

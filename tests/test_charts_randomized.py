@@ -85,7 +85,7 @@ def test_findings_match_the_data(scenario):
     else:
         assert f"inside the exact ±2σ/√n band for {100 * st.inside_exact_band:.0f} % of n" in text
         assert st.inside_exact_band >= 0.9
-        assert f"{power_of_ten(rel)} × |g_j|" in text
+        assert f"{power_of_ten(rel)} × |gⱼ|" in text
         assert "cannot show" not in text
 
 
@@ -116,13 +116,13 @@ def test_variance_figure_from_the_exact_sweep(T):
     cross = blow_up_pi(sweep.pi, sweep.log10_relative_variance)
     diamond = next(t for t in fig.data if t.name.startswith("passes ‖g‖²"))
     assert diamond.x[0] == pytest.approx(cross) and 0.75 < cross < 0.9
-    assert any(a.text.startswith("π = ρ_eff²") for a in fig.layout.annotations)
+    assert any(a.text.startswith("π = ρ<sub>eff</sub>²") for a in fig.layout.annotations)
     assert any("Estimated from draws" in t.name for t in fig.data)
     assert nonfinite(fig) == 0
     text = " ".join(variance_findings(sweep, 0.2))
     at = sweep.log10_relative_variance[PIS.index(0.2)]
     assert f"At π = 0.2 the variance of one draw is {power_of_ten(at)} × ‖g‖²" in text
-    assert f"below π ≈ {cross:.2f}" in text and f"ρ_eff² = {sweep.rho_eff ** 2:.2f}" in text
+    assert f"below π ≈ {cross:.2f}" in text and f"ρ̄² = {sweep.rho_eff ** 2:.2f}" in text
 
 
 def test_blow_up_pi():

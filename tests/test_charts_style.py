@@ -263,14 +263,6 @@ def test_log_axes_label_decades_only(name):
         assert checked, f"{name}: its log axis was not found"
 
 
-# charts/randomized.py's figures are its owner's, rewritten as this test came in (issue 14): they
-# take the house's bands and log axes from charts.style, their own titles and names from their
-# module. Expected to fail until those titles are Unicode math of at most 50 characters: then remove.
-def owned_elsewhere(*names: str) -> list:
-    return [pytest.param(n, marks=pytest.mark.xfail(reason="charts/randomized.py's titles: its owner's"))
-            if n in names else n for n in FIGURES]
-
-
 def drawn_text(spec: dict):
     """(where, text) for the text a figure draws as titles and names: the title, axis and colour bar
     titles, legend entries, notes and other annotations."""
@@ -284,8 +276,7 @@ def drawn_text(spec: dict):
         yield "annotation", a.get("text") or ""
 
 
-@pytest.mark.parametrize("name", owned_elsewhere("mc_error", "mc_error_exact", "mc_coordinate",
-                                                 "mc_coordinate_exact", "variance_exact"))
+@pytest.mark.parametrize("name", FIGURES)
 def test_titles_and_names_are_math_not_tex(name):
     """h₍ₜ₋₁₎ᵀ, Wₕₕᵏ, ∂h<sub>T</sub>: indices and powers as Unicode or <sub>/<sup>, never `h_{t−1}`,
     `W_hh^k` or `a_t` (Plotly has no TeX without MathJax, which the lab does not load)."""
@@ -294,7 +285,7 @@ def test_titles_and_names_are_math_not_tex(name):
         assert "_" not in plain and "^" not in plain and "{" not in plain, f"{name}: {where} {text!r}"
 
 
-@pytest.mark.parametrize("name", owned_elsewhere("mc_error", "mc_error_exact"))
+@pytest.mark.parametrize("name", FIGURES)
 def test_titles_fit_the_narrowest_chart(name):
     """A title is one line that fits a 470 px chart (Plotly does not wrap titles): at most 50
     characters at 17 px, and names what is drawn."""

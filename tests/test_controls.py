@@ -134,7 +134,7 @@ def test_warning_never_repeats_the_text(control, raw):
 
 def test_warning_names_the_control_with_its_symbols():
     assert parse_value(T, "abc")[1] == "URL parameter `T` was not a valid sequence length T; using the default."
-    assert "ρ(W_hh)" in parse_value(RHO, "nan")[1]
+    assert "ρ(Wₕₕ)" in parse_value(RHO, "nan")[1]
     assert parse_value(H, "-5")[1] == "URL parameter `h` was outside 2 … 256; using 2."
 
 

@@ -49,13 +49,13 @@ class Control:
 
 _CONTROLS = [
     # The shared model (sidebar, every view but the training lab): one RNN, one W_hh.
-    Control("rho", "Spectral radius ρ(W_hh)", "float", 0.9, 0.1, 3.0, 0.05, fmt="%.2f",
-            help="Largest |eigenvalue| of W_hh: below 1 gradients tend to vanish, above 1 to explode."),
+    Control("rho", "Spectral radius ρ(Wₕₕ)", "float", 0.9, 0.1, 3.0, 0.05, fmt="%.2f",
+            help="Largest |eigenvalue| of Wₕₕ: below 1 gradients tend to vanish, above 1 to explode."),
     Control("activation", "Activation φ", "choice", "identity", options=ACTIVATIONS,
             help="The section's derivation uses the identity φ(x) = x."),
     Control("T", "Sequence length T", "int", 50, 2, 1000, 1, help="Number of time steps the RNN is unrolled for."),
-    Control("h", "Hidden size h", "int", 16, 2, MAX_H, 1, help="Dimension of the hidden state h_t."),
-    Control("kind", "Kind of W_hh", "choice", "symmetric", options=MATRIX_KINDS,
+    Control("h", "Hidden size h", "int", 16, 2, MAX_H, 1, help="Dimension of the hidden state hₜ."),
+    Control("kind", "Kind of Wₕₕ", "choice", "symmetric", options=MATRIX_KINDS,
             help="Symmetric: real eigenvalues. Normal: rotations (complex pairs). Non-normal: the normal one's "
                  "eigenvalues with skewed eigenvectors. Gaussian: random entries, eigenvalues filling a disk."),
     Control("spread", "Spread of eigenvalues", "float", 0.5, 0.0, 1.0, 0.05, fmt="%.2f",
@@ -64,7 +64,7 @@ _CONTROLS = [
             help="Strength of the upper-triangular part in the Schur form; the eigenvalues stay fixed."),
     Control("seed", "Random seed", "int", 0, 0, 9999, 1, help="Seeds the weights, the inputs and every random draw."),
     # Eigenvalues of W_hh.
-    Control("K", "Powers k up to K", "int", 100, 1, 2000, 1, help="Largest power of W_hh drawn."),
+    Control("K", "Powers k up to K", "int", 100, 1, 2000, 1, help="Largest power of Wₕₕ drawn."),
     # Truncation strategies.
     Control("tau", "Truncation length τ", "int", 4, 1, 200, 1, help="Regular truncation cuts every τ steps."),
     Control("pi", "Keep probability π", "float", 0.5, MIN_PI, 1.0, 0.05, fmt="%.2f",
@@ -72,21 +72,21 @@ _CONTROLS = [
     Control("samples", "Monte-Carlo samples S", "int", 500, 10, 2000, 10, help="Number of randomized gradients drawn."),
     Control("book_draw", "The book's draw", "bool", True, help="Show the book's own randomized segments (29 characters) instead of a fresh draw."),
     # Scalar model.
-    Control("c", "Multiplier c (mean of c_t)", "float", 0.9, -3.0, 3.0, 0.05, fmt="%.2f",
-            help="The scalar model's c_t = ∂f/∂h_{t-1}."),
-    Control("c_noise", "Randomness of c_t", "float", 0.0, 0.0, 1.0, 0.05, fmt="%.2f",
-            help="c_t is drawn uniformly from c ± this amount (0: constant)."),
-    Control("log_eps", "Perturbation log₁₀ ε", "int", -8, -12, -1, 1, help="Size of the change to h_0 in the butterfly plot."),
+    Control("c", "Multiplier c (mean of cₜ)", "float", 0.9, -3.0, 3.0, 0.05, fmt="%.2f",
+            help="The scalar model's cₜ = ∂f/∂hₜ₋₁."),
+    Control("c_noise", "Randomness of cₜ", "float", 0.0, 0.0, 1.0, 0.05, fmt="%.2f",
+            help="cₜ is drawn uniformly from c ± this amount (0: constant)."),
+    Control("log_eps", "Perturbation log₁₀ ε", "int", -8, -12, -1, 1, help="Size of the change to h₀ in the butterfly plot."),
     # Training lab: its own network (a character RNN over the vocabulary, not the sidebar's model) ...
     Control("train_T", "Window T (characters)", "int", 35, 2, 200, 1,
             help="Characters per training window: the book's num_steps (35; 32 in d2l 1.0)."),
     Control("train_h", "Hidden units h", "int", 128, 8, 512, 8, help="The book uses 512 (32 in d2l 1.0)."),
     Control("train_activation", "Activation φ of the network", "choice", "tanh", options=ACTIVATIONS,
             help="The book's character RNN uses tanh."),
-    Control("init_at_rho", "Start W_hh at a spectral radius", "bool", False,
-            help="Off: the book's start, every weight ~ N(0, 0.01²). On: W_hh random with spectral radius ρ₀."),
+    Control("init_at_rho", "Start Wₕₕ at a spectral radius", "bool", False,
+            help="Off: the book's start, every weight ~ N(0, 0.01²). On: Wₕₕ random with spectral radius ρ₀."),
     Control("init_rho", "Initial spectral radius ρ₀", "float", 1.5, 0.1, 3.0, 0.05, fmt="%.2f",
-            help="ρ(W_hh) at the start of training, when the switch above is on."),
+            help="ρ(Wₕₕ) at the start of training, when the switch above is on."),
     # ... which strategies to train (one toggle each), and the run's settings.
     Control("train_full", "Full BPTT", "bool", True, help="Backpropagate through the whole window of T steps."),
     Control("train_chunked", "Regular truncation (τ)", "bool", True,

@@ -9,10 +9,10 @@ def overflow_message(forward_step: int | None, backward_step: int | None, T: int
     """A sentence for a page's ``st.warning`` when float64 ran out of range, else None."""
     parts = []
     if forward_step is not None:
-        parts.append(f"the hidden state h_t grew past the largest double-precision number "
+        parts.append(f"the hidden state hₜ grew past the largest double-precision number "
                      f"({FLOAT64_MAX}) at step t = {forward_step} of {T}")
     if backward_step is not None:
-        parts.append(f"the gradient ∂L/∂h_t went past it at step t = {backward_step}, "
+        parts.append(f"the gradient ∂L/∂hₜ went past it at step t = {backward_step}, "
                      f"{T - backward_step} steps back from the end")
     if not parts:
         return None

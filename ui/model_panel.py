@@ -35,5 +35,5 @@ def model_controls(row=None) -> Model:
 def matrix_caption(model: Model) -> str:
     """One line on the W_hh every view shows: its kind, h, ρ and σ₁, read off the matrix."""
     facts = matrix_facts(model.matrix_key())
-    return (f"W_hh: {model.kind}, h = {model.h}, ρ = {facts.rho:.3g}, σ₁ = ‖W_hh‖₂ = {facts.sv[0]:.3g}"
+    return (f"Wₕₕ: {model.kind}, h = {model.h}, ρ = {facts.rho:.3g}, σ₁ = ‖Wₕₕ‖₂ = {facts.sv[0]:.3g}"
             + (" (σ₁ > ρ: non-normal)" if facts.sv[0] > facts.rho * (1 + 1e-9) else "") + ".")

@@ -54,7 +54,7 @@ def monte_carlo_section(model: Model, pi: float, samples: int) -> None:
     show_chart(mc_coordinate_figure(stats.n, stats.coordinate_ratio, stats.coordinate_band, pi=pi,
                                     exact_band=exact_band),
                key="truncation_mc_coordinate",
-               caption=f"One coordinate, the largest entry of ∂L/∂W_hh: the running mean of the first n of {S} "
+               caption=f"One coordinate, the largest entry of ∂L/∂Wₕₕ: the running mean of the first n of {S} "
                        f"randomized gradients (π = {pi:g}) divided by its exact value, with the band 1 ± 2σ/√n "
                        + ("from the exact σ of one draw (shaded) and from the σ the draws estimate (dotted)."
                           if exact_band is not None else "from the σ the draws estimate (the exact σ would take "
@@ -65,7 +65,7 @@ def monte_carlo_section(model: Model, pi: float, samples: int) -> None:
     show_chart(mc_error_figure(stats.n, stats.relative_error, stats.expected_error,
                                running_cosine=stats.running_cosine, pi=pi, exact_expected_error=exact_error),
                key="truncation_mc_error",
-               caption=f"The whole gradient: relative error ‖ḡ_n − g‖/‖g‖ of the mean of the first n draws, with the "
+               caption=f"The whole gradient: relative error ‖ḡₙ − g‖/‖g‖ of the mean of the first n draws, with the "
                        "root-mean-square error the exact variance predicts"
                        + (" and the one the draws' own variance predicts." if exact_error is not None else
                           " (the draws' own estimate: the exact total variance would take too long here).")
@@ -83,7 +83,7 @@ def variance_section(model: Model, pi: float) -> None:
     total = bool(sweep.total_computed)
     values = sweep.log10_relative_variance if total else sweep.log10_coordinate_relative_variance
     show_chart(variance_figure(sweep.pi, values, current_pi=pi, rho_eff=sweep.rho_eff,
-                               what="tr Cov(g) / ‖g‖²" if total else "Var(g_j) / g_j²"),
+                               what="tr Cov(g) / ‖g‖²" if total else "Var(gⱼ) / gⱼ²"),
                key="truncation_mc_variance",
                caption=f"The exact variance of one randomized gradient, relative to the squared exact gradient, for π "
                        f"from {SWEEP_PIS[0]} to {SWEEP_PIS[-1]} (π = 1 is full BPTT: no variance); the star is the "

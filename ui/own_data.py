@@ -93,10 +93,10 @@ def own_input(key: str):
 def own_matrix(key: str = OWN_MATRIX):
     """The "Your own W_hh" expander. Returns (W (h, h) float64 or None, where it came from)."""
     return _own_input(
-        key, title="Your own W_hh", parse=parse_matrix, cap=MAX_MATRIX_BYTES, file_types=["csv", "txt", "tsv"],
+        key, title="Your own Wₕₕ", parse=parse_matrix, cap=MAX_MATRIX_BYTES, file_types=["csv", "txt", "tsv"],
         back_label="Use the built matrix",
         help_text=f"A square matrix of finite numbers, h ≤ {MAX_H}: one row per line, numbers separated by commas, "
-                  "semicolons or spaces (a CSV export works). It replaces the sidebar's W_hh in every chart of this view.",
+                  "semicolons or spaces (a CSV export works). It replaces the sidebar's Wₕₕ in every chart of this view.",
         placeholder="0.9 0.5\n0   0.8")
 
 

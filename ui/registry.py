@@ -27,19 +27,19 @@ class View:
 
 VIEWS = (
     View("views/unrolled.py", "The unrolled network", ":material/account_tree:", "unrolled",
-         "The computational graph for T = 3, ‖∂L/∂h_t‖ over time, and the recursion against the book's expanded sum.",
+         "The computational graph for T = 3, ‖∂L/∂hₜ‖ over time, and the recursion against the book's expanded sum.",
          (MODEL,)),
-    View("views/eigenvalues.py", "Eigenvalues of W_hh", ":material/blur_circular:", "eigenvalues",
-         "Eigenvalues in the complex plane, ‖(W_hhᵀ)^k‖ against ρ^k, singular values, and the section's exercise 1.",
+    View("views/eigenvalues.py", "Eigenvalues of Wₕₕ", ":material/blur_circular:", "eigenvalues",
+         "Eigenvalues in the complex plane, ‖(Wₕₕᵀ)ᵏ‖ against ρᵏ, singular values, and the section's exercise 1.",
          (MODEL, "K")),
     View("views/jacobians.py", "Products of Jacobians", ":material/grid_on:", "jacobians",
-         "‖Π ∂h_t/∂h_{t-1}‖ against the lag for identity, tanh and sigmoid, with the σ₁γ bound, as a line and a heatmap.",
+         "‖Π ∂hₜ/∂hₜ₋₁‖ against the lag for identity, tanh and sigmoid, with the σ₁γ bound, as a line and a heatmap.",
          (MODEL,)),
     View("views/truncation.py", "Truncation strategies", ":material/content_cut:", "truncation",
          "The book's figure over The Time Machine; full, chunked, sliding and randomized gradients; Monte-Carlo.",
          (MODEL, "tau", "pi", "samples", "book_draw")),
     View("views/scalar.py", "The scalar model", ":material/functions:", "scalar",
-         "a_t = b_t + c_t a_{t-1}: the terms Π c_j b_i vanish or explode, and the butterfly effect.",
+         "aₜ = bₜ + cₜ aₜ₋₁: the terms Π cⱼ bᵢ vanish or explode, and the butterfly effect.",
          (MODEL, "c", "c_noise", "log_eps")),
     View("views/training.py", "Training lab", ":material/model_training:", "training",
          "A character RNN trained on The Time Machine with each strategy: perplexity, gradient norms, clipping.",
@@ -92,28 +92,28 @@ SCENARIOS = {
          "by a factor ρ for every step it travels back", dict(activation="identity", rho=0.8, T=100), "Recursion = sum"),
         ("Edge, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: the farthest loss adds about as much to ∂L/∂h₁ "
          "as the nearest one", dict(activation="identity", rho=1.0, T=100), "Recursion = sum"),
-        ("Exploding, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: ‖∂L/∂h_t‖ grows by about a factor ρ per "
+        ("Exploding, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: ‖∂L/∂hₜ‖ grows by about a factor ρ per "
          "step back, all the way to the first step", dict(activation="identity", rho=1.2, T=100), "Gradient over time"),
-        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: saturated units keep ‖∂L/∂h_t‖ "
-         "within two orders of magnitude of its size at T, where the identity would grow it like ρ^(T−t)",
+        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: saturated units keep ‖∂L/∂hₜ‖ "
+         "within two orders of magnitude of its size at T, where the identity would grow it like ρᵀ⁻ᵗ",
          dict(activation="tanh", rho=2.5, T=100), "Gradient over time"),
-        ("Where ∂L/∂W_hh comes from, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: every step's share is within "
-         "an order of magnitude of the others, since δ_t grows going back as fast as the states shrink",
-         dict(activation="identity", rho=1.1, T=100), "Sources of ∂L/∂W_hh"),
+        ("Where ∂L/∂Wₕₕ comes from, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, T = {T}: every step's share is within "
+         "an order of magnitude of the others, since δₜ grows going back as fast as the states shrink",
+         dict(activation="identity", rho=1.1, T=100), "Sources of ∂L/∂Wₕₕ"),
     ),
     "eigenvalues": _scenarios(
         "eigenvalues",
-        ("Normal, ρ = {rho:g}", "{kind} W_hh, ρ = {rho:g}, K = {K}: ‖W_hh^k‖ is exactly ρ^k",
-         dict(kind="normal", rho=0.9, K=200), "Powers of W_hh"),
-        ("Non-normal transient growth", "{kind} W_hh, ρ = {rho:g}, non-normality {nonnormality:g}, K = {K}: the "
+        ("Normal, ρ = {rho:g}", "{kind} Wₕₕ, ρ = {rho:g}, K = {K}: ‖Wₕₕᵏ‖ is exactly ρᵏ",
+         dict(kind="normal", rho=0.9, K=200), "Powers of Wₕₕ"),
+        ("Non-normal transient growth", "{kind} Wₕₕ, ρ = {rho:g}, non-normality {nonnormality:g}, K = {K}: the "
          "powers grow for a while although every eigenvalue is inside the unit circle",
-         dict(kind="nonnormal", rho=0.9, nonnormality=5.0, K=200), "Powers of W_hh"),
-        ("σ₁ above ρ", "{kind} W_hh, ρ = {rho:g}, non-normality {nonnormality:g}: the normal W_hh's eigenvalues, "
+         dict(kind="nonnormal", rho=0.9, nonnormality=5.0, K=200), "Powers of Wₕₕ"),
+        ("σ₁ above ρ", "{kind} Wₕₕ, ρ = {rho:g}, non-normality {nonnormality:g}: the normal Wₕₕ's eigenvalues, "
          "and a top singular value σ₁ several times ρ", dict(kind="nonnormal", rho=0.9, nonnormality=5.0),
          "Singular values"),
-        ("Exploding, ρ = {rho:g}", "{kind} W_hh, ρ = {rho:g}: the largest eigenvalues lie outside the unit circle",
+        ("Exploding, ρ = {rho:g}", "{kind} Wₕₕ, ρ = {rho:g}: the largest eigenvalues lie outside the unit circle",
          dict(kind="normal", rho=1.2), "Eigenvalues"),
-        ("Power iteration", "{kind} W_hh, spread {spread:g}, K = {K}: M^k x turns towards the top eigenvector",
+        ("Power iteration", "{kind} Wₕₕ, spread {spread:g}, K = {K}: Mᵏ x turns towards the top eigenvector",
          dict(kind="symmetric", spread=0.5, K=100), "Exercise 1"),
     ),
     "jacobians": _scenarios(
@@ -122,16 +122,16 @@ SCENARIOS = {
          dict(rho=0.8, T=100), "Against the lag"),
         ("Sigmoid's ¼, ρ = {rho:g}", "ρ = {rho:g}, T = {T}: identity explodes, sigmoid (γ = ¼) still vanishes",
          dict(rho=2.0, T=100), "Against the lag"),
-        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}: most φ'(a_t) sit below half their largest "
+        ("tanh saturation, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}: most φ'(aₜ) sit below half their largest "
          "value γ", dict(activation="tanh", rho=2.5), "Saturation"),
-        ("Exploding, every pair", "{activation} φ, ρ = {rho:g}, T = {T}: ‖∂h_t/∂h_s‖ grows with the distance t − s",
+        ("Exploding, every pair", "{activation} φ, ρ = {rho:g}, T = {T}: ‖∂hₜ/∂hₛ‖ grows with the distance t − s",
          dict(activation="identity", rho=1.2, T=100), "Every pair of steps"),
     ),
     "truncation": _scenarios(
         "truncation",
         ("The book's figure", "τ = {tau}: regular cuts every τ characters, randomized ones where a draw stops the flow",
          dict(tau=4, book_draw=True), "The book's figure"),
-        ("Short truncation, τ = {tau}", "{activation} φ, τ = {tau}, ρ = {rho:g}: sliding truncation's ∂L/∂h_t only "
+        ("Short truncation, τ = {tau}", "{activation} φ, τ = {tau}, ρ = {rho:g}: sliding truncation's ∂L/∂hₜ only "
          "hears the losses of the next τ steps, so it falls short of full BPTT's",
          dict(tau=5, rho=1.0, activation="identity"), "Per-step gradients"),
         ("Exploding, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, τ = {tau}: regular and sliding truncation point "
@@ -144,25 +144,25 @@ SCENARIOS = {
     ),
     "scalar": _scenarios(
         "scalar",
-        ("Vanishing, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: old terms shrink geometrically",
+        ("Vanishing, c = {c:g}", "cₜ = {c:g} ± {c_noise:g}: old terms shrink geometrically",
          dict(c=0.8, c_noise=0.0), "Terms"),
-        ("Edge, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: every term keeps the size of its b_i, however old",
+        ("Edge, c = {c:g}", "cₜ = {c:g} ± {c_noise:g}: every term keeps the size of its bᵢ, however old",
          dict(c=1.0, c_noise=0.0), "Terms"),
-        ("Exploding, c = {c:g}", "c_t = {c:g} ± {c_noise:g}: the oldest inputs dominate",
+        ("Exploding, c = {c:g}", "cₜ = {c:g} ± {c_noise:g}: the oldest inputs dominate",
          dict(c=1.2, c_noise=0.0), "Terms"),
-        ("Random c_t, c = {c:g} ± {c_noise:g}", "c_t drawn from {c:g} ± {c_noise:g}: the geometric mean of the "
-         "drawn |c_t| sets the trend, not c", dict(c=1.0, c_noise=0.5), "Terms"),
-        ("Butterfly, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, log₁₀ ε = {log_eps}: the two runs part like ρ^t",
+        ("Random cₜ, c = {c:g} ± {c_noise:g}", "cₜ drawn from {c:g} ± {c_noise:g}: the geometric mean of the "
+         "drawn |cₜ| sets the trend, not c", dict(c=1.0, c_noise=0.5), "Terms"),
+        ("Butterfly, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, log₁₀ ε = {log_eps}: the two runs part like ρᵗ",
          dict(activation="identity", rho=1.2, log_eps=-8), "Butterfly effect"),
     ),
     "training": _scenarios(
         "training",
         ("Regular against randomized, τ = {tau}", "{train_activation} φ, τ = {tau}, π matched to τ: the two "
          "truncations side by side, full BPTT for reference", dict(train_activation="tanh", tau=5), "Perplexity"),
-        ("Exploding start, ρ₀ = {init_rho:g}, no clipping", "{train_activation} φ, W_hh started at spectral radius "
+        ("Exploding start, ρ₀ = {init_rho:g}, no clipping", "{train_activation} φ, Wₕₕ started at spectral radius "
          "ρ₀ = {init_rho:g}, clipping off: watch ‖g‖", dict(train_activation="tanh", init_at_rho=True, init_rho=3.0, clip=False,
          train_chunked=False, train_randomized=False), "Gradient norms"),
-        ("Exploding start, ρ₀ = {init_rho:g}, θ = {theta:g}", "{train_activation} φ, W_hh started at spectral radius "
+        ("Exploding start, ρ₀ = {init_rho:g}, θ = {theta:g}", "{train_activation} φ, Wₕₕ started at spectral radius "
          "ρ₀ = {init_rho:g}, clipped at θ = {theta:g}", dict(train_activation="tanh", init_at_rho=True, init_rho=3.0, clip=True, theta=1.0,
          train_chunked=False, train_randomized=False), "Gradient norms"),
     ),
@@ -196,10 +196,10 @@ TOUR = (
           "loss adds shrinks by a factor ρ per step: see how fast the second chart falls with the distance."),
     _step("unrolled", "Exploding, ρ = {rho:g}",
           "Same network, ρ = {rho:g}: now the earliest steps get the largest gradients. The curve climbs as steeply "
-          "as the dashed ρ^(T−t) line, all the way to the first step."),
+          "as the dashed ρᵀ⁻ᵗ line, all the way to the first step."),
     _step("eigenvalues", "Non-normal transient growth",
-          "Every eigenvalue is inside the unit circle (ρ = {rho:g}), yet ‖W_hh^k‖ first climbs far above one: "
-          "watch the black curve rise, then fall parallel to the dashed ρ^k line, far above it."),
+          "Every eigenvalue is inside the unit circle (ρ = {rho:g}), yet ‖Wₕₕᵏ‖ first climbs far above one: "
+          "watch the black curve rise, then fall parallel to the dashed ρᵏ line, far above it."),
     _step("eigenvalues", "Power iteration",
           "The section's exercise: repeated multiplication turns any vector towards the top eigenvector of M. "
           "The cosine climbs to one."),
@@ -207,7 +207,7 @@ TOUR = (
           "With ρ = {rho:g} the identity's product explodes, while the sigmoid (γ = ¼) still vanishes: its "
           "dashed bound, with σ₁γ below one, falls too."),
     _step("jacobians", "tanh saturation, ρ = {rho:g}",
-          "tanh at the same large weights: most units saturate, so most φ'(a_t) sit far below γ. Look at where "
+          "tanh at the same large weights: most units saturate, so most φ'(aₜ) sit far below γ. Look at where "
           "the bars pile up: this is why tanh's product grows so much less than the identity's."),
     _step("truncation", "The book's figure",
           "The book's three ways to cut the sequence: randomized segments on top, regular ones of τ = {tau} "
@@ -220,12 +220,12 @@ TOUR = (
           "The section's scalar model: with c = {c:g} every step back multiplies a term by c, so the oldest "
           "terms are the tallest bars."),
     _step("scalar", "Butterfly, ρ = {rho:g}",
-          "The same in the forward pass: a change of h₀ by ε grows like ρ^t. This is why long products are "
+          "The same in the forward pass: a change of h₀ by ε grows like ρᵗ. This is why long products are "
           "fragile, and why the book truncates."),
     _step("training", "Regular against randomized, τ = {tau}",
           "Now train: press Run and compare the perplexity regular truncation (τ = {tau}) and randomized "
           "truncation of the same expected length reach. The section says randomized does not work much better."),
     _step("training", "Exploding start, ρ₀ = {init_rho:g}, no clipping",
-          "W_hh starts at spectral radius ρ₀ = {init_rho:g} and clipping is off: press Run and watch ‖g‖ spike far "
+          "Wₕₕ starts at spectral radius ρ₀ = {init_rho:g} and clipping is off: press Run and watch ‖g‖ spike far "
           "above θ. Then the next scenario button turns clipping on: run again and compare."),
 )

@@ -55,19 +55,19 @@ def matrix(row) -> Matrix:
     model = model_controls()
     own, own_source = own_input(OWN_MATRIX)
     if own is None:
-        return Matrix(model, None, matrix_facts(model.matrix_key()), f"the sidebar's {model.kind} W_hh")
+        return Matrix(model, None, matrix_facts(model.matrix_key()), f"the sidebar's {model.kind} Wₕₕ")
     facts = own_matrix_facts(own)
-    st.info(f"Your own W_hh ({plain_markdown(own_source)}: h = {own.shape[0]}, ρ = {facts.rho:.4g}, "
+    st.info(f"Your own Wₕₕ ({plain_markdown(own_source)}: h = {own.shape[0]}, ρ = {facts.rho:.4g}, "
             f"σ₁ = {facts.sv[0]:.4g}) replaces the sidebar's in every chart below; the sidebar's h, ρ and kind do "
             "not act on it. Curves are computed on the matrix itself.", icon=":material/upload_file:")
-    return Matrix(model, own, facts, "your own W_hh")
+    return Matrix(model, own, facts, "your own Wₕₕ")
 
 
 def drift_warning(m: Matrix) -> None:
     if m.drifted:
-        st.warning(f"This W_hh is so non-normal that its eigenvalues are ill-conditioned: LAPACK, working on the "
+        st.warning(f"This Wₕₕ is so non-normal that its eigenvalues are ill-conditioned: LAPACK, working on the "
                    f"float64 matrix (rounding errors near 10⁻¹⁶), finds them up to {m.facts.drift:.2g} away from the "
-                   "ones it was built with (hollow circles). The curves are computed in W_hh's Schur basis, where "
+                   "ones it was built with (hollow circles). The curves are computed in Wₕₕ's Schur basis, where "
                    "the eigenvalues stay exact.", icon=":material/warning:")
 
 
@@ -84,7 +84,7 @@ def plane_tab(m: Matrix):
 def singular_tab(m: Matrix):
     f = m.facts
     show_chart(moduli_and_singular_values(f.designed, f.sv), key="eigenvalues_singular",
-               caption=f"|λ_i| and σ_i of {m.name}, each sorted from the largest.")
+               caption=f"|λᵢ| and σᵢ of {m.name}, each sorted from the largest.")
     st.markdown(singular_values_sentence(np.abs(f.designed), f.sv))
 
 
@@ -93,7 +93,7 @@ def powers_tab(m: Matrix):
     K = widget("K")
     lv = m.powers(K)
     show_chart(power_norms_figure(lv, rho=m.facts.rho, sigma_max=float(m.facts.sv[0])), key="eigenvalues_powers",
-               caption=f"log₁₀‖W_hh^k‖₂ of {m.name} for k = 0 … {K} (black) between ρ^k (dashed) and ‖W_hh‖₂^k "
+               caption=f"log₁₀‖Wₕₕᵏ‖₂ of {m.name} for k = 0 … {K} (black) between ρᵏ (dashed) and ‖Wₕₕ‖₂ᵏ "
                        "(dotted), on a linear axis of log₁₀ values, computed exactly in renormalised log space so "
                        "that it stays finite past float64.")
     st.markdown(power_norm_summary(lv, rho=m.facts.rho))
@@ -103,7 +103,7 @@ def alignment_tab(m: Matrix):
     K = widget("K")
     cos = m.alignment(K)
     show_chart(alignment_figure(cos), key="eigenvalues_alignment",
-               caption=f"Exercise 1: |cos| of the angle between M^k x and the top eigenvector v₁ of M = {m.name} "
+               caption=f"Exercise 1: |cos| of the angle between Mᵏ x and the top eigenvector v₁ of M = {m.name} "
                        f"(for a complex top pair: the plane it spans), for a random Gaussian x (seed {m.model.seed}).")
     st.markdown(alignment_summary(cos, ratio=m.facts.ratio, complex_top=abs(m.facts.designed[0].imag) > 0))
 
@@ -111,25 +111,25 @@ def alignment_tab(m: Matrix):
 def animation_tab(m: Matrix):
     K = widget("K")
     if m.facts.rho == 0.0:
-        st.info("Every eigenvalue of this W_hh is 0: there is no ρ to scale.", icon=":material/info:")
+        st.info("Every eigenvalue of this Wₕₕ is 0: there is no ρ to scale.", icon=":material/info:")
         return
     # ‖(cW)^k‖ = c^k ‖W^k‖: every frame from the cached curve of the "Powers of W_hh" tab.
     sweep = rescaled_power_norms(m.powers(K), [r / m.facts.rho for r in ANIMATION_RHOS])
     show_chart(rho_animation(m.facts.designed, m.facts.rho, ANIMATION_RHOS, sweep),
                key="eigenvalues_animation",
                caption=f"{m.name} scaled to ρ = {ANIMATION_RHOS[0]} … {ANIMATION_RHOS[-1]}: its eigenvalues (left) "
-                       f"and log₁₀‖W_hh^k‖₂ for k = 0 … {K} with the line ρ^k (right). Press ▶ Play: the frames play "
-                       "in the browser, without a round trip to the server. Powers scale as ‖(cW)^k‖ = c^k ‖W^k‖, so "
-                       "all frames come from one computation, and the gap between the curve and its ρ^k line is the "
+                       f"and log₁₀‖Wₕₕᵏ‖₂ for k = 0 … {K} with the line ρᵏ (right). Press ▶ Play: the frames play "
+                       "in the browser, without a round trip to the server. Powers scale as ‖(cW)ᵏ‖ = cᵏ ‖Wᵏ‖, so "
+                       "all frames come from one computation, and the gap between the curve and its ρᵏ line is the "
                        "same in every frame.")
 
 
-st.title("Eigenvalues of W_hh")
+st.title("Eigenvalues of Wₕₕ")
 scenario_buttons("eigenvalues")
 open_tab_only("eigenvalues", {
     "Eigenvalues": plane_tab,
     "Singular values": singular_tab,
-    "Powers of W_hh": powers_tab,
+    "Powers of Wₕₕ": powers_tab,
     "Exercise 1": alignment_tab,
     "Animate ρ": animation_tab,
 }, matrix)
@@ -139,7 +139,7 @@ explain(
     "output gradients, so whether it vanishes or explodes is decided by how $\\|W_{hh}^k\\|$ grows with k. "
     "For a symmetric or normal $W_{hh}$ that is exactly $\\rho^k$, with ρ the largest |eigenvalue|. A non-normal "
     "$W_{hh}$ with the *same* eigenvalues has larger singular values, and its powers can grow for a while even "
-    "though ρ < 1. The sidebar's *Kind of W_hh* chooses the matrix; every view uses the same one.",
+    "though ρ < 1. The sidebar's *Kind of Wₕₕ* chooses the matrix; every view uses the same one.",
     r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} \left(\mathbf{W}_{hh}^\top\right)^{T-i}"
     r"\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}},\qquad "
     r"\mathbf{W}_{hh} = \mathbf{Q}\,(\mathbf{D} + s\,\mathbf{N})\,\mathbf{Q}^\top",

@@ -33,7 +33,7 @@ def lags_tab(model: Model):
     identity_overflow = results["identity"][3]
     if identity_overflow is not None:
         st.warning(overflow_message(identity_overflow, None, model.T) + " With the identity φ the Jacobians are "
-                   "W_hh at every step, whatever h_t is, so the identity curve is still exact.",
+                   "Wₕₕ at every step, whatever hₜ is, so the identity curve is still exact.",
                    icon=":material/warning:")
     lags = {act: r[0] for act, r in results.items()}
     bounds = {act: r[1] for act, r in results.items()}
@@ -41,7 +41,7 @@ def lags_tab(model: Model):
                                 sigma_max=sigma1),
                key="jacobians_lags", caption=(
         f"How far back a gradient reaches: log₁₀ of the norm of the product of the last k Jacobians of the sidebar's "
-        f"RNN (T = {model.T}, h = {model.h}, ρ = {model.rho:.2f}, σ₁ = ‖W_hh‖₂ = {sigma1:.3g}) with three "
+        f"RNN (T = {model.T}, h = {model.h}, ρ = {model.rho:.2f}, σ₁ = ‖Wₕₕ‖₂ = {sigma1:.3g}) with three "
         "activations; long dashes: the bound k·log₁₀(σ₁γ) in the same colour."))
     st.markdown(lag_sentence(lags, bounds, sigma1=sigma1, gammas=GAMMA))
 
@@ -51,7 +51,7 @@ def finite_steps(model: Model):
     dphi, steps, overflow = finite_dphi(model)
     if steps < model.T:
         st.warning(overflow_message(overflow, None, model.T) + f" With φ = {model.activation} the Jacobians "
-                   f"depend on a_t, so this chart uses the {steps} steps before that.", icon=":material/warning:")
+                   f"depend on aₜ, so this chart uses the {steps} steps before that.", icon=":material/warning:")
     return dphi, steps
 
 
@@ -64,9 +64,9 @@ def heatmap_tab(model: Model):
         M, grid, stride = heatmap_on_grid(model, steps, MAX_CELLS)
     every = "every step" if stride == 1 else f"every {stride}th step"
     show_chart(jacobian_heatmap(M, grid, activation=model.activation), key="jacobians_heatmap", caption=(
-        f"Every pair of steps, φ = {model.activation}: each cell is log₁₀‖∂h_t/∂h_s‖₂ for source s (x) and target t "
+        f"Every pair of steps, φ = {model.activation}: each cell is log₁₀‖∂hₜ/∂hₛ‖₂ for source s (x) and target t "
         f"(y), on {every}: a {grid.size}×{grid.size} grid (at most {MAX_CELLS} per side, fewer for large h so it "
-        "stays about a second). The upper triangle (s > t) is empty, because h_t is computed before h_s and does "
+        "stays about a second). The upper triangle (s > t) is empty, because hₜ is computed before hₛ and does "
         "not depend on it."))
 
 
@@ -74,7 +74,7 @@ def saturation_tab(model: Model):
     dphi, steps = finite_steps(model)
     gamma = GAMMA[model.activation]
     show_chart(dphi_histogram(dphi, activation=model.activation, gamma=gamma), key="jacobians_dphi", caption=(
-        f"φ'(a_t) for φ = {model.activation}: the diagonal of every diag(φ'(a_t)) over all {steps} steps and "
+        f"φ'(aₜ) for φ = {model.activation}: the diagonal of every diag(φ'(aₜ)) over all {steps} steps and "
         f"{model.h} units; the dashed line is γ = {gamma:g}, the largest value φ' can take (the bound's worst case)."))
     st.markdown(saturation_sentence(dphi, gamma=gamma, activation=model.activation))
 
@@ -92,7 +92,7 @@ explain(
     "$\\sigma_1 = \\|W_{hh}\\|_2$ the largest singular value of $W_{hh}$ (Pascanu et al.'s $\\lambda_1$) and γ the "
     "largest value of φ' (1 for tanh and the identity, ¼ for the sigmoid), so the product is bounded by "
     "$(\\sigma_1\\gamma)^k$ (Pascanu, Mikolov & Bengio, 2013). Compare each activation's curve with its dashed "
-    "bound, and the saturation tab for how far below γ the factors φ'(a_t) sit.",
+    "bound, and the saturation tab for how far below γ the factors φ'(aₜ) sit.",
     r"\frac{\partial \mathbf{h}_t}{\partial \mathbf{h}_s} = \prod_{j=s+1}^{t}"
     r"\frac{\partial \mathbf{h}_j}{\partial \mathbf{h}_{j-1}} = \prod_{j=s+1}^{t}"
     r"\operatorname{diag}\big(\phi'(\mathbf{a}_j)\big)\,\mathbf{W}_{hh}"

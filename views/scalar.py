@@ -33,13 +33,13 @@ def settings(row) -> Settings:
 
 def terms_tab(s: Settings):
     T, seed, c, c_noise = s.model.T, s.model.seed, s.c, s.c_noise
-    drawn = (f"c_t is drawn uniformly from {c - c_noise:.2f} … {c + c_noise:.2f}" if c_noise > 0
-             else f"c_t = {c:.2f} at every step")
+    drawn = (f"cₜ is drawn uniformly from {c - c_noise:.2f} … {c + c_noise:.2f}" if c_noise > 0
+             else f"cₜ = {c:.2f} at every step")
     terms, _, _, growth = scalar_run(T, c, c_noise, seed)
     show_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), key="scalar_terms", caption=(
         f"log₁₀ of the size of each of the {T} terms of a_{T} (solid blue: positive, hatched vermillion: "
-        f"negative); the term from step i has been multiplied by the {T} − i factors c_(i+1) … c_{T}. Here {drawn} "
-        f"and b_t is drawn from a standard normal (seed {seed})."))
+        f"negative); the term from step i has been multiplied by the {T} − i factors cᵢ₊₁ … c_{T}. Here {drawn} "
+        f"and bₜ is drawn from a standard normal (seed {seed})."))
     st.markdown(regime_sentence(growth, T, expected=log10_growth(c, c_noise) if c_noise > 0 else None))
 
 
@@ -52,8 +52,8 @@ def recursion_tab(s: Settings):
     m3.metric("Max |recursion − sum| / Σ|terms|", f"{max_gap:.1e}",
               help="Over every t = 1..T; relative to the total size of the terms, so cancellation does not inflate it.")
     show_chart(recursion_vs_terms(check), key="scalar_recursion_vs_terms", caption=(
-        "log₁₀|a_t| at every t from the recursion (line) and from adding up its terms (circles), both "
-        "carried in log space so they stay finite where a_t itself would overflow float64; their largest "
+        "log₁₀|aₜ| at every t from the recursion (line) and from adding up its terms (circles), both "
+        "carried in log space so they stay finite where aₜ itself would overflow float64; their largest "
         f"difference relative to the terms' total size is {max_gap:.1e}."))
 
 
@@ -62,8 +62,8 @@ def butterfly_tab(s: Settings):
     log_eps = widget("log_eps")
     distance, overflow_step = butterfly_run(s.model, log_eps)
     if overflow_step is not None:
-        st.warning(f"The forward pass overflowed float64: the hidden state h_t grew past the largest double "
-                   f"({FLOAT64_MAX}) at step t = {overflow_step} of {T}. From there on h_t − h̃_t is not a number, "
+        st.warning(f"The forward pass overflowed float64: the hidden state hₜ grew past the largest double "
+                   f"({FLOAT64_MAX}) at step t = {overflow_step} of {T}. From there on hₜ − h̃_t is not a number, "
                    f"so those steps are left out of the chart (a note under it says how many).",
                    icon=":material/warning:")
     identity = activation == "identity"
@@ -71,7 +71,7 @@ def butterfly_tab(s: Settings):
                key="scalar_butterfly", caption=(
         f"The butterfly effect: log₁₀ of the distance between two runs of the sidebar's RNN (h = {h}, "
         f"φ = {activation}, ρ = {rho:g}) whose initial states differ by ε = 10^{log_eps} in a random direction"
-        + ("; the dashed line is ε ρ^t, the growth of W_hh^t." if identity else
+        + ("; the dashed line is ε ρᵗ, the growth of Wₕₕᵗ." if identity else
            f"; with φ = {activation} the rate also depends on φ′ along the way, so no single ρ line applies.")))
     st.markdown(butterfly_sentence(distance, log_eps=log_eps))
 

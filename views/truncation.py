@@ -61,7 +61,7 @@ def per_step_tab(s: Settings):
                    "recomputed in log space; sliding truncation has no log-space version, so its overflowed "
                    "steps are left out.")
     show_chart(gradient_norms_figure(cmp.log10_dL_dh, cmp.keys, log_space=cmp.log_space), key="truncation_norms",
-               caption=f"Four gradients of the same loss: log₁₀ ‖∂L/∂h_t‖ at each step for T = {T}, h = {h}, "
+               caption=f"Four gradients of the same loss: log₁₀ ‖∂L/∂hₜ‖ at each step for T = {T}, h = {h}, "
                        f"φ = {activation}, ρ = {rho:g}; truncation (τ = {tau}) drops the gradient that would arrive "
                        f"from later steps, randomized truncation (π = {pi:g}, one draw) drops it at random and "
                        "scales the rest by 1/π.")
@@ -72,7 +72,7 @@ def agreement_tab(s: Settings):
     cmp = strategy_comparison(s.model, s.tau, s.pi)
     overflow_notes(cmp, s.model.T)
     show_chart(agreement_figure(cmp.keys, cmp.cosine, cmp.relative_error), key="truncation_agreement",
-               caption="Cosine between each strategy's gradient of (W_hx, W_hh, W_qh) and the exact one (1 = same "
+               caption="Cosine between each strategy's gradient of (Wₕₓ, Wₕₕ, W_qh) and the exact one (1 = same "
                        "direction), with the relative error ‖∇L − ∇L_exact‖ / ‖∇L_exact‖ on each bar.")
     st.markdown(agreement_sentence(cmp.keys, cmp.cosine, cmp.relative_error))
     st.dataframe(pd.DataFrame({
@@ -98,7 +98,7 @@ def animation_tab(s: Settings):
     show_chart(sweep_animation(sweeps["full"], V, xi, ANIMATION_TAUS, key="chunked", symbol="τ"),
                key="truncation_animation_tau",
                caption=f"Regular truncation for τ = {ANIMATION_TAUS[0]} … {ANIMATION_TAUS[-1]} against full BPTT: "
-                       f"log₁₀ ‖∂L/∂h_t‖ at each step (T = {T}, h = {h}, φ = {activation}, ρ = {rho:g}); the ticks "
+                       f"log₁₀ ‖∂L/∂hₜ‖ at each step (T = {T}, h = {h}, φ = {activation}, ρ = {rho:g}); the ticks "
                        "at the bottom are the cuts. Press ▶ Play: the frames play in the browser, without a round "
                        "trip to the server.")
     xi, V = sweeps["pi"]

@@ -35,11 +35,11 @@ def over_time_tab(model: Model):
     identity = model.activation == "identity"
     show_chart(gradient_norms_over_time(norms.log10_dL_dh, rho=model.rho if identity else None),
                key="unrolled_dL_dh", caption=(
-        f"log₁₀‖∂L/∂h_t‖ of full BPTT at each of the T = {model.T} steps, computed in log space so it stays finite "
+        f"log₁₀‖∂L/∂hₜ‖ of full BPTT at each of the T = {model.T} steps, computed in log space so it stays finite "
         "past float64"
-        + ("; the dashed line changes by log₁₀ρ per step back from t = T, the rate of ρ(W_hh)^(T−t)."
+        + ("; the dashed line changes by log₁₀ρ per step back from t = T, the rate of ρ(Wₕₕ)ᵀ⁻ᵗ."
            if identity else
-           f" (with φ = {model.activation} each step back also multiplies by φ′(a_t), so no single ρ line applies).")))
+           f" (with φ = {model.activation} each step back also multiplies by φ′(aₜ), so no single ρ line applies).")))
     st.markdown(gradient_over_time_sentence(norms.log10_dL_dh, rho=model.rho if identity else None))
 
 
@@ -53,8 +53,8 @@ def recursion_tab(model: Model):
         )
     else:
         st.info(
-            f"The section's closed form with powers of W_hhᵀ holds for the identity φ only. With φ = "
-            f"{model.activation} each step back also multiplies by diag φ′(a_t), so the powers become products of "
+            f"The section's closed form with powers of Wₕₕᵀ holds for the identity φ only. With φ = "
+            f"{model.activation} each step back also multiplies by diag φ′(aₜ), so the powers become products of "
             f"Jacobians J_j, as below. That product form is summed term by term here"
             + (f", for the last {ex['compared']} of the {model.T} steps (its cost grows as T²h²)."
                if ex["compared"] < model.T else "."),
@@ -71,7 +71,7 @@ def recursion_tab(model: Model):
     c2.metric("Steps compared", f"{ex['compared']} of {model.T}")
     show_chart(recursion_vs_sum(ex["recursion"], ex["sums"], ex["steps"], form=ex["form"]),
                key="unrolled_recursion_vs_sum",
-               caption="log₁₀‖∂L/∂h_t‖ from the backward recursion (line) and from adding up every term of the sum "
+               caption="log₁₀‖∂L/∂hₜ‖ from the backward recursion (line) and from adding up every term of the sum "
                        f"(circles); their largest relative difference is {ex['max_gap']:.1e}.")
     show_chart(sum_terms(ex["first_terms"], ex["first"], form=ex["form"]), key="unrolled_terms", caption=(
         f"The size of each term of the sum for ∂L/∂h_{ex['first']}: what the loss at step i adds after "
@@ -81,9 +81,9 @@ def recursion_tab(model: Model):
 
 def w_hh_tab(model: Model):
     norms, _, _ = gradient_log_norms(model)
-    st.metric("log₁₀ ‖∂L/∂W_hh‖_F (the sum of all contributions)", f"{norms.log10_grads[1]:.3f}")
+    st.metric("log₁₀ ‖∂L/∂Wₕₕ‖_F (the sum of all contributions)", f"{norms.log10_grads[1]:.3f}")
     show_chart(w_hh_contribution_bars(norms.log10_W_hh_terms), key="unrolled_w_hh", caption=(
-        "log₁₀ of each step's share ‖δ_t h_{t−1}ᵀ‖_F = ‖δ_t‖‖h_{t−1}‖ of ∂L/∂W_hh, in log space so it "
+        "log₁₀ of each step's share ‖δₜ hₜ₋₁ᵀ‖_F = ‖δₜ‖‖hₜ₋₁‖ of ∂L/∂Wₕₕ, in log space so it "
         "stays finite when float64 overflows."))
     st.markdown(w_hh_sources_sentence(norms.log10_W_hh_terms))
 
@@ -94,7 +94,7 @@ open_tab_only("unrolled", {
     "Graph (T = 3)": graph_tab,
     "Gradient over time": over_time_tab,
     "Recursion = sum": recursion_tab,
-    "Sources of ∂L/∂W_hh": w_hh_tab,
+    "Sources of ∂L/∂Wₕₕ": w_hh_tab,
 }, model_controls)
 explain(
     "Unrolled over time, the RNN is a deep feedforward network that uses the **same three matrices at "
