@@ -401,6 +401,32 @@ RUN, STOP = "Run", "Stop"  # the training lab's buttons (README: "progress bar a
 SMALL_RUN = {"epochs": 1}  # a link to a comparison that trains in a few seconds
 
 
+TRAINING_OVER_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const idle = app !== null && app.getAttribute('data-test-script-state') === 'notRunning';
+  const now = idle && document.querySelector('[data-testid="stProgress"]') === null;
+  // Over when it has looked over twice, half a second apart (the page may redraw its progress panel
+  // in short runs of its own while the training goes on).
+  if (!now) { window.__bpttOverSince = null; return false; }
+  window.__bpttOverSince = window.__bpttOverSince || performance.now();
+  return performance.now() - window.__bpttOverSince > 500;
+}"""
+
+
+def press_run(pg, timeout_ms: int = RUN_WAIT_MS) -> None:
+    """Press Run and wait for the training to be over: its progress bar came (or the results, for a run
+    too short to see it) and went, and the page is idle."""
+    before = runs(pg)
+    button(pg, RUN).click()
+    started = """(n) => (window.__bpttRuns || 0) > n
+        && (document.querySelector('[data-testid="stProgress"]') !== null || %s)""" % (
+        "document.querySelector(%s) !== null" % json.dumps(tab_scope("training")))
+    wait_js(pg, started, "the training to start (a progress bar or its results)", timeout_ms, arg=before)
+    pg.evaluate("() => { window.__bpttOverSince = null; }")
+    wait_js(pg, TRAINING_OVER_JS, "the training to end (its progress bar gone)", timeout_ms)
+    settle(pg, None, timeout_ms)
+
+
 def train_small(pg, base: str, query: dict | None = None) -> None:
     """Open the training lab with ``query`` (the small run by default) and make sure its comparison has
     finished: press Run unless the server has it already (a finished comparison is kept per
@@ -410,7 +436,7 @@ def train_small(pg, base: str, query: dict | None = None) -> None:
     if not tabs(pg, url_path):
         run = next((b for b in buttons(pg) if b["label"] == RUN), None)
         assert run is not None and not run["disabled"], f"the training lab offers no Run button to press: {pg.url}"
-        click(pg, RUN, timeout_ms=RUN_WAIT_MS)
+        press_run(pg)
     wait_js(pg, f"() => document.querySelector({json.dumps(tab_scope(url_path))}) !== null",
             "the training lab's result tabs", RUN_WAIT_MS)
 

@@ -24,17 +24,20 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser_support import (MAIN, RUN, RUN_WAIT_MS, SIDEBAR, STOP, Watcher, button, buttons, choose_tab,
+from tests.browser_support import (MAIN, RUN, RUN_WAIT_MS, STOP, TRAINING_OVER_JS, Watcher, button, buttons, choose_tab,
                                    click, is_local, new_context, new_page, open_page, open_tab, press_slider, runs,
-                                   settle, slider_value, tabs, view_url, wait_js, require_browser)
+                                   settle, slider_value, tabs, view_url, wait_js, press_run, require_browser)
 from ui.registry import HOME_SCENARIOS, SCENARIOS, TOUR, VIEWS
 
 require_browser()
 pytestmark = pytest.mark.browser
 
-SHARE = "Share this view"   # the sidebar's popover (ui/lecture.py)
+SHARE = "Share this view"   # the popover with the page's link (ui/lecture.py)
 DOWNLOAD = "Download"       # under every chart (ui/downloads.py)
-TOUR_START = re.compile(r"tour", re.I)
+TOUR_START = re.compile(r"start.*tour", re.I)
+NEXT, BACK, END = "Next", "Back", "End"  # the tour's buttons (ui/lecture.py)
+APP = '[data-testid="stApp"]'
+MAX_FAILED = 3               # a test gives up after this many presses that could not be made
 STOP_WITHIN_S = 5.0          # a Stop must end the run within this many seconds
 # Buttons the walk must find on a view, whatever else it presses there (the issue names them).
 EXPECTED = {"truncation": ["Resample"]}
@@ -65,18 +68,28 @@ def finish(watcher: Watcher) -> None:
         pytest.fail(f"{len(watcher.problems)} problem(s):\n{watcher.report()}", pytrace=False)
 
 
-def step(watcher: Watcher, where: str, action, *args, **kwargs):
-    """Do ``action``, note it if it fails, then check the page; the action's result (None on failure)."""
+def step(watcher: Watcher, where: str, action, *args, **kwargs) -> bool:
+    """Do ``action``, note it if it fails, then check the page; whether the action went through.
+
+    After ``MAX_FAILED`` actions that failed (a button not there, a page that never came), the test
+    stops with what it saw: each would otherwise wait a minute for a page that is not coming.
+    """
     try:
-        result = action(*args, **kwargs)
+        action(*args, **kwargs)
+        ok = True
     except AssertionError as exc:
         watcher.note(where, str(exc))
-        result = None
+        ok = False
     except Exception as exc:  # a Playwright timeout: the button was not there to press
         watcher.note(where, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-        result = None
+        ok = False
     watcher.check(where)
-    return result
+    if not ok:
+        watcher.failed = getattr(watcher, "failed", 0) + 1
+        if watcher.failed >= MAX_FAILED:
+            watcher.note(where, f"the walk gave up after {MAX_FAILED} presses that could not be made")
+            finish(watcher)
+    return ok
 
 
 def other_buttons(pg, url_path: str) -> list[str]:
@@ -119,8 +132,8 @@ def close_popover(pg) -> None:
 
 
 def share_link(pg, lab_url: str, url_path: str) -> str:
-    """Open the sidebar's Share popover; the link it shows (which must be this page's)."""
-    click(pg, SHARE, SIDEBAR)
+    """Open the Share popover; the link it shows (which must be this page's)."""
+    click(pg, SHARE, APP)
     code = pg.locator('[data-testid="stPopoverBody"] code').first
     code.wait_for()
     link = code.inner_text().strip()
@@ -183,34 +196,37 @@ def test_view(lab_server, walk, view):
 
 
 def test_guided_tour(lab_server, walk):
+    """Start, every step with Next (each on its view, naming its scenario, its tab open), Back, End. The
+    tour's buttons are looked for on the whole page (sidebar or main), wherever the lab draws them."""
     pg, watcher = walk
     step(watcher, "home", open_page, pg, lab_server.url + "/")
-    start = next((b["label"] for b in buttons(pg, SIDEBAR) if TOUR_START.search(b["label"])), None)
-    assert start is not None, f"no button to start the guided tour in the sidebar: {buttons(pg, SIDEBAR)}"
-    step(watcher, f"tour: {start!r}", click, pg, start, SIDEBAR)
+    start = next((b["label"] for b in buttons(pg, APP) if TOUR_START.search(b["label"])), None)
+    assert start is not None, f"no button to start the guided tour: {[b['label'] for b in buttons(pg, APP)]}"
+    step(watcher, f"tour: {start!r}", click, pg, start, APP)
 
-    def at(i: int, where: str):
+    def at(i: int):
         s = TOUR[i].scenario
         wait_js(pg, "(p) => location.pathname.endsWith('/' + p)", f"the page /{s.view}", arg=s.view)
         settle(pg)
-        side = pg.locator(SIDEBAR).inner_text()
-        assert s.title in side, f"the sidebar does not name the step's scenario {s.title!r}"
+        assert s.title in pg.locator(APP).inner_text(), f"the page does not name the step's scenario {s.title!r}"
         if s.tab is not None and tabs(pg, s.view):
             assert open_tab(pg, s.view) == s.tab, f"the tab {open_tab(pg, s.view)!r} is open, not {s.tab!r}"
 
     for i in range(len(TOUR)):
         where = f"tour step {i + 1}/{len(TOUR)} ({TOUR[i].scenario.view}, {TOUR[i].scenario.title!r})"
-        step(watcher, where, at, i, where)
+        step(watcher, where, at, i)
         if i < len(TOUR) - 1:
-            step(watcher, f"{where}: Next", click, pg, "Next", SIDEBAR)
-    last = {b["label"]: b for b in buttons(pg, SIDEBAR)}
-    if "Next" in last and not last["Next"]["disabled"]:
-        watcher.note("tour: last step", "Next is still enabled")
-    step(watcher, "tour: Back", click, pg, "Back", SIDEBAR)
-    step(watcher, "tour: after Back", at, len(TOUR) - 2, "after Back")
-    step(watcher, "tour: End", click, pg, "End", SIDEBAR)
-    if not any(TOUR_START.search(b["label"]) for b in buttons(pg, SIDEBAR)):
-        watcher.note("tour: End", "the tour did not end (no start button in the sidebar)")
+            # Each step starts where the one before left off: stop at the first one that fails.
+            if not step(watcher, f"{where}: Next", click, pg, NEXT, APP):
+                finish(watcher)
+    last = {b["label"]: b for b in buttons(pg, APP)}
+    if NEXT in last and not last[NEXT]["disabled"]:
+        watcher.note("tour: last step", f"{NEXT} is still enabled")
+    step(watcher, "tour: Back", click, pg, BACK, APP)
+    step(watcher, "tour: after Back", at, len(TOUR) - 2)
+    step(watcher, "tour: End", click, pg, END, APP)
+    if not any(TOUR_START.search(b["label"]) for b in buttons(pg, APP)):
+        watcher.note("tour: End", "the tour did not end (no button to start it again)")
     finish(watcher)
 
 
@@ -222,6 +238,14 @@ def progress(pg) -> str | None:
         if (!p) return null;
         const bar = p.querySelector('[role="progressbar"]');
         return p.innerText.trim() + ' @' + (bar ? bar.getAttribute('aria-valuenow') : '?'); }""")
+
+
+# The page says the run was stopped (a message box that speaks of stopping), and no script runs.
+STOPPED_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app.getAttribute('data-test-script-state') === 'notRunning'
+      && [...document.querySelectorAll('[data-testid^="stAlertContent"]')].some(a => /stopp/i.test(a.innerText));
+}"""
 
 
 def fresh_settings(pg, epochs_keys: tuple[str, ...]) -> None:
@@ -239,7 +263,7 @@ def fresh_settings(pg, epochs_keys: tuple[str, ...]) -> None:
 
 def run_small(pg, watcher: Watcher, where: str) -> None:
     step(watcher, f"{where}: a small run (epochs at the slider's start)", fresh_settings, pg, ("Home",))
-    step(watcher, f"{where}: Run", click, pg, RUN, MAIN, RUN_WAIT_MS)
+    step(watcher, f"{where}: Run", press_run, pg)
     shown = tabs(pg, "training")
     if not shown:
         watcher.note(f"{where}: after Run", "no result tabs on the page")
@@ -257,7 +281,7 @@ def test_training_run(lab_server, walk):
 def test_training_stop_mid_run_and_run_again(lab_server, walk):
     pg, watcher = walk
     step(watcher, "training: open", open_page, pg, view_url(lab_server.url, "training"), 1)
-    epochs = ("Home",) + ("ArrowRight",) * 14  # 15 epochs: about half a minute of training here
+    epochs = ("End",)  # the most epochs the slider offers: a run that lasts well beyond the Stop
     step(watcher, "training: a long run", fresh_settings, pg, epochs)
     where = f"training: Run with {slider_value(pg, 'epochs'):g} epochs"
     button(pg, RUN).click()
@@ -270,13 +294,13 @@ def test_training_stop_mid_run_and_run_again(lab_server, walk):
     watcher.check(where)
 
     before = progress(pg)
+    if pg.evaluate(STOPPED_JS):
+        watcher.note(where, "the page said the run was stopped before Stop was pressed")
     stop_at = time.monotonic()
     step(watcher, f"{where}: press Stop", lambda: button(pg, STOP).click())
     stopped = None
     while time.monotonic() - stop_at < STOP_WITHIN_S:
-        said = pg.locator(MAIN).inner_text()
-        if pg.evaluate("() => document.querySelector('[data-testid=\"stApp\"]')"
-                       ".getAttribute('data-test-script-state') === 'notRunning'") and re.search(r"stopped", said, re.I):
+        if pg.evaluate(STOPPED_JS):
             stopped = time.monotonic() - stop_at
             break
         pg.wait_for_timeout(200)
@@ -289,10 +313,7 @@ def test_training_stop_mid_run_and_run_again(lab_server, walk):
     elif later is not None and later != after:
         watcher.note(f"{where}: Stop", f"the progress went on after Stop: {after!r} → {later!r}")
     # A run that did not stop finishes by itself: let it, so that the next steps see an idle page.
-    try:
-        settle(pg, None, RUN_WAIT_MS)
-    except AssertionError as exc:
-        watcher.note(f"{where}: after Stop", str(exc))
-    watcher.check(f"{where}: after Stop")
+    pg.evaluate("() => { window.__bpttOverSince = null; }")
+    step(watcher, f"{where}: after Stop", wait_js, pg, TRAINING_OVER_JS, "the training to end", RUN_WAIT_MS)
     run_small(pg, watcher, "training, Run again")
     finish(watcher)
