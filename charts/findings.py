@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from .style import STRATEGIES
+
 FLAT = 1.0           # orders of magnitude: a change below this counts as "about the same size"
 AGREE = math.log10(1.02)  # two log10 norms within this (2 %) count as agreeing
 
@@ -162,10 +164,14 @@ def per_step_sentence(log10_dL_dh, keys, *, tau: int) -> str:
             continue
         ok = np.isfinite(row) & np.isfinite(full)
         agree = int(np.sum(np.abs(row[ok] - full[ok]) <= AGREE))
-        name = {"chunked": "regular", "sliding": "sliding", "randomized": "randomized"}.get(key, key)
-        parts.append(f"{name} at {agree}")
+        parts.append(f"{STRATEGIES[key]['short'].lower()} at {agree}")
     return (f"Steps (of T = {T}) where a strategy's ‖∂L/∂hₜ‖ is within 2 % of full BPTT's: " + ", ".join(parts)
             + f" (τ = {tau}).")
+
+
+def _strategy(key: str) -> str:
+    """'regular truncation' for "chunked": a strategy's name inside a sentence."""
+    return STRATEGIES[key]["name"].split(" (")[0].lower()
 
 
 def agreement_sentence(keys, cosine, relative_error) -> str:
@@ -174,11 +180,10 @@ def agreement_sentence(keys, cosine, relative_error) -> str:
     if not rows:
         return "No truncated gradient is finite at these settings."
     rows.sort(key=lambda r: -r[1])
-    names = {"chunked": "regular truncation", "sliding": "sliding truncation", "randomized": "randomized truncation"}
     best, worst = rows[0], rows[-1]
-    sentence = f"Closest to the exact gradient: {names.get(best[0], best[0])} (cos {best[1]:.4f}, relative error {best[2]:.3g})"
+    sentence = f"Closest to the exact gradient: {_strategy(best[0])} (cos {best[1]:.4f}, relative error {best[2]:.3g})"
     if worst is not best:
-        sentence += f"; farthest: {names.get(worst[0], worst[0])} (cos {worst[1]:.4f}, relative error {worst[2]:.3g})"
+        sentence += f"; farthest: {_strategy(worst[0])} (cos {worst[1]:.4f}, relative error {worst[2]:.3g})"
     return sentence + "."
 
 

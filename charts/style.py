@@ -11,6 +11,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from bptt_core import ACTIVATIONS, STRATEGY_KEYS
+
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 PALETTE = {
     "blue": "#0072B2",
@@ -29,20 +31,25 @@ NO_TEMPLATE = pio.templates["none"].to_plotly_json()
 DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
 
 # The same name, colour and dash for a strategy on every page.
-STRATEGIES = {
-    "full": dict(name="Full BPTT", color=PALETTE["black"], dash="solid"),
-    "chunked": dict(name="Regular truncation (chunks of τ)", color=PALETTE["blue"], dash="dash"),
-    "sliding": dict(name="Sliding truncation (last τ steps)", color=PALETTE["green"], dash="dot"),
-    "randomized": dict(name="Randomized truncation (π)", color=PALETTE["orange"], dash="dashdot"),
-}
+# The strategies' looks, in the order of bptt_core.STRATEGY_KEYS (full, chunked, sliding, randomized):
+# name in a legend, short name, the parameter that labels a run, line colour and dash, bar pattern.
+STRATEGIES = dict(zip(STRATEGY_KEYS, (
+    dict(name="Full BPTT", short="Full", parameter="T", color=PALETTE["black"], dash="solid", pattern=""),
+    dict(name="Regular truncation (chunks of τ)", short="Regular", parameter="τ", color=PALETTE["blue"],
+         dash="dash", pattern="/"),
+    dict(name="Sliding truncation (last τ steps)", short="Sliding", parameter="τ", color=PALETTE["green"],
+         dash="dot", pattern="."),
+    dict(name="Randomized truncation (π)", short="Randomized", parameter="π", color=PALETTE["orange"],
+         dash="dashdot", pattern="x"),
+)))
 
 # symbol: marks a second line of the activation (its bound) apart from the other activations' ones.
-ACTIVATION_STYLE = {
-    "identity": dict(color=PALETTE["black"], dash="solid", symbol="circle"),
-    "tanh": dict(color=PALETTE["blue"], dash="dash", symbol="square"),
-    "sigmoid": dict(color=PALETTE["orange"], dash="dot", symbol="diamond"),
-    "relu": dict(color=PALETTE["green"], dash="dashdot", symbol="triangle-up"),
-}
+ACTIVATION_STYLE = dict(zip(ACTIVATIONS, (  # in the order of bptt_core.ACTIVATIONS: identity, tanh, sigmoid, relu
+    dict(color=PALETTE["black"], dash="solid", symbol="circle"),
+    dict(color=PALETTE["blue"], dash="dash", symbol="square"),
+    dict(color=PALETTE["orange"], dash="dot", symbol="diamond"),
+    dict(color=PALETTE["green"], dash="dashdot", symbol="triangle-up"),
+)))
 
 FONT_SIZE = 14
 TITLE_FONT = 17           # px: the chart's title (set, not left to Plotly's 1.2 × FONT_SIZE, so the bands below are known)

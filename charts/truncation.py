@@ -15,7 +15,7 @@ from .style import (BOTTOM_MARGIN, FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, b
 
 # The figure's rows, top to bottom, as in the book: randomized, regular, full.
 ROWS = ("randomized", "chunked", "full")
-ROW_LABELS = {"randomized": "Randomized", "chunked": "Regular", "full": "Full"}
+ROW_LABELS = {key: STRATEGIES[key]["short"] for key in ROWS}
 SPACE = "␣"          # a visible space
 BOX_GAP = 0.07       # horizontal gap between neighbouring segment boxes, in characters
 BOX_HALF = 0.36      # half height of a segment box, in rows
@@ -185,7 +185,6 @@ def agreement_figure(keys, cosine, relative_error,
     cosine = np.asarray(cosine, dtype=float)
     relative_error = np.asarray(relative_error, dtype=float)
     fig = new_figure()
-    patterns = {"full": "", "chunked": "/", "sliding": ".", "randomized": "x"}
     missing = []
     for i, key in enumerate(keys):
         style = STRATEGIES[key]
@@ -196,7 +195,7 @@ def agreement_figure(keys, cosine, relative_error,
         label = f"cos = {cosine[i]:.3f}" + (f"<br>error = {err:.3g}" if np.isfinite(err) else "")
         fig.add_trace(bar(x=[style["name"]], y=[cosine[i]], name=style["name"], text=[label],
                           textposition="outside", cliponaxis=False,
-                          marker=dict(color=style["color"], pattern=dict(shape=patterns.get(key, "")),
+                          marker=dict(color=style["color"], pattern=dict(shape=style["pattern"]),
                                       line=dict(color=style["color"], width=1.5)),
                           hovertemplate="%{x}<br>" + label.replace("<br>", ", ") + "<extra></extra>"))
     # The strategies' names under their bars, wrapped (three lines at most): four in a row do not fit a

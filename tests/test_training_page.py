@@ -71,7 +71,7 @@ def test_a_tiny_run_trains_every_strategy_and_is_cached():
     assert not at.error
     assert "training_perplexity" in charts(at) and "training_minibatches" in charts(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert set(metrics) == {"Full (T = 10)", "Regular τ = 3", "Sliding τ = 3", "Randomized π = 0.67"}
+    assert set(metrics) == {"Full T = 10", "Regular τ = 3", "Sliding τ = 3", "Randomized π = 0.67"}
     assert all(v == "diverged" or float(v) > 1.0 for v in metrics.values())
     # The same configuration again, in a new session: served from the server-wide cache.
     again = open_page(TINY)

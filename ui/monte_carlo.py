@@ -16,10 +16,10 @@ from bptt_core.randomized import affordable_samples, randomized_statistics, rand
 from charts.randomized import (mc_coordinate_figure, mc_error_figure, monte_carlo_findings, variance_figure,
                                variance_findings)
 from ui.compute import problem
-from ui.controls import Model
+from ui.controls import MIN_PI, Model
 from ui.figures import show_chart
 
-SWEEP_PIS = tuple(round(0.05 * k, 2) for k in range(1, 21))  # 0.05 … 1: where the variance blows up shows
+SWEEP_PIS = tuple(round(MIN_PI * k, 2) for k in range(1, 21))  # π's floor … 1: where the variance blows up shows
 
 
 @st.cache_data(max_entries=32, show_spinner="Drawing randomized gradients…")

@@ -13,6 +13,7 @@ import streamlit as st
 
 from bptt_core import (STRATEGY_KEYS, Corpus, TrainConfig, fit_batch_size, make_corpus, matched_pi, random_batches,
                        sequential_batches, strategy_from_name)
+from charts.style import STRATEGIES
 from ui.compute import book_text
 from ui.controls import MIN_PI, value, widget
 from ui.own_data import OWN_TEXT, own_input
@@ -89,8 +90,7 @@ def keep_probability(tau: int) -> float:
 def what_to_compare() -> None:
     """The strategies and the run's settings, in an expander whose label sums them up (outside any
     fragment: changing one reruns the page)."""
-    names = {"full": "full", "chunked": "regular", "sliding": "sliding", "randomized": "randomized"}
-    chosen = [names[k] for k in STRATEGY_KEYS if value(f"train_{k}")] or ["nothing yet"]
+    chosen = [STRATEGIES[k]["short"].lower() for k in STRATEGY_KEYS if value(f"train_{k}")] or ["nothing yet"]
     clip = f"θ = {value('theta'):g}" if value("clip") else "no clipping"
     label = (f"What to compare: {', '.join(chosen)} · τ = {value('tau')} · {clip} · {value('optimizer')} "
              f"η = {value('lr'):g} · {value('epochs')} epochs")
@@ -144,8 +144,9 @@ def run_plan(net: Network, text: str, is_book: bool) -> RunPlan | None:
                               valid_every=max(1, n_updates // CHECKPOINTS), seed=net.seed, dtype="float32",
                               prefix="time traveller" if is_book else " ".join(text.split()[:2]))
                for k in chosen}
-    labels = {"full": f"Full (T = {net.T})", "chunked": f"Regular τ = {tau}", "sliding": f"Sliding τ = {tau}",
-              "randomized": f"Randomized π = {pi:.2g}"}
+    shown = {"T": f"{net.T}", "τ": f"{tau}", "π": f"{pi:.2g}"}  # each strategy's run named by its parameter
+    labels = {k: f"{STRATEGIES[k]['short']} {STRATEGIES[k]['parameter']} = {shown[STRATEGIES[k]['parameter']]}"
+              for k in STRATEGY_KEYS}
     text_id = hashlib.sha1(text.encode()).hexdigest()  # names the text in the key, whatever its length
     key = (text_id, net, tuple(chosen), tau, round(pi, 6), theta, value("lr"), value("optimizer"), epochs, B)
     return RunPlan(key, corpus, configs, labels, B, n_updates, per_epoch, theta)

@@ -14,7 +14,7 @@ from charts.eigenvalues import (alignment_figure, alignment_summary, eigen_plane
                                 power_norm_summary, power_norms_figure)
 from charts.findings import singular_values_sentence
 from ui.compute import MatrixFacts, alignment, matrix_facts, own_alignment, own_matrix_facts, own_power_norms, power_norms
-from ui.controls import Model, widget
+from ui.controls import CONTROLS, Model, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.model_panel import model_controls
@@ -23,7 +23,7 @@ from ui.sections import open_tab_only
 from ui.text import explain, plain_markdown
 
 DRIFT = 1e-6  # computed eigenvalues further than this (relative to max(1, ρ)) from the design are shown
-ANIMATION_RHOS = tuple(round(0.5 + 0.05 * i, 2) for i in range(21))  # the frames of "Animate ρ"
+ANIMATION_RHOS = tuple(round(0.5 + CONTROLS["rho"].step * i, 2) for i in range(21))  # "Animate ρ": the slider's steps
 
 
 class Matrix(NamedTuple):

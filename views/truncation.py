@@ -14,7 +14,7 @@ from charts.style import STRATEGIES
 from charts.truncation import agreement_figure, gradient_norms_figure
 from ui.book_figure import book_figure, book_figure_inputs
 from ui.compute import strategy_comparison, strategy_sweeps
-from ui.controls import Model, widget
+from ui.controls import MIN_PI, Model, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import overflow_message
@@ -24,7 +24,7 @@ from ui.sections import open_tab_only
 from ui.text import explain
 
 ANIMATION_TAUS = tuple(range(1, 21))                          # the frames of "Animate τ and π"
-ANIMATION_PIS = tuple(round(0.05 * k, 2) for k in range(1, 21))
+ANIMATION_PIS = tuple(round(MIN_PI * k, 2) for k in range(1, 21))  # π's floor … 1
 
 
 class Settings(NamedTuple):
