@@ -282,9 +282,11 @@ def open_page(pg, url: str, charts: int = 0) -> None:
     except Exception:
         pass
     settle(pg)
-    if charts:
-        wait_js(pg, "(n) => document.querySelectorAll(%s).length >= n" % json.dumps(PLOT),
-                f"{charts} chart(s) on the page", arg=charts)
+    if charts:  # a page that shows an error box instead of its charts fails at once
+        wait_js(pg, "(n) => document.querySelectorAll(%s).length >= n || (%s)().length > 0"
+                % (json.dumps(PLOT), ERROR_BOXES_JS), f"{charts} chart(s) on the page", arg=charts)
+        if pg.evaluate("() => document.querySelectorAll(%s).length" % json.dumps(PLOT)) < charts:
+            raise AssertionError(f"no chart on {pg.url}: " + "; ".join(pg.evaluate(ERROR_BOXES_JS)))
         settle(pg)
 
 

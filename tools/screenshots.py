@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script
 
-from tests.browser_support import (SCREENS, SMALL_RUN, LabServer, choose_tab, new_context, new_page,  # noqa: E402
+from tests.browser_support import (CHARTS_DRAWN_JS, SCREENS, SMALL_RUN, LabServer, choose_tab, new_context, new_page,  # noqa: E402
                                    open_page, settle, tabs, train_small, view_url, warm_up)
 from tools.streamlit_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from ui.registry import VIEWS  # noqa: E402
@@ -62,14 +62,18 @@ def whole_page(pg, path: Path) -> None:
                          ".map(e => e.scrollHeight), 0)")
     pg.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), MAX_HEIGHT))})
     pg.wait_for_timeout(300)
-    settle(pg)
+    pg.evaluate(CHARTS_DRAWN_JS)  # charts redraw for the new height
     pg.screenshot(path=str(path), full_page=True)
     pg.set_viewport_size(size)
     pg.wait_for_timeout(300)
-    settle(pg)
+    pg.evaluate(CHARTS_DRAWN_JS)
 
 
 def shoot(pg, folder: Path, stem: str) -> tuple[str, str]:
+    try:
+        settle(pg)
+    except AssertionError as exc:  # photograph it as it is
+        print(f"    {stem}: {exc}", flush=True)
     top_of_page(pg)
     first, full = f"{stem}.png", f"{stem}__full.png"
     pg.screenshot(path=str(folder / first))
@@ -77,8 +81,12 @@ def shoot(pg, folder: Path, stem: str) -> tuple[str, str]:
     return first, full
 
 
-def gallery_screen(browser, server: LabServer, screen, out: Path, views) -> list[tuple[str, str, str, str]]:
-    """Every view × tab on one screen; (view, tab, first-screen file, whole-page file) in page order."""
+def gallery_screen(browser, server: LabServer, screen, out: Path, views,
+                   problems: list[str]) -> list[tuple[str, str, str, str]]:
+    """Every view × tab on one screen; (view, tab, first-screen file, whole-page file) in page order.
+
+    A page that does not come as expected (an error, no chart) is photographed as it is, and noted in
+    ``problems``: the gallery shows what the lab shows."""
     name, viewport, presenting = screen
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,20 +97,28 @@ def gallery_screen(browser, server: LabServer, screen, out: Path, views) -> list
     try:
         pg = new_page(context)
         display = {"present": 1} if presenting else {}
+
+        def attempt(what: str, action, *args, **kwargs) -> None:
+            try:
+                action(*args, **kwargs)
+            except AssertionError as exc:
+                problems.append(f"{name}: {what}: {exc}")
+                print(f"  {name}: {what}: {exc}", flush=True)
+
         if "home" in views:
-            open_page(pg, view_url(server.url, "", display))
+            attempt("home", open_page, pg, view_url(server.url, "", display))
             shots.append(("Home", "", *shoot(pg, folder, "home__home")))
             print(f"  {name}: home", flush=True)
         for view in VIEWS:
             if view.url_path not in views:
                 continue
             query = {**(SMALL_RUN if view.url_path == "training" else {}), **display}
-            open_page(pg, view_url(server.url, view.url_path, query), charts=1)
+            attempt(view.url_path, open_page, pg, view_url(server.url, view.url_path, query), charts=1)
             labels = tabs(pg, view.url_path) or [None]
             used = set()
             for tab in labels:
                 if tab is not None:
-                    choose_tab(pg, view.url_path, tab)
+                    attempt(f"{view.url_path} / {tab}", choose_tab, pg, view.url_path, tab)
                 part = slug(tab) if tab is not None else "page"
                 while part in used:
                     part += "-"
@@ -160,6 +176,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     server = LabServer("screenshots")
     print(f"the lab at {server.url} (log {server.log_path})", flush=True)
+    gallery, problems = {}, []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -171,12 +188,13 @@ def main(argv=None) -> int:
                         train_small(new_page(context), server.url, SMALL_RUN)
                     except AssertionError as exc:
                         print(f"  the training lab's small run did not finish, its tabs are missing: {exc}")
+                        problems.append(f"training run: {exc}")
                     finally:
                         context.close()
-                gallery = {}
                 for screen in SCREENS:
                     if screen[0] in args.screens:
-                        gallery[screen[0]] = gallery_screen(browser, server, screen, args.out, set(args.views))
+                        gallery[screen[0]] = gallery_screen(browser, server, screen, args.out, set(args.views),
+                                                            problems)
             finally:
                 browser.close()
     finally:
@@ -185,6 +203,10 @@ def main(argv=None) -> int:
     count = sum(len(s) for s in gallery.values())
     print(f"{count} view × tab × screen, {2 * count} pictures, index {index} "
           f"({time.monotonic() - started:.0f} s)")
+    if problems:
+        print(f"{len(problems)} page(s) did not come as expected (photographed as they were; server log "
+              f"{server.log_path}):\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
     return 0
 
 
