@@ -214,7 +214,3 @@ def agreement_figure(keys, cosine, relative_error,
     elif missing:
         note(fig, "Left out (float64 overflowed, so the cosine is undefined): " + ", ".join(missing) + ".")
     return fig
-
-
-# Moved to charts/randomized.py; imported here so that callers of the old place keep working.
-from .randomized import mc_coordinate_figure, mc_error_figure, variance_figure  # noqa: E402,F401

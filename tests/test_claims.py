@@ -281,6 +281,17 @@ def training_exploding(v):
     assert g.max() > 10 * 1.0
 
 
+def training_book_run(v):
+    # "the book's d2l-1.0 pipeline and setting: … full BPTT": every setting that shapes the run is the book's
+    from bptt_core import D2L_1_0
+    assert v["pipeline"] == D2L_1_0["pipeline"] and v["train_h"] == D2L_1_0["hidden"]
+    assert v["train_T"] == D2L_1_0["num_steps"] and v["epochs"] == D2L_1_0["epochs"]
+    assert v["lr"] == D2L_1_0["lr"] and v["theta"] == D2L_1_0["theta"] and v["clip"]
+    assert v["optimizer"] == D2L_1_0["optimizer"] and v["train_activation"] == D2L_1_0["activation"]
+    assert not v["init_at_rho"] and v["train_full"] and not (v["train_chunked"] or v["train_sliding"]
+                                                               or v["train_randomized"])
+
+
 CHECKS = {
     ("unrolled", "Vanishing, ρ = {rho:g}"): unrolled_vanishing,
     ("unrolled", "Edge, ρ = {rho:g}"): unrolled_edge,
@@ -309,6 +320,7 @@ CHECKS = {
     ("training", "Regular against randomized, τ = {tau}"): training_comparison,
     ("training", "Exploding start, ρ₀ = {init_rho:g}, no clipping"): training_exploding,
     ("training", "Exploding start, ρ₀ = {init_rho:g}, θ = {theta:g}"): training_exploding,
+    ("training", "The book's {pipeline} run"): training_book_run,
 }
 
 

@@ -143,12 +143,14 @@ def test_the_partitioning_chart_shows_a_few_streams_of_a_long_text():
 
 
 def test_stop_ends_a_run_of_several_strategies_part_way():
-    at = open_page({**TINY, "epochs": 100})
+    at = open_page({**TINY, "train_h": 64, "epochs": 100})
     next(b for b in at.button if b.label == "Run").click()
     at.run()
     run = at.session_state["training_run"]
     assert run.running and not next(b for b in at.button if b.label == "Stop").disabled
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while run.done == 0 and time.monotonic() < deadline:  # a few updates into the first strategy
+        time.sleep(0.01)
     next(b for b in at.button if b.label == "Stop").click()
     at.run()
     finish_run(at, timeout=10)
@@ -156,3 +158,21 @@ def test_stop_ends_a_run_of_several_strategies_part_way():
     assert len(run.trainers) < len(run.configs), "the strategies after the stopped one never started"
     assert any("The run was stopped" in i.value for i in at.info)
     assert "training_perplexity" in charts(at)
+
+
+def test_the_books_1_0_pipeline_needs_a_long_text_and_trains_on_the_book(monkeypatch):
+    at = open_page({"pipeline": "d2l-1.0"})
+    assert not at.exception and not at.error
+    assert any("more than this text has" in w.value for w in at.warning), "the short text cannot fill 15,000 windows"
+    book = Path(__file__).resolve().parents[2] / "shared" / "data" / "timemachine.txt"
+    if not book.is_file():
+        pytest.skip("the book's text is not beside the repository")
+    monkeypatch.setenv(ENV_VAR, str(book))
+    at = open_page({"pipeline": "d2l-1.0", "epochs": 1, "train_chunked": False, "train_randomized": False})
+    assert any("The book's 1.0 pipeline: 10,000 overlapping windows" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Run").click()
+    at.run()
+    finish_run(at)
+    assert not at.exception and not at.error
+    assert any("Uniform guessing over the 28 tokens" in c.value for c in at.caption), "the vocabulary has <unk>"
+    assert not any(m.label == "The book's own code" for m in at.metric), "one epoch is not the book's setting"

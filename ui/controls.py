@@ -23,7 +23,7 @@ from typing import Any, Mapping, NamedTuple
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from bptt_core import ACTIVATIONS, MATRIX_KINDS, MAX_H, OPTIMIZERS
+from bptt_core import ACTIVATIONS, MATRIX_KINDS, MAX_H, OPTIMIZERS, PIPELINES
 from ui.registry import MODEL, VIEWS, tab_param
 
 # The keep probability's floor: π = 0 would keep no gradient at all (and 1/π is infinite).
@@ -83,6 +83,10 @@ _CONTROLS = [
     Control("train_h", "Hidden units h", "int", 128, 8, 512, 8, help="The book uses 512 (32 in d2l 1.0)."),
     Control("train_activation", "Activation φ of the network", "choice", "tanh", options=ACTIVATIONS,
             help="The book's character RNN uses tanh."),
+    Control("pipeline", "Data pipeline", "choice", "d2l-2nd", options=PIPELINES,
+            help="d2l-2nd: the book's 2nd edition, the whole text in non-overlapping windows, the state carried "
+                 "from window to window, the last 10 % held out. d2l-1.0: the book's 1.0 edition, overlapping windows "
+                 "of the first 10,000 + 5,000 characters, 1024 shuffled windows per minibatch, each from h₀ = 0."),
     Control("init_at_rho", "Start Wₕₕ at a spectral radius", "bool", False,
             help="Off: the book's start, every weight ~ N(0, 0.01²). On: Wₕₕ random with spectral radius ρ₀."),
     Control("init_rho", "Initial spectral radius ρ₀", "float", 1.5, 0.1, 3.0, 0.05, fmt="%.2f",

@@ -65,7 +65,7 @@ def monte_carlo_section(model: Model, pi: float, samples: int) -> None:
     show_chart(mc_error_figure(stats.n, stats.relative_error, stats.expected_error,
                                running_cosine=stats.running_cosine, pi=pi, exact_expected_error=exact_error),
                key="truncation_mc_error",
-               caption=f"The whole gradient: relative error ‖ḡₙ − g‖/‖g‖ of the mean of the first n draws, with the "
+               caption="The whole gradient: relative error ‖ḡₙ − g‖/‖g‖ of the mean of the first n draws, with the "
                        "root-mean-square error the exact variance predicts"
                        + (" and the one the draws' own variance predicts." if exact_error is not None else
                           " (the draws' own estimate: the exact total variance would take too long here).")

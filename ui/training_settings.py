@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from bptt_core import (STRATEGY_KEYS, Corpus, TrainConfig, fit_batch_size, make_corpus, matched_pi, random_batches,
-                       sequential_batches, strategy_from_name)
+from bptt_core import (D2L_1_0, STRATEGY_KEYS, Corpus, TrainConfig, WindowedText, d2l_1_0_config, d2l_time_machine,
+                       fit_batch_size, make_corpus, matched_pi, random_batches, sequential_batches, strategy_from_name)
 from charts.style import STRATEGIES
 from ui.compute import book_text
 from ui.controls import MIN_PI, value, widget
@@ -22,7 +22,7 @@ from ui.text import plain_markdown
 WANTED_BATCH = 32          # the book's batch size, lowered for a short text
 MIN_BATCHES = 4            # per epoch, at least
 CHECKPOINTS = 20           # validation perplexity and a sample about this many times per run
-NETWORK = ("train_T", "train_h", "train_activation", "seed", "init_at_rho", "init_rho")
+NETWORK = ("pipeline", "train_T", "train_h", "train_activation", "seed", "init_at_rho", "init_rho")
 
 
 class Network(NamedTuple):
@@ -42,13 +42,16 @@ class RunPlan(NamedTuple):
     updates_each: int               # updates per strategy
     batches_per_epoch: int
     theta: float | None
+    pipeline: str                   # "d2l-2nd" or "d2l-1.0" (bptt_core.PIPELINES)
+    vocab_size: int                 # the characters (and <unk> in d2l 1.0) a prediction chooses from
 
 
 def network_controls() -> Network:
     """The character RNN's own settings, in the sidebar (the views' shared model does not apply here)."""
     with st.sidebar:
         st.header("Network")
-        T, h, activation, seed, at_rho = (widget(k) for k in NETWORK[:5])
+        widget("pipeline")
+        T, h, activation, seed, at_rho = (widget(k) for k in NETWORK[1:6])
         rho = widget("init_rho") if at_rho else None
     return Network(T, h, activation, seed, rho)
 
@@ -56,6 +59,12 @@ def network_controls() -> Network:
 @st.cache_resource(show_spinner=False, max_entries=4)  # users' texts too: a few MB each at most
 def corpus_of(text: str) -> Corpus:
     return make_corpus(text)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def book_windows(text: str, num_steps: int) -> WindowedText:
+    """The book's 1.0 windows over ``text`` (``bptt_core.d2l_time_machine``; ValueError when too short)."""
+    return d2l_time_machine(text, num_steps)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -123,8 +132,18 @@ def _settings_panel() -> None:
                    f"{tau}× the backward work of the others.")
 
 
-def run_plan(net: Network, text: str, is_book: bool) -> RunPlan | None:
-    """The comparison the settings describe, or None (with a message) when the text is too short."""
+def _batching(net: Network, text: str, pipeline: str) -> tuple[int, int, int] | None:
+    """(B, minibatches per epoch, vocabulary size) of the pipeline over ``text``, or None with a message."""
+    if pipeline == "d2l-1.0":
+        try:
+            windows = book_windows(text, net.T)
+        except ValueError:
+            st.warning(f"The book's 1.0 pipeline takes {D2L_1_0['num_train']:,} + {D2L_1_0['num_val']:,} windows of "
+                       f"T + 1 = {net.T + 1} characters, more than this text has: it needs The Time Machine or a "
+                       "text of your own that long.", icon=":material/straighten:")
+            return None
+        B = D2L_1_0["batch_size"]
+        return B, -(-windows.num_train // B), len(windows.vocab)
     corpus = corpus_of(text)
     B = fit_batch_size(corpus.train.size, net.T, WANTED_BATCH, MIN_BATCHES)
     if B == 0:
@@ -132,21 +151,58 @@ def run_plan(net: Network, text: str, is_book: bool) -> RunPlan | None:
                    f"characters give fewer than {MIN_BATCHES} minibatches): lower the window in the sidebar.",
                    icon=":material/straighten:")
         return None
+    return B, len(partitions(text, B, net.T, net.seed)[0]), len(corpus.vocab)
+
+
+def run_plan(net: Network, text: str, is_book: bool) -> RunPlan | None:
+    """The comparison the settings describe, or None (with a message) when the text is too short for it."""
+    pipeline = value("pipeline")
+    batching = _batching(net, text, pipeline)
+    if batching is None:
+        return None
+    B, per_epoch, vocab_size = batching
     tau, epochs = value("tau"), value("epochs")
     pi = keep_probability(tau)
     theta = value("theta") if value("clip") else None
-    per_epoch = len(partitions(text, B, net.T, net.seed)[0])
     chosen = [k for k in STRATEGY_KEYS if value(f"train_{k}")]
     n_updates = per_epoch * epochs
-    configs = {k: TrainConfig(strategy=strategy_from_name(k, tau, pi), hidden=net.h, num_steps=net.T, batch_size=B, lr=value("lr"),
-                              optimizer=value("optimizer"), theta=theta, epochs=epochs, sequential=True,
-                              init_rho=net.init_rho, activation=net.activation,
-                              valid_every=max(1, n_updates // CHECKPOINTS), seed=net.seed, dtype="float32",
-                              prefix="time traveller" if is_book else " ".join(text.split()[:2]))
-               for k in chosen}
+    common = dict(hidden=net.h, num_steps=net.T, lr=value("lr"), optimizer=value("optimizer"), theta=theta,
+                  epochs=epochs, init_rho=net.init_rho, activation=net.activation, seed=net.seed, dtype="float32",
+                  valid_every=max(1, n_updates // CHECKPOINTS))
+    if pipeline == "d2l-1.0":
+        configs = {k: d2l_1_0_config(strategy=strategy_from_name(k, tau, pi), **common) for k in chosen}
+    else:
+        prefix = "time traveller" if is_book else " ".join(text.split()[:2])
+        configs = {k: TrainConfig(strategy=strategy_from_name(k, tau, pi), batch_size=B, sequential=True,
+                                  prefix=prefix, **common) for k in chosen}
     shown = {"T": f"{net.T}", "τ": f"{tau}", "π": f"{pi:.2g}"}  # each strategy's run named by its parameter
     labels = {k: f"{STRATEGIES[k]['short']} {STRATEGIES[k]['parameter']} = {shown[STRATEGIES[k]['parameter']]}"
               for k in STRATEGY_KEYS}
     text_id = hashlib.sha1(text.encode()).hexdigest()  # names the text in the key, whatever its length
-    key = (text_id, net, tuple(chosen), tau, round(pi, 6), theta, value("lr"), value("optimizer"), epochs, B)
-    return RunPlan(key, corpus, configs, labels, B, n_updates, per_epoch, theta)
+    key = (text_id, pipeline, net, tuple(chosen), tau, round(pi, 6), theta, value("lr"), value("optimizer"), epochs, B)
+    return RunPlan(key, corpus_of(text), configs, labels, B, n_updates, per_epoch, theta, pipeline, vocab_size)
+
+
+def book_setting(plan: RunPlan) -> bool:
+    """Whether every config of the plan is the book's 1.0 setting (its figure then stands beside the run's)."""
+    shaping = {k: v for k, v in D2L_1_0.items() if k not in ("valid_every", "prefix", "sample_length")}
+    return plan.pipeline == "d2l-1.0" and bool(plan.configs) and all(
+        getattr(c, field) == v for c in plan.configs.values() for field, v in shaping.items())
+
+
+def held_out(plan: RunPlan) -> str:
+    """Where the validation perplexity is measured, in words."""
+    return (f"the {D2L_1_0['num_val']:,} validation windows" if plan.pipeline == "d2l-1.0"
+            else "the held-out last 10 % of the text")
+
+
+def plan_caption(plan: RunPlan, T: int) -> str:
+    """How the text becomes minibatches under the plan's pipeline, and how many updates each strategy makes."""
+    if plan.pipeline == "d2l-1.0":
+        return (f"The book's 1.0 pipeline: {D2L_1_0['num_train']:,} overlapping windows of T + 1 = {T + 1} characters "
+                f"to train, the next {D2L_1_0['num_val']:,} to validate; each epoch {plan.batches_per_epoch} shuffled "
+                f"minibatches of up to B = {plan.batch_size} windows, each from h₀ = 0; {plan.updates_each} updates "
+                "per strategy.")
+    return (f"Each epoch: {plan.batches_per_epoch} minibatches of B = {plan.batch_size} windows × T = {T} characters "
+            f"(the state carried from one window to the next and detached); {plan.updates_each} updates per "
+            f"strategy, validation perplexity on {held_out(plan)}.")

@@ -6,87 +6,45 @@
 import numpy as np
 import streamlit as st
 
+from bptt_core import BOOK_VALID_PERPLEXITY
+
 from charts.findings import training_sentence
-from charts.style import STRATEGIES
 from charts.training import gradient_norm_figure, minibatch_figure, perplexity_figure
 from ui.figures import show_chart
 from ui.lecture import lecture_note, scenario_buttons
 from ui.own_data import own_text_panel
 from ui.sections import open_tab_only
 from ui.text import explain
-from ui.training_run import finished_runs, session_run, start_run, stop_run
-from ui.training_settings import RunPlan, network_controls, partitions, run_plan, training_text, what_to_compare
+from ui.training_panels import progress, results, run_buttons
+from ui.training_run import session_run
+from ui.training_settings import (RunPlan, book_setting, held_out, network_controls, partitions, plan_caption, run_plan,
+                                  training_text, what_to_compare)
 
 SHOWN_BATCHES = 24   # minibatches in the partitioning chart (more would hide the pattern)
 SHOWN_WINDOWS = 8    # streams of each minibatch drawn: 32 windows were 1536 markers, slow to redraw
 
 
-def run_buttons(plan: RunPlan) -> None:
-    run = session_run()
-    running = run is not None and run.running
-    run_col, stop_col = st.columns(2)
-    run_col.button("Run", type="primary", disabled=not plan.configs or running, icon=":material/play_arrow:",
-                   width="stretch", on_click=start_run, args=(plan.key, plan.corpus, plan.configs, plan.updates_each),
-                   help="Train every chosen strategy with these settings, one after the other.")
-    stop_col.button("Stop", icon=":material/stop:", width="stretch", disabled=not running, on_click=stop_run,
-                    help="Stop the run after its current update; what was trained so far stays on the page.")
-    if not plan.configs:
-        st.warning("Choose at least one strategy to train.", icon=":material/checklist:")
-
-
-def progress(plan: RunPlan) -> None:
-    """The run in progress, redrawn every half second from its counters; the whole page once it ends."""
-    run = session_run()
-    if run is None or not run.running:
-        st.rerun()  # the run ended since the last redraw: the results replace this panel
-    name = STRATEGIES[run.current]["name"] if run.current else "Starting"
-    st.progress(min(run.done / max(run.total, 1), 1.0),
-                text=f"{name}: {run.done} of {run.total} updates, {run.seconds:.0f} s")
-    so_far = run.histories()
-    if so_far:
-        show_chart(perplexity_figure(so_far, x="updates", labels=plan.labels, vocab_size=len(plan.corpus.vocab)),
-                   key="training_live", caption="Validation perplexity so far (markers) and each window's training "
-                                                "perplexity (faint).")
-    sample = run.latest_sample()
-    if sample is not None:
-        st.caption(f"{plan.labels[sample[0]]}, update {sample[1]}: the prefix continued greedily.")
-        st.code(sample[2], language=None)
-
-
-def results(plan: RunPlan):
-    """The comparison's curves: finished (this session's or the server's), or this session's stopped run."""
-    run = session_run()
-    finished = finished_runs()
-    if run is not None and run.key == plan.key and run.status in ("stopped", "failed"):
-        if run.status == "failed":
-            st.error(f"The run failed: {run.error}", icon=":material/error:")
-        else:
-            st.info("The run was stopped: the curves show what was trained until then. Press Run to train again.",
-                    icon=":material/stop_circle:")
-        return run.histories()
-    if plan.key in finished:
-        finished.move_to_end(plan.key)
-        if run is None or run.key != plan.key:
-            st.caption("These curves were trained earlier on this server with exactly these settings (training is "
-                       "deterministic for a seed; only the seconds differ). Run trains them again.")
-        return finished[plan.key]
-    return None
-
-
 def tabs(plan: RunPlan, histories: dict) -> None:
-    V = len(plan.corpus.vocab)
+    V = plan.vocab_size
 
     def perplexity_tab():
         show_chart(perplexity_figure(histories, x="updates", labels=plan.labels, vocab_size=V),
                    key="training_perplexity", caption=(
-            "Validation perplexity (markers, on the held-out end of the text) and each window's training perplexity "
-            f"(faint) against updates. Uniform guessing over the {V} characters scores {V} (grey dotted)."))
+            f"Validation perplexity (markers, on {held_out(plan)}) and each window's training perplexity (faint) "
+            f"against updates. Uniform guessing over the {V} tokens scores {V} (grey dotted)."))
         st.markdown(training_sentence(histories, plan.labels))
-        for col, (name, hist) in zip(st.columns(len(histories)), histories.items()):
+        book = book_setting(plan)
+        cols = st.columns(len(histories) + book)
+        for col, (name, hist) in zip(cols, histories.items()):
             ppl = hist.final_valid_perplexity
             col.metric(plan.labels[name], "diverged" if hist.diverged else (f"{ppl:.2f}" if np.isfinite(ppl) else "—"),
                        help=f"{hist.index.size} updates, {hist.clipped.mean():.0%} clipped, "
                             f"{hist.seconds[-1] if hist.seconds.size else 0:.1f} s of training")
+        if book:
+            mean, spread = BOOK_VALID_PERPLEXITY["d2l-1.0"]
+            cols[-1].metric("The book's own code", f"{mean:.2f} ± {spread:.2f}",
+                            help="d2l 1.0's PyTorch code with this setting, two seeds: the final validation "
+                                 "perplexity, mean ± standard deviation. bench/d2l.py runs the lab's side over seeds.")
 
     def time_tab():
         show_chart(perplexity_figure(histories, x="seconds", labels=plan.labels, vocab_size=V),
@@ -131,9 +89,7 @@ text, is_book = training_text()
 what_to_compare()
 plan = run_plan(net, text, is_book)
 if plan is not None:
-    st.caption(f"Each epoch: {plan.batches_per_epoch} minibatches of B = {plan.batch_size} windows × T = {net.T} "
-               f"characters (the state carried from one window to the next and detached); "
-               f"{plan.updates_each} updates per strategy, validation perplexity on the last 10 % of the text.")
+    st.caption(plan_caption(plan, net.T))
     run_buttons(plan)
     current = session_run()
     if current is not None and current.running:
@@ -141,10 +97,15 @@ if plan is not None:
     histories = results(plan)
     if histories:
         tabs(plan, histories)
-    elif current is None or not current.running:
+    elif (current is None or not current.running) and plan.pipeline == "d2l-2nd":
         st.markdown("Press **Run** to train the chosen strategies; until then, here is how the book cuts the text "
                     "into minibatches.")
-    partitioning(plan, text, net.seed, net.T)
+    elif current is None or not current.running:
+        st.info("Press **Run** to train the chosen strategies: the curves appear here as they train. The 1.0 "
+                "pipeline draws its minibatches afresh every epoch, so there is no fixed partitioning to show.",
+                icon=":material/play_arrow:")
+    if plan.pipeline == "d2l-2nd":
+        partitioning(plan, text, net.seed, net.T)
 own_text_panel()
 explain(
     "The section closes with claims you can test: regular truncation works well in practice, randomized "
