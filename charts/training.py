@@ -116,22 +116,27 @@ def gradient_norm_figure(histories: Mapping, *, theta: float | None = None,
     return _dropped_note(fig, dropped, "gradient norms")
 
 
-def minibatch_figure(sequential_starts, random_starts, *, num_steps: int, n_tokens: int) -> go.Figure:
+def minibatch_figure(sequential_starts, random_starts, *, num_steps: int, n_tokens: int,
+                     random_name: str = "random partitioning") -> go.Figure:
     """Where each minibatch's B windows start in the text, for the book's two partitionings.
 
     sequential_starts, random_starts: (N, B) start positions (``bptt_core.Batches.starts``).
     Sequential: B streams, each a straight rising line (row b of batch i + 1 continues row b of
     batch i, so the state can be carried over). Random: windows scattered over the whole text
-    (the state must be reset).
+    (the state must be reset). ``sequential_starts`` None draws the random ones alone, named
+    ``random_name`` (the book's 1.0 loader: shuffled overlapping windows).
     """
     traces = []
-    for starts, name, colour, symbol in ((sequential_starts, "sequential", PALETTE["blue"], "circle"),
-                                         (random_starts, "random", PALETTE["orange"], "x")):
+    for starts, arg, name, colour, symbol in (
+            (sequential_starts, "sequential", "sequential partitioning", PALETTE["blue"], "circle"),
+            (random_starts, "random", random_name, PALETTE["orange"], "x")):
+        if starts is None:
+            continue
         s = np.asarray(starts, dtype=float)
         if s.ndim != 2:
-            raise ValueError(f"{name}_starts: expected an (N, B) array, got shape {s.shape}")
+            raise ValueError(f"{arg}_starts: expected an (N, B) array, got shape {s.shape}")
         batch = np.broadcast_to(np.arange(1, s.shape[0] + 1)[:, None], s.shape)
-        traces.append(scatter(x=batch.ravel(), y=s.ravel(), mode="markers", name=f"{name} partitioning",
+        traces.append(scatter(x=batch.ravel(), y=s.ravel(), mode="markers", name=name,
                               marker=dict(color=colour, size=5, symbol=symbol, opacity=0.8)))
     return new_figure(*traces, layout=house_layout(
         title=f"Where each minibatch's windows start (T = {num_steps})",

@@ -106,6 +106,8 @@ def test_minibatch_figure_shows_both_partitionings():
     assert nonfinite(traces) == 0
     with pytest.raises(ValueError, match="sequential_starts"):
         minibatch_figure(np.arange(3), rnd.starts, num_steps=10, n_tokens=100)
+    alone = decoded(minibatch_figure(None, rnd.starts, num_steps=10, n_tokens=100, random_name="shuffled windows"))
+    assert [t["name"] for t in alone] == ["shuffled windows"], "the book's 1.0 loader: one series"
 
 
 def test_unknown_strategy_is_rejected():

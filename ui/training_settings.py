@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import NamedTuple
 
+import numpy as np
 import streamlit as st
 
 from bptt_core import (D2L_1_0, STRATEGY_KEYS, Corpus, TrainConfig, WindowedText, d2l_1_0_config, d2l_time_machine,
@@ -96,7 +97,14 @@ def keep_probability(tau: int) -> float:
     return matched_pi(tau) if tau >= 2 else MIN_PI
 
 
-def what_to_compare() -> None:
+@st.cache_data(max_entries=8, show_spinner=False)
+def book_starts(text: str, num_steps: int, seed: int):
+    """(n, 1024): where the windows of the first epoch's full minibatches start, under the book's 1.0 loader."""
+    batches = book_windows(text, num_steps).batches(D2L_1_0["batch_size"], train=True, rng=seed)
+    return np.stack([b.starts for b in batches if b.starts.size == D2L_1_0["batch_size"]])
+
+
+def what_to_compare(plan_caption: str = "") -> None:
     """The strategies and the run's settings, in an expander whose label sums them up (outside any
     fragment: changing one reruns the page)."""
     chosen = [STRATEGIES[k]["short"].lower() for k in STRATEGY_KEYS if value(f"train_{k}")] or ["nothing yet"]
@@ -105,6 +113,8 @@ def what_to_compare() -> None:
              f"η = {value('lr'):g} · {value('epochs')} epochs")
     with st.expander(label, icon=":material/tune:"):
         _settings_panel()
+        if plan_caption:
+            st.caption(plan_caption)
 
 
 def _settings_panel() -> None:

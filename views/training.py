@@ -6,7 +6,7 @@
 import numpy as np
 import streamlit as st
 
-from bptt_core import BOOK_VALID_PERPLEXITY
+from bptt_core import BOOK_VALID_PERPLEXITY, D2L_1_0
 
 from charts.findings import training_sentence
 from charts.training import gradient_norm_figure, minibatch_figure, perplexity_figure
@@ -17,7 +17,8 @@ from ui.sections import open_tab_only
 from ui.text import explain
 from ui.training_panels import progress, results, run_buttons
 from ui.training_run import session_run
-from ui.training_settings import (RunPlan, book_setting, held_out, network_controls, partitions, plan_caption, run_plan,
+from ui.training_settings import (RunPlan, book_setting, book_starts, held_out, network_controls, partitions, plan_caption,
+                                  run_plan,
                                   training_text, what_to_compare)
 
 SHOWN_BATCHES = 24   # minibatches in the partitioning chart (more would hide the pattern)
@@ -68,10 +69,20 @@ def tabs(plan: RunPlan, histories: dict) -> None:
 
 
 def partitioning(plan: RunPlan, text: str, seed: int, T: int) -> None:
-    seq_starts, rnd_starts = partitions(text, plan.batch_size, T, seed)
     every = -(-plan.batch_size // SHOWN_WINDOWS)  # every k-th row: streams spread over the whole text
     shown = "the B windows" if every == 1 else f"one in {every} of the B = {plan.batch_size} windows"
     rows = np.s_[:SHOWN_BATCHES, ::every]
+    if plan.pipeline == "d2l-1.0":
+        starts = book_starts(text, T, seed)
+        used = D2L_1_0["num_train"] + D2L_1_0["num_val"] + T  # the characters the 1.0 pipeline reads
+        show_chart(minibatch_figure(None, starts[rows], num_steps=T, n_tokens=used,
+                                    random_name="shuffled overlapping windows"),
+                   key="training_minibatches", caption=(
+            f"Where {shown} of the first {len(starts)} minibatches of an epoch start in the text: the book's 1.0 "
+            "loader shuffles the overlapping windows of the opening characters afresh every epoch, and every window "
+            "starts from h₀ = 0."))
+        return
+    seq_starts, rnd_starts = partitions(text, plan.batch_size, T, seed)
     show_chart(minibatch_figure(seq_starts[rows], rnd_starts[rows], num_steps=T, n_tokens=plan.corpus.train.size),
                key="training_minibatches", caption=(
         f"Where {shown} of the first {min(SHOWN_BATCHES, len(seq_starts))} minibatches start in the training text. "
@@ -86,10 +97,9 @@ scenario_buttons("training")
 lecture_note("training", st.container())  # the page reruns whole for every setting: no fragment to hold it
 net = network_controls()
 text, is_book = training_text()
-what_to_compare()
 plan = run_plan(net, text, is_book)
+what_to_compare(plan_caption(plan, net.T) if plan is not None else "")
 if plan is not None:
-    st.caption(plan_caption(plan, net.T))
     run_buttons(plan)
     current = session_run()
     if current is not None and current.running:
@@ -97,15 +107,10 @@ if plan is not None:
     histories = results(plan)
     if histories:
         tabs(plan, histories)
-    elif (current is None or not current.running) and plan.pipeline == "d2l-2nd":
+    elif current is None or not current.running:
         st.markdown("Press **Run** to train the chosen strategies; until then, here is how the book cuts the text "
                     "into minibatches.")
-    elif current is None or not current.running:
-        st.info("Press **Run** to train the chosen strategies: the curves appear here as they train. The 1.0 "
-                "pipeline draws its minibatches afresh every epoch, so there is no fixed partitioning to show.",
-                icon=":material/play_arrow:")
-    if plan.pipeline == "d2l-2nd":
-        partitioning(plan, text, net.seed, net.T)
+    partitioning(plan, text, net.seed, net.T)
 own_text_panel()
 explain(
     "The section closes with claims you can test: regular truncation works well in practice, randomized "
