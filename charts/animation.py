@@ -1,4 +1,5 @@
-"""Figures that play in the browser: Plotly frames, a play/pause button and a slider.
+"""Analysis of Gradients in RNNs and Randomized Truncation, swept: figures that play in the browser: Plotly
+frames, a play/pause button and a slider.
 
 Every frame travels with the figure, so pressing play (or dragging the Plotly slider)
 sends nothing to the server: a lecturer presses play and talks. Frames carry only the

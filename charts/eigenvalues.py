@@ -1,4 +1,5 @@
-"""Figures of the eigenvalue view: the spectrum of W_hh in the complex plane, its moduli beside
+"""Backpropagation Through Time in Detail (the powers of W_hh in the expanded sum) and its exercise 1,
+drawn. Figures of the eigenvalue view: the spectrum of W_hh in the complex plane, its moduli beside
 its singular values, log10‖W^k‖₂ against ρ^k, and the section's exercise 1 (M^k x turning
 towards the top eigenvector). Plus the sentences that read numbers off those curves.
 

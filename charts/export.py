@@ -1,4 +1,5 @@
-"""A figure's data as a table, and the figure as a page that needs no network.
+"""A helper (no subsection of its own): a figure's data as a table, and the figure as a page that needs no
+network.
 
 ``figure_table`` reads the numbers back out of any figure of the lab (lines, markers,
 text, bars, heatmaps, and the frames of an animation) into one long table; the CSV

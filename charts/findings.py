@@ -1,6 +1,7 @@
-"""Sentences read off the data a chart draws: every number, "rises", "below its bound" or "agrees"
-a view says under a chart comes from one of these functions, computed from the same arrays the
-chart is built from (tests/test_findings.py checks them against the data).
+"""A helper of every view (no subsection of its own). Sentences read off the data a chart draws: every
+number, "rises", "below its bound" or "agrees" a view says under a chart comes from one of these
+functions, computed from the same arrays the chart is built from (tests/test_findings.py checks them
+against the data).
 
 Pure functions, no Streamlit: arrays in, one markdown sentence out. Values are log10 sizes where
 the charts draw log10 sizes (finite past float64); −inf is an exact zero.

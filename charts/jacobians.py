@@ -1,6 +1,7 @@
-"""Figures of the Jacobian-products view: ‖∂h_T/∂h_{T−k}‖₂ by lag for several activations with
-Pascanu, Mikolov & Bengio's bound (λ₁γ)^k, the matrix log10‖∂h_t/∂h_s‖₂ as a heatmap, and the
-distribution of φ'(a_t) that decides how much each step shrinks a gradient.
+"""Analysis of Gradients in RNNs, with Pascanu et al.'s bound: figures of the Jacobian-products view:
+‖∂h_T/∂h_{T−k}‖₂ by lag for several activations with Pascanu, Mikolov & Bengio's bound (λ₁γ)^k, the matrix
+log10‖∂h_t/∂h_s‖₂ as a heatmap, and the distribution of φ'(a_t) that decides how much each step shrinks a
+gradient.
 
 Text drawn in a figure is Unicode math (hₜ, φ′), with <sub> where Unicode has no subscript (h<sub>T</sub>)."""
 

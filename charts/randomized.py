@@ -1,5 +1,5 @@
-"""Figures of randomized truncation (``bptt_core.randomized``): the Monte-Carlo draws against the
-exact truth, and the exact variance against the keep probability π.
+"""Randomized Truncation: figures of randomized truncation (``bptt_core.randomized``): the Monte-Carlo draws
+against the exact truth, and the exact variance against the keep probability π.
 
 A title names what is drawn; what the data say goes into a sentence computed from them
 (``monte_carlo_findings``, ``variance_findings``), so that no title claims what the data may

@@ -1,5 +1,6 @@
-"""Figures of the scalar-model view: the terms (Π c_j) b_i of a_t, the recursion against the
-sum of its terms, and the butterfly effect of a tiny change in h_0.
+"""Analysis of Gradients in RNNs (its scalar model, a_t = b_t + c_t a_{t-1}): figures of the scalar-model
+view: the terms (Π c_j) b_i of a_t, the recursion against the sum of its terms, and the butterfly effect
+of a tiny change in h_0.
 
 Text drawn in a figure is Unicode math (aₜ, cⱼ, h₀)."""
 

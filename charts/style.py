@@ -1,4 +1,4 @@
-"""One look for every figure: the Okabe–Ito colour-blind-safe palette, line
+"""A helper (no subsection of its own). One look for every figure: the Okabe–Ito colour-blind-safe palette, line
 styles that differ as well as colours, and one name per strategy."""
 
 from __future__ import annotations

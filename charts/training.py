@@ -1,5 +1,6 @@
-"""Figures of the training lab: perplexity against updates and against wall-clock seconds, the
-gradient norm before clipping with the threshold θ, and how the book cuts the text into minibatches.
+"""Comparing Strategies, trained: figures of the training lab: perplexity against updates and against wall-
+clock seconds, the gradient norm before clipping with the threshold θ, and how the book cuts the text into
+minibatches.
 
 Each run is a ``bptt_core.History`` keyed by strategy name (``full``, ``chunked``, ``sliding``,
 ``randomized``); its colour, dash and name come from ``charts.style.STRATEGIES``. Non-finite

@@ -1,7 +1,7 @@
-"""Figures of the truncation view: the book's figure of segments over The Time
-Machine, per-step gradient norms of each strategy, and their agreement with the
-exact gradient. The Monte-Carlo figures of randomized truncation are in
-charts/randomized.py, named after bptt_core/randomized.py."""
+"""Truncating Time Steps and Comparing Strategies: figures of the truncation view: the book's figure of
+segments over The Time Machine, per-step gradient norms of each strategy, and their agreement with the
+exact gradient. The Monte-Carlo figures of randomized truncation are in charts/randomized.py, named after
+bptt_core/randomized.py."""
 
 from __future__ import annotations
 

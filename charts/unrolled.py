@@ -1,6 +1,6 @@
-"""Figures of the unrolled-network view: the section's computational graph with
-the size of the gradient on every edge, ‖∂L/∂h_t‖ over time, the recursion
-against the expanded sum, and each step's share of ∂L/∂W_hh."""
+"""Backpropagation Through Time in Detail: figures of the unrolled-network view: the section's computational
+graph with the size of the gradient on every edge, ‖∂L/∂h_t‖ over time, the recursion against the expanded
+sum, and each step's share of ∂L/∂W_hh."""
 
 from __future__ import annotations
 

@@ -6,9 +6,6 @@ modebar, every SVG layer), on every slider move. Here the element keeps one iden
 and the figure travels as its data: a small ``st.components.v2`` module hands each new figure to
 ``Plotly.react``, which diffs it against the drawn one and redraws into the same DOM.
 
-Measured in Chromium (``bench/latency.py``, the trivial app's one chart either way): a slider move
-redraws the chart in about 0.6× the time ``st.plotly_chart`` takes.
-
 plotly.js is the copy inside the ``plotly`` package (the one ``fig.to_html`` embeds, so the live
 chart and an exported HTML file draw with the same plotly.js); a browser tab fetches it once.
 The figure's JSON reaches the browser as bytes and is only ever parsed as JSON: no text of a figure
