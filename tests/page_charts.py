@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 import numpy as np
 
@@ -45,3 +46,17 @@ def decode_typed_array(spec: dict) -> np.ndarray:
     if shape:
         array = array.reshape([int(n) for n in str(shape).split(",")])
     return array
+
+
+def nonfinite_values(fig) -> int:
+    """inf/NaN values in any numeric field of any trace of ``fig`` (None is a deliberate gap)."""
+    bad = 0
+    for trace in fig.to_plotly_json()["data"]:
+        for field in ("x", "y", "z", "customdata"):
+            values = trace.get(field)
+            if values is None:
+                continue
+            for v in np.asarray(values, dtype=object).ravel():
+                if isinstance(v, (int, float, np.integer, np.floating)) and not math.isfinite(float(v)):
+                    bad += 1
+    return bad

@@ -16,21 +16,12 @@ from bptt_core.randomized import randomized_statistics, randomized_variance_swee
 from charts.randomized import (blow_up_pi, mc_coordinate_figure, mc_error_figure, monte_carlo_findings,
                                power_of_ten, variance_figure, variance_findings)
 from charts.style import STRATEGIES
+from tests.page_charts import nonfinite_values
 
 PIS = tuple(round(0.05 * k, 2) for k in range(1, 21))
 
 
-def nonfinite(fig) -> int:
-    """inf/NaN values in any numeric field of any trace (None is a deliberate gap)."""
-    bad = 0
-    for trace in fig.to_plotly_json()["data"]:
-        for field in ("x", "y", "z", "customdata"):
-            values = trace.get(field)
-            if values is None:
-                continue
-            arr = np.asarray(values, dtype=object).ravel()
-            bad += sum(1 for v in arr if isinstance(v, (float, np.floating)) and not math.isfinite(v))
-    return bad
+nonfinite = nonfinite_values
 
 
 @pytest.fixture(scope="module", params=[(50, 0.2), (50, 0.8), (100, 0.2), (100, 0.8)],

@@ -4,34 +4,24 @@ in any trace, including at overflow. The Monte-Carlo figures: tests/test_charts_
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
 
-from bptt_core import (BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT, Full, Randomized, Truncated,
+from bptt_core import (BOOK_FIGURE_SEGMENTS, BOOK_FIGURE_TAU, BOOK_FIGURE_TEXT, STRATEGY_KEYS, Full, Randomized,
+                       Truncated,
                        boundaries_from_xi, compare_strategies, full_boundaries, randomized_boundaries,
                        regular_boundaries, toy_problem, xi_from_segments)
 from charts.style import STRATEGIES
 from charts.truncation import (LINE_CHARS, ROWS, SPACE, agreement_figure, gradient_norms_figure, segment_labels,
                                truncation_figure)
+from tests.page_charts import nonfinite_values
 
-KEYS = ("full", "chunked", "sliding", "randomized")
+KEYS = STRATEGY_KEYS
 BOOK_ROW = ["the", "␣time", "␣m", "achine␣", "by", "␣h␣g", "␣wel", "ls"]
 
 
-def nonfinite(fig) -> int:
-    """inf/NaN values in any numeric field of any trace (None is a deliberate gap)."""
-    bad = 0
-    for trace in fig.to_plotly_json()["data"]:
-        for field in ("x", "y", "z", "customdata"):
-            values = trace.get(field)
-            if values is None:
-                continue
-            for v in np.asarray(values, dtype=object).ravel():
-                if isinstance(v, (int, float, np.integer, np.floating)) and not math.isfinite(float(v)):
-                    bad += 1
-    return bad
+nonfinite = nonfinite_values
 
 
 def book_boundaries(n=len(BOOK_FIGURE_TEXT), tau=BOOK_FIGURE_TAU):

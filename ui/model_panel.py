@@ -7,6 +7,8 @@ reruns that section only) and shows the same RNN; the caption under them reads Ï
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import streamlit as st
 
 from ui.compute import matrix_facts
@@ -30,6 +32,17 @@ def model_controls(row=None) -> Model:
         model = Model(**drawn)
         st.caption(matrix_caption(model))
     return model
+
+
+def view_settings(*keys):
+    """A view's settings: (a NamedTuple ``Settings(model, *keys)``, and the function that draws them: the
+    sidebar's model, and the view's own controls ``keys`` side by side in the row it is given)."""
+    settings_type = NamedTuple("Settings", [("model", Model)] + [(key, object) for key in keys])
+
+    def draw(row):
+        return settings_type(model_controls(), *(widget(key, col) for key, col in zip(keys, row.columns(len(keys)))))
+
+    return settings_type, draw
 
 
 def matrix_caption(model: Model) -> str:

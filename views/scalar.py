@@ -2,33 +2,23 @@
 # and its unrolled terms (vanishing for |c| < 1, exploding for |c| > 1), the recursion against the sum
 # of its terms, and the butterfly effect of a tiny change of h_0 in the sidebar's RNN.
 
-from typing import NamedTuple
-
 import streamlit as st
 
 from bptt_core import log10_growth
 from charts.findings import butterfly_sentence, regime_sentence
 from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
 from ui.compute import butterfly_run, scalar_run
-from ui.controls import Model, widget
+from ui.controls import widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import FLOAT64_MAX
-from ui.model_panel import model_controls
+from ui.model_panel import view_settings
 from ui.sections import open_tab_only
 from ui.text import explain
 
 
-class Settings(NamedTuple):
-    model: Model
-    c: float
-    c_noise: float
-
-
-def settings(row) -> Settings:
-    """The sidebar's model and the view's c and c_noise, in ``row`` (drawn by the open tab's fragment)."""
-    left, right = row.columns(2)
-    return Settings(model_controls(), widget("c", left), widget("c_noise", right))
+# The sidebar's model and the view's c and c_noise (drawn by the open tab's fragment, into the row above it).
+Settings, settings = view_settings("c", "c_noise")
 
 
 def terms_tab(s: Settings):

@@ -3,8 +3,6 @@
 # randomized BPTT on the sidebar's network, and the Monte-Carlo behaviour of randomized truncation
 # (unbiased, with a variance the core computes exactly).
 
-from typing import NamedTuple
-
 import pandas as pd
 import streamlit as st
 
@@ -14,11 +12,11 @@ from charts.style import STRATEGIES
 from charts.truncation import agreement_figure, gradient_norms_figure
 from ui.book_figure import book_figure, book_figure_inputs
 from ui.compute import strategy_comparison, strategy_sweeps
-from ui.controls import MIN_PI, Model, widget
+from ui.controls import MIN_PI, widget
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import overflow_message
-from ui.model_panel import model_controls
+from ui.model_panel import view_settings
 from ui.monte_carlo import monte_carlo_section, variance_section
 from ui.sections import open_tab_only
 from ui.text import explain
@@ -27,16 +25,8 @@ ANIMATION_TAUS = tuple(range(1, 21))                          # the frames of "A
 ANIMATION_PIS = tuple(round(MIN_PI * k, 2) for k in range(1, 21))  # π's floor … 1
 
 
-class Settings(NamedTuple):
-    model: Model
-    tau: int
-    pi: float
-
-
-def settings(row) -> Settings:
-    """The sidebar's model and the view's τ and π, in ``row`` (drawn by the open tab's fragment)."""
-    left, right = row.columns(2)
-    return Settings(model_controls(), widget("tau", left), widget("pi", right))
+# The sidebar's model and the view's τ and π (drawn by the open tab's fragment, into the row above it).
+Settings, settings = view_settings("tau", "pi")
 
 
 def book_figure_tab(s: Settings):
