@@ -276,7 +276,7 @@ def _gradient_norms(v, updates: int = 60) -> np.ndarray:
 
 
 def training_exploding(v):
-    # "Exploding start … watch ‖g‖" (and the tour: "watch ‖g‖ spike far above θ")
+    # "Exploding, ρ₀ … watch ‖g‖" (and the tour: "watch ‖g‖ spike far above θ")
     g = _gradient_norms(v)
     assert g.max() > 10 * 1.0
 
@@ -317,9 +317,9 @@ CHECKS = {
     ("scalar", "Exploding, c = {c:g}"): scalar_exploding,
     ("scalar", "Random cₜ, c = {c:g} ± {c_noise:g}"): scalar_random,
     ("scalar", "Butterfly, ρ = {rho:g}"): scalar_butterfly,
-    ("training", "Regular against randomized, τ = {tau}"): training_comparison,
-    ("training", "Exploding start, ρ₀ = {init_rho:g}, no clipping"): training_exploding,
-    ("training", "Exploding start, ρ₀ = {init_rho:g}, θ = {theta:g}"): training_exploding,
+    ("training", "Regular vs randomized, τ = {tau}"): training_comparison,
+    ("training", "Exploding, ρ₀ = {init_rho:g}, no clipping"): training_exploding,
+    ("training", "Exploding, ρ₀ = {init_rho:g}, θ = {theta:g}"): training_exploding,
     ("training", "The book's {pipeline} run"): training_book_run,
 }
 

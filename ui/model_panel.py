@@ -13,6 +13,7 @@ import streamlit as st
 
 from ui.compute import matrix_facts
 from ui.controls import SIDEBAR_ORDER, Model, value, widget
+from ui.text import presenting
 
 # The controls each kind of W_hh ignores are not drawn (they keep their values for the session).
 UNUSED_BY_KIND = {"gaussian": ("spread", "nonnormality"), "symmetric": ("nonnormality",), "normal": ("nonnormality",)}
@@ -40,9 +41,17 @@ def view_settings(*keys):
     settings_type = NamedTuple("Settings", [("model", Model)] + [(key, object) for key in keys])
 
     def draw(row):
-        return settings_type(model_controls(), *(widget(key, col) for key, col in zip(keys, row.columns(len(keys)))))
+        model = model_controls()
+        places = [None] * len(keys) if presenting() else row.columns(len(keys))
+        return settings_type(model, *(view_widget(key, place) for key, place in zip(keys, places)))
 
     return settings_type, draw
+
+
+def view_widget(key: str, place=None):
+    """A view's own control: in ``place`` (the page, by default) on a screen; in the sidebar, under the model,
+    in presentation mode, where the projector's 720 px go to the chart."""
+    return widget(key, st.sidebar if presenting() else place)
 
 
 def matrix_caption(model: Model) -> str:

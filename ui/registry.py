@@ -158,12 +158,12 @@ SCENARIOS = {
     ),
     "training": _scenarios(
         "training",
-        ("Regular against randomized, τ = {tau}", "{train_activation} φ, τ = {tau}, π matched to τ: the two "
+        ("Regular vs randomized, τ = {tau}", "{train_activation} φ, τ = {tau}, π matched to τ: the two "
          "truncations side by side, full BPTT for reference", dict(train_activation="tanh", tau=5), "Perplexity"),
-        ("Exploding start, ρ₀ = {init_rho:g}, no clipping", "{train_activation} φ, Wₕₕ started at spectral radius "
+        ("Exploding, ρ₀ = {init_rho:g}, no clipping", "{train_activation} φ, Wₕₕ started at spectral radius "
          "ρ₀ = {init_rho:g}, clipping off: watch ‖g‖", dict(train_activation="tanh", init_at_rho=True, init_rho=3.0, clip=False,
          train_chunked=False, train_randomized=False), "Gradient norms"),
-        ("Exploding start, ρ₀ = {init_rho:g}, θ = {theta:g}", "{train_activation} φ, Wₕₕ started at spectral radius "
+        ("Exploding, ρ₀ = {init_rho:g}, θ = {theta:g}", "{train_activation} φ, Wₕₕ started at spectral radius "
          "ρ₀ = {init_rho:g}, clipped at θ = {theta:g}", dict(train_activation="tanh", init_at_rho=True, init_rho=3.0, clip=True, theta=1.0,
          train_chunked=False, train_randomized=False), "Gradient norms"),
         ("The book's {pipeline} run", "the book's {pipeline} pipeline and setting: {train_activation} φ, h = {train_h}, "
@@ -227,10 +227,10 @@ TOUR = (
     _step("scalar", "Butterfly, ρ = {rho:g}",
           "The same in the forward pass: a change of h₀ by ε grows like ρᵗ. This is why long products are "
           "fragile, and why the book truncates."),
-    _step("training", "Regular against randomized, τ = {tau}",
+    _step("training", "Regular vs randomized, τ = {tau}",
           "Now train: press Run and compare the perplexity regular truncation (τ = {tau}) and randomized "
           "truncation of the same expected length reach. The section says randomized does not work much better."),
-    _step("training", "Exploding start, ρ₀ = {init_rho:g}, no clipping",
+    _step("training", "Exploding, ρ₀ = {init_rho:g}, no clipping",
           "Wₕₕ starts at spectral radius ρ₀ = {init_rho:g} and clipping is off: press Run and watch ‖g‖ spike far "
           "above θ. Then the next scenario button turns clipping on: run again and compare."),
 )

@@ -16,17 +16,17 @@ from ui.training_run import finished_runs, session_run, start_run, stop_run
 from ui.training_settings import RunPlan
 
 
-def run_buttons(plan: RunPlan) -> None:
+def run_buttons(plan: RunPlan, run_col, stop_col) -> None:
+    """Run and Stop, in the two places given (beside the settings: the results stay on the first screen)."""
     run = session_run()
     running = run is not None and run.running
-    run_col, stop_col = st.columns(2)
     run_col.button("Run", type="primary", disabled=not plan.configs or running, icon=":material/play_arrow:",
                    width="stretch", on_click=start_run, args=(plan.key, plan.corpus, plan.configs, plan.updates_each),
                    help="Train every chosen strategy with these settings, one after the other.")
     stop_col.button("Stop", icon=":material/stop:", width="stretch", disabled=not running, on_click=stop_run,
                     help="Stop the run after its current update; what was trained so far stays on the page.")
     if not plan.configs:
-        st.warning("Choose at least one strategy to train.", icon=":material/checklist:")
+        st.warning("Choose at least one strategy to train.", icon=":material/checklist:")  # under the row
 
 
 def progress(plan: RunPlan) -> None:

@@ -14,10 +14,10 @@ from charts.eigenvalues import (alignment_figure, alignment_summary, eigen_plane
                                 power_norm_summary, power_norms_figure)
 from charts.findings import singular_values_sentence
 from ui.compute import MatrixFacts, alignment, matrix_facts, own_alignment, own_matrix_facts, own_power_norms, power_norms
-from ui.controls import CONTROLS, Model, widget
+from ui.controls import CONTROLS, Model
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
-from ui.model_panel import model_controls
+from ui.model_panel import model_controls, view_widget
 from ui.own_data import OWN_MATRIX, own_input, own_matrix
 from ui.sections import open_tab_only
 from ui.text import explain, plain_markdown
@@ -90,7 +90,7 @@ def singular_tab(m: Matrix):
 
 def powers_tab(m: Matrix):
     drift_warning(m)
-    K = widget("K")
+    K = view_widget("K")
     lv = m.powers(K)
     show_chart(power_norms_figure(lv, rho=m.facts.rho, sigma_max=float(m.facts.sv[0])), key="eigenvalues_powers",
                caption=f"log₁₀‖Wₕₕᵏ‖₂ of {m.name} for k = 0 … {K} (black) between ρᵏ (dashed) and ‖Wₕₕ‖₂ᵏ "
@@ -100,7 +100,7 @@ def powers_tab(m: Matrix):
 
 
 def alignment_tab(m: Matrix):
-    K = widget("K")
+    K = view_widget("K")
     cos = m.alignment(K)
     show_chart(alignment_figure(cos), key="eigenvalues_alignment",
                caption=f"Exercise 1: |cos| of the angle between Mᵏ x and the top eigenvector v₁ of M = {m.name} "
@@ -109,7 +109,7 @@ def alignment_tab(m: Matrix):
 
 
 def animation_tab(m: Matrix):
-    K = widget("K")
+    K = view_widget("K")
     if m.facts.rho == 0.0:
         st.info("Every eigenvalue of this Wₕₕ is 0: there is no ρ to scale.", icon=":material/info:")
         return

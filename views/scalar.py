@@ -8,11 +8,11 @@ from bptt_core import log10_growth
 from charts.findings import butterfly_sentence, regime_sentence
 from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
 from ui.compute import butterfly_run, scalar_run
-from ui.controls import widget
+
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import FLOAT64_MAX
-from ui.model_panel import view_settings
+from ui.model_panel import view_settings, view_widget
 from ui.sections import open_tab_only
 from ui.text import explain
 
@@ -49,7 +49,7 @@ def recursion_tab(s: Settings):
 
 def butterfly_tab(s: Settings):
     T, h, activation, rho, *_ = s.model
-    log_eps = widget("log_eps")
+    log_eps = view_widget("log_eps")
     distance, overflow_step = butterfly_run(s.model, log_eps)
     if overflow_step is not None:
         st.warning(f"The forward pass overflowed float64: the hidden state hₜ grew past the largest double "

@@ -14,7 +14,7 @@ from ui.figures import show_chart
 from ui.lecture import lecture_note, scenario_buttons
 from ui.own_data import own_text_panel
 from ui.sections import open_tab_only
-from ui.text import explain
+from ui.text import explain, presenting
 from ui.training_panels import progress, results, run_buttons
 from ui.training_run import session_run
 from ui.training_settings import (RunPlan, book_setting, book_starts, held_out, network_controls, partitions, plan_caption,
@@ -98,16 +98,18 @@ lecture_note("training", st.container())  # the page reruns whole for every sett
 net = network_controls()
 text, is_book = training_text()
 plan = run_plan(net, text, is_book)
-what_to_compare(plan_caption(plan, net.T) if plan is not None else "")
+settings_col, run_col, stop_col = st.columns([4, 1, 1])
+with settings_col:
+    what_to_compare(plan_caption(plan, net.T) if plan is not None else "")
 if plan is not None:
-    run_buttons(plan)
+    run_buttons(plan, run_col, stop_col)
     current = session_run()
     if current is not None and current.running:
         st.fragment(lambda: progress(plan), run_every=0.5)()
     histories = results(plan)
     if histories:
         tabs(plan, histories)
-    elif current is None or not current.running:
+    elif (current is None or not current.running) and not presenting():  # the projector keeps the chart on screen
         st.markdown("Press **Run** to train the chosen strategies; until then, here is how the book cuts the text "
                     "into minibatches.")
     partitioning(plan, text, net.seed, net.T)

@@ -12,11 +12,11 @@ from charts.style import STRATEGIES
 from charts.truncation import agreement_figure, gradient_norms_figure
 from ui.book_figure import book_figure, book_figure_inputs
 from ui.compute import strategy_comparison, strategy_sweeps
-from ui.controls import MIN_PI, widget
+from ui.controls import MIN_PI
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import overflow_message
-from ui.model_panel import view_settings
+from ui.model_panel import view_settings, view_widget
 from ui.monte_carlo import monte_carlo_section, variance_section
 from ui.sections import open_tab_only
 from ui.text import explain
@@ -74,7 +74,7 @@ def agreement_tab(s: Settings):
 
 
 def monte_carlo_tab(s: Settings):
-    monte_carlo_section(s.model, s.pi, widget("samples"))
+    monte_carlo_section(s.model, s.pi, view_widget("samples"))
 
 
 def variance_tab(s: Settings):
