@@ -386,9 +386,16 @@ def slider_value(pg, key: str) -> float:
     return float(thumb.get_attribute("aria-valuenow") or thumb.input_value())
 
 
+REVEAL_JS = """(el) => { const d = el.closest('details');
+  if (d && !d.open) { d.querySelector('summary').click(); return true; } return false; }"""
+
+
 def press_slider(pg, key: str, *keys: str) -> float:
-    """Press ``keys`` on the slider of ``key``, wait for the rerun; its new value."""
+    """Press ``keys`` on the slider of ``key`` (opening the expander it is folded in, as a user would),
+    wait for the rerun; its new value."""
     thumb = slider_thumb(pg, key)
+    if not thumb.is_visible() and pg.evaluate(REVEAL_JS, thumb.element_handle()):
+        thumb.wait_for(state="visible")
     thumb.focus()
     before = runs(pg)
     for k in keys:

@@ -145,8 +145,10 @@ def share_link(pg, lab_url: str, url_path: str) -> str:
 
 
 def walk_view(pg, watcher: Watcher, lab_url: str, url_path: str) -> list[str]:
-    """Every tab with its buttons, every scenario, a download, the share link; the buttons pressed."""
+    """A download (first, while the view is as it opens: a scenario may leave it without a chart),
+    every tab with its buttons, every scenario, the share link; the buttons pressed."""
     pressed = []
+    step(watcher, f"{url_path} / tab {open_tab(pg, url_path)!r}: Download → CSV", download_csv, pg, lab_url)
     for tab in tabs(pg, url_path) or [None]:
         where = url_path if tab is None else f"{url_path} / tab {tab!r}"
         if tab is not None:
@@ -160,7 +162,6 @@ def walk_view(pg, watcher: Watcher, lab_url: str, url_path: str) -> list[str]:
         # (a view without tabs yet, the training lab before a run, has no tab to open)
         if scenario.tab is not None and tabs(pg, url_path) and open_tab(pg, url_path) != scenario.tab:
             watcher.note(where, f"opened the tab {open_tab(pg, url_path)!r}, not {scenario.tab!r}")
-    step(watcher, f"{url_path} / tab {open_tab(pg, url_path)!r}: Download → CSV", download_csv, pg, lab_url)
     step(watcher, f"{url_path}: Share", share_link, pg, lab_url, url_path)
     for label in EXPECTED.get(url_path, ()):
         if label not in pressed:
