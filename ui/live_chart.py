@@ -88,7 +88,13 @@ export default function ({ parentElement, data }) {
       gd.__resize = new ResizeObserver(() => {
         if (pending) return;
         pending = true;
-        requestAnimationFrame(() => { pending = false; if (gd._fullLayout) Plotly.Plots.resize(gd); });
+        requestAnimationFrame(() => {
+          pending = false;
+          // A chart the page has just hidden or replaced (a tab switch) has nothing to resize.
+          if (gd._fullLayout && gd.isConnected && gd.offsetParent !== null) {
+            Plotly.Plots.resize(gd).catch(() => {});
+          }
+        });
       });
       gd.__resize.observe(holder);
     }

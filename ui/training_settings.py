@@ -23,6 +23,7 @@ from ui.text import plain_markdown
 WANTED_BATCH = 32          # the book's batch size, lowered for a short text
 MIN_BATCHES = 4            # per epoch, at least
 CHECKPOINTS = 20           # validation perplexity and a sample about this many times per run
+SETTINGS_OPEN = "training_settings_open"  # the settings expander's open state
 NETWORK = ("pipeline", "train_T", "train_h", "train_activation", "seed", "init_at_rho", "init_rho")
 
 
@@ -111,7 +112,10 @@ def what_to_compare(plan_caption: str = "") -> None:
     clip = f"θ = {value('theta'):g}" if value("clip") else "no clipping"
     label = (f"What to compare: {', '.join(chosen)} · τ = {value('tau')} · {clip} · {value('optimizer')} "
              f"η = {value('lr'):g} · {value('epochs')} epochs")
-    with st.expander(label, icon=":material/tune:"):
+    # Its label follows the settings, which makes it a new element after every change: it opens as the
+    # last one was left (its state, tracked under the key).
+    with st.expander(label, icon=":material/tune:", expanded=bool(st.session_state.get(SETTINGS_OPEN)),
+                     key=SETTINGS_OPEN, on_change="rerun"):
         _settings_panel()
         if plan_caption:
             st.caption(plan_caption)
