@@ -226,13 +226,19 @@ def strategy_sweeps(model: Model, taus: tuple, pis: tuple) -> dict:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def scalar_run(T: int, c: float, c_noise: float, seed: int):
-    """(the terms (Π c_j) b_i of a_T, the recursion against their sum at every t, its largest gap, the drawn
-    mean log10|c_t| over t = 2 … T: the rate at which the terms of a_T change per step, in orders of magnitude)."""
+    """(the terms (Π c_j) b_i of a_T, the drawn mean log10|c_t| over t = 2 … T: the rate at which the terms
+    of a_T change per step, in orders of magnitude)."""
     b, c_t = scalar_sequences(T, c, c_noise, seed)
-    check = compare_recursion_and_terms(b, c_t)
     with np.errstate(divide="ignore"):
         drawn = float(np.mean(np.log10(np.abs(c_t[1:])))) if T > 1 else 0.0
-    return scalar_terms(b, c_t), check, float(check.gap.max()), drawn
+    return scalar_terms(b, c_t), drawn
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def scalar_check(T: int, c: float, c_noise: float, seed: int):
+    """(the recursion against the sum of its terms at every t, their largest gap)."""
+    check = compare_recursion_and_terms(*scalar_sequences(T, c, c_noise, seed))
+    return check, float(check.gap.max())
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -7,7 +7,7 @@ import streamlit as st
 from bptt_core import log10_growth
 from charts.findings import butterfly_sentence, regime_sentence
 from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
-from ui.compute import butterfly_run, scalar_run
+from ui.compute import butterfly_run, scalar_check, scalar_run
 
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
@@ -25,7 +25,7 @@ def terms_tab(s: Settings):
     T, seed, c, c_noise = s.model.T, s.model.seed, s.c, s.c_noise
     drawn = (f"cₜ is drawn uniformly from {c - c_noise:.2f} … {c + c_noise:.2f}" if c_noise > 0
              else f"cₜ = {c:.2f} at every step")
-    terms, _, _, growth = scalar_run(T, c, c_noise, seed)
+    terms, growth = scalar_run(T, c, c_noise, seed)
     show_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), key="scalar_terms", caption=(
         f"log₁₀ of the size of each of the {T} terms of a_{T} (solid blue: positive, hatched vermillion: "
         f"negative); the term from step i has been multiplied by the {T} − i factors cᵢ₊₁ … c_{T}. Here {drawn} "
@@ -35,7 +35,7 @@ def terms_tab(s: Settings):
 
 def recursion_tab(s: Settings):
     T = s.model.T
-    _, check, max_gap, _ = scalar_run(T, s.c, s.c_noise, s.model.seed)
+    check, max_gap = scalar_check(T, s.c, s.c_noise, s.model.seed)
     m1, m2, m3 = st.columns(3)
     m1.metric(f"log₁₀ |a_{T}| by the recursion", f"{check.log10_recursion[-1]:.6f}")
     m2.metric(f"log₁₀ |a_{T}| by the sum of terms", f"{check.log10_sum[-1]:.6f}")

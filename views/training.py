@@ -92,16 +92,18 @@ def partitioning(plan: RunPlan, text: str, seed: int, T: int) -> None:
         "the sequential one."))
 
 
-st.title("Training lab")
-scenario_buttons("training")
-lecture_note("training", st.container())  # the page reruns whole for every setting: no fragment to hold it
-net = network_controls()
-text, is_book = training_text()
-plan = run_plan(net, text, is_book)
-settings_col, run_col, stop_col = st.columns([4, 1, 1])
-with settings_col:
-    what_to_compare(plan_caption(plan, net.T) if plan is not None else "")
-if plan is not None:
+def body(note) -> None:
+    """Everything a setting changes, as one fragment: a setting's rerun leaves the title, the scenarios, the
+    text input and the explanation be. The scenario's sentence goes into ``note``, checked on every run."""
+    net = network_controls()
+    lecture_note("training", note)
+    text, is_book = training_text()
+    plan = run_plan(net, text, is_book)
+    settings_col, run_col, stop_col = st.columns([4, 1, 1])
+    with settings_col:
+        what_to_compare(plan_caption(plan, net.T) if plan is not None else "")
+    if plan is None:
+        return
     run_buttons(plan, run_col, stop_col)
     current = session_run()
     if current is not None and current.running:
@@ -113,6 +115,12 @@ if plan is not None:
         st.markdown("Press **Run** to train the chosen strategies; until then, here is how the book cuts the text "
                     "into minibatches.")
     partitioning(plan, text, net.seed, net.T)
+
+
+st.title("Training lab")
+scenario_buttons("training")
+note = st.container()
+st.fragment(lambda: body(note), key="training_body")()
 own_text_panel()
 explain(
     "The section closes with claims you can test: regular truncation works well in practice, randomized "
