@@ -89,7 +89,8 @@ def book_figure(T: int, seed: int, tau: int, pi: float) -> None:
         random_label = f"Randomized (π = {pi:g})"
         caption = (f"The first {n} characters of {shown.source}, preprocessed (T = {T}, at most {MAX_FIGURE_CHARS} "
                    "so a row stays readable), with ␣ for a space; each box is a segment through which the gradient "
-                   f"flows. Randomized: π = {pi:g}, draw {draw} of seed {seed}.")
+                   f"flows. Randomized: π = {pi:g}, draw {draw} of seed {seed}; regular: cuts every τ = {tau} "
+                   "characters; full: one segment.")
     rows = figure_rows(n, tau, pi, seed + 10_000 * draw, shown.book)
     labels = {"randomized": random_label, "chunked": f"Regular (τ = {tau})", "full": "Full"}
     show_chart(truncation_figure(shown.text, rows, row_labels=labels), key="truncation_figure", caption=caption)

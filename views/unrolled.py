@@ -14,7 +14,7 @@ from ui.lecture import scenario_buttons
 from ui.messages import overflow_message
 from ui.model_panel import model_controls
 from ui.sections import open_tab_only
-from ui.text import explain
+from ui.text import explain, presenting
 from charts.findings import gradient_over_time_sentence, sum_terms_sentence, w_hh_sources_sentence
 
 
@@ -24,7 +24,9 @@ def graph_tab(model: Model):
         "drawn at every step where it is used), circles operators; arrows point forward, and each arrow's width, "
         "colour (light and thin: small, dark and wide: large) and number give the size of the gradient flowing "
         f"back along it in a T = 3 run of the sidebar's network (h = {model.h}, φ = {model.activation}, "
-        f"ρ = {model.rho:g}; hover for the symbols)."))
+        f"ρ = {model.rho:g}; hover for the symbols)"
+        + ("; projected, only the numbers along the chain of steps are written." if presenting()
+           else ".")))
 
 
 def over_time_tab(model: Model):
