@@ -28,8 +28,8 @@ def home():
         "randomized-truncation BPTT do about it."
     )
     st.latex(r"\mathbf{h}_t = \phi(\mathbf{W}_{hx}\mathbf{x}_t + \mathbf{W}_{hh}\mathbf{h}_{t-1}),\quad "
-             r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t,\quad "
-             r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} "
+             r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t")
+    st.latex(r"\frac{\partial L}{\partial \mathbf{h}_t} = \sum_{i=t}^{T} "
              r"\left(\mathbf{W}_{hh}^\top\right)^{T-i}\mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_{T+t-i}}")
     st.subheader("Scenarios")
     cols = st.columns(len(HOME_SCENARIOS))

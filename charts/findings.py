@@ -54,7 +54,7 @@ def gradient_over_time_sentence(log10_dL_dh, *, rho: float | None = None) -> str
     change = float(V[0] - V[-1])
     peak = int(np.argmax(np.where(finite, V, -np.inf))) + 1
     if abs(change) < FLAT:
-        how = f"within a factor of 10 of its size at t = T ({power_of_ten(V[-1])} and {power_of_ten(V[0])})"
+        how = f"within a factor of 10 of its size at t = T ({power_of_ten(V[0])} against {power_of_ten(V[-1])})"
     else:
         how = (f"{_orders(change)} {'larger' if change > 0 else 'smaller'} than at t = T "
                f"({power_of_ten(V[0])} against {power_of_ten(V[-1])})")
@@ -96,7 +96,7 @@ def w_hh_sources_sentence(log10_terms) -> str:
     total = _log10_sum(V)
     early = 10 ** (_log10_sum(V[:half]) - total) if half else 0.0
     return (f"The largest share, {power_of_ten(V[top - 1])}, comes from step t = {top}; the first {half} steps "
-            f"carry {early:.0%} of Σ_t ‖δₜ hₜ₋₁ᵀ‖_F and the last {T - half} steps {1 - early:.0%}.")
+            f"carry {early:.0%} of Σₜ ‖δₜ hₜ₋₁ᵀ‖ and the last {T - half} steps {1 - early:.0%}.")
 
 
 def singular_values_sentence(moduli, singular_values) -> str:
@@ -219,7 +219,7 @@ def butterfly_sentence(distance, *, log_eps: int) -> str:
     last = int(np.nonzero(finite)[0][-1])
     change = math.log10(d[last]) - log_eps
     return (f"At t = {last} the runs are {power_of_ten(math.log10(d[last]))} apart: {_orders(change)} "
-            f"{'more' if change > 0 else 'less'} than the ε = 10^{log_eps} they started from.")
+            f"{'more' if change > 0 else 'less'} than the ε = {power_of_ten(log_eps)} they started from.")
 
 
 def training_sentence(histories: dict, labels: dict) -> str:
@@ -229,7 +229,7 @@ def training_sentence(histories: dict, labels: dict) -> str:
     diverged = [name for name, _, d in finals if d]
     parts = []
     if done:
-        parts.append("Final validation perplexity: " + ", ".join(f"{name} {p:.2f}" for p, name in done))
+        parts.append("Final validation perplexity: " + ", ".join(f"{name}: {p:.2f}" for p, name in done))
         if len(done) > 1:
             parts.append(f"the best and the worst end {done[-1][0] - done[0][0]:.2f} apart")
     if diverged:

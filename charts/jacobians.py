@@ -31,7 +31,7 @@ def _gamma(g: float) -> str:
 
 def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict | None = None,
                      sigma_max: float | None = None,
-                     title: str = "‖∂h<sub>T</sub>/∂h<sub>T−k</sub>‖₂ and its bound (λ₁γ)ᵏ by lag k") -> go.Figure:
+                     title: str = "‖∂h<sub>T</sub>/∂h<sub>T−k</sub>‖₂ and its bound (σ₁γ)ᵏ by lag k") -> go.Figure:
     """One line per activation of log10‖∂h_T/∂h_{T−k}‖₂ for k = 0..T, with its bound k·log10(λ₁γ).
 
     curves {activation: (T+1,) log10 norms from ``log10_lag_norms``}; bounds {activation: (T+1,)
@@ -60,7 +60,7 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                 g = float(gammas[act])
                 details.append(f"γ = {_gamma(g)}")
                 if sigma_max is not None:
-                    details.append(f"λ₁γ = {float(sigma_max) * g:.3g}")
+                    details.append(f"σ₁γ = {float(sigma_max) * g:.3g}")
             same = next((other for other, values, trace in drawn_bounds
                          if values.shape == b.shape and np.allclose(values, b, rtol=1e-12, atol=1e-12)), None)
             if same is not None:  # e.g. identity and tanh (both γ = 1): one line, drawn twice
@@ -68,7 +68,7 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                     if other == same:  # widen the one below so both colours show
                         trace["line"]["width"] = 4.0
             # The legend says "bound" (one column of long entries would make its band six rows high);
-            # γ and λ₁γ are in the hover text, and in the view's caption.
+            # γ and σ₁γ are in the hover text, and in the view's caption.
             label = f"{act} bound"
             about = f" ({', '.join(details)})" if details else ""
             # Every bound is long-dashed; a few markers of the activation's own symbol tell them apart.
@@ -76,7 +76,7 @@ def lag_norms_figure(curves: dict, *, bounds: dict | None = None, gammas: dict |
                                   line=dict(color=style["color"], dash="longdash", width=1.5), opacity=0.75,
                                   marker=dict(symbol=style.get("symbol", "circle"), size=7,
                                               maxdisplayed=BOUND_MARKERS),
-                                  hovertemplate=f"{act} bound (λ₁γ)ᵏ{about}, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
+                                  hovertemplate=f"{act} bound (σ₁γ)ᵏ{about}, k = %{{x}}: %{{y:.4g}}<extra></extra>"))
             drawn_bounds.append((act, b, traces[-1]))
     fig = new_figure(*traces, layout=house_layout(
         title=title, x="lag k (steps back from T)", y="log₁₀ ‖∂h<sub>T</sub>/∂h<sub>T−k</sub>‖₂", height=480,

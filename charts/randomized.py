@@ -203,7 +203,7 @@ def variance_figure(pi, log10_relative_variance, *, current_pi: float | None = N
         c = rho_eff ** 2
         shapes.append(dict(type="line", xref="x", x0=c, x1=c, yref="paper", y0=0, y1=1,
                            line=dict(color=PALETTE["blue"], width=1.5, dash="dot")))
-        annotations.append(dict(text=f"π = ρ<sub>eff</sub>² = {c:.2f}", xref="x", x=c, xanchor="right", yref="paper", y=1.0,
+        annotations.append(dict(text=f"π = ρ̄² = {c:.2f}", xref="x", x=c, xanchor="right", yref="paper", y=1.0,
                                 yanchor="top", showarrow=False, font=dict(color=PALETTE["blue"])))
     lo = float(np.min(y)) if y.size else -1.0
     hi = float(np.max(y)) if y.size else 1.0

@@ -36,7 +36,7 @@ def test_lag_norms_figure(rho):
     fig = lag_norms_figure(curves, bounds=bounds, gammas={a: GAMMA[a] for a in ACTS}, sigma_max=lam1)
     assert_clean(fig)
     assert names(fig) == ["identity", "identity bound", "tanh", "tanh bound", "sigmoid", "sigmoid bound"]
-    assert f"(γ = ¼, λ₁γ = {lam1 / 4:.3g})" in fig.data[5].hovertemplate
+    assert f"(γ = ¼, σ₁γ = {lam1 / 4:.3g})" in fig.data[5].hovertemplate
     assert fig.layout.xaxis.title.text == "lag k (steps back from T)"
     assert fig.layout.yaxis.title.text == "log₁₀ ‖∂h<sub>T</sub>/∂h<sub>T−k</sub>‖₂" and fig.layout.yaxis.type == "linear"
     for act, curve, bound in zip(ACTS, fig.data[0::2], fig.data[1::2]):

@@ -107,7 +107,7 @@ def test_variance_figure_from_the_exact_sweep(T):
     cross = blow_up_pi(sweep.pi, sweep.log10_relative_variance)
     diamond = next(t for t in fig.data if t.name.startswith("passes ‖g‖²"))
     assert diamond.x[0] == pytest.approx(cross) and 0.75 < cross < 0.9
-    assert any(a.text.startswith("π = ρ<sub>eff</sub>²") for a in fig.layout.annotations)
+    assert any(a.text.startswith("π = ρ̄²") for a in fig.layout.annotations)
     assert any("Estimated from draws" in t.name for t in fig.data)
     assert nonfinite(fig) == 0
     text = " ".join(variance_findings(sweep, 0.2))

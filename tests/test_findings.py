@@ -141,5 +141,5 @@ def test_training_sentence_orders_and_flags_divergence():
 
     sentence = training_sentence({"full": H(6.0), "chunked": H(5.5), "randomized": H(float("nan"), True)},
                                  {"full": "Full", "chunked": "Regular", "randomized": "Randomized"})
-    assert sentence.startswith("Final validation perplexity: Regular 5.50, Full 6.00")
+    assert sentence.startswith("Final validation perplexity: Regular: 5.50, Full: 6.00")
     assert "0.50 apart" in sentence and "diverged (loss or gradient overflowed): Randomized" in sentence

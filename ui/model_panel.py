@@ -41,9 +41,10 @@ def view_settings(*keys):
     settings_type = NamedTuple("Settings", [("model", Model)] + [(key, object) for key in keys])
 
     def draw(row):
-        model = model_controls()
-        places = [None] * len(keys) if presenting() else row.columns(len(keys))
-        return settings_type(model, *(view_widget(key, place) for key, place in zip(keys, places)))
+        if presenting():  # the lecturer's own sliders first in the sidebar, above the model's
+            own = [view_widget(key) for key in keys]
+            return settings_type(model_controls(), *own)
+        return settings_type(model_controls(), *(widget(key, col) for key, col in zip(keys, row.columns(len(keys)))))
 
     return settings_type, draw
 

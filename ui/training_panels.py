@@ -48,8 +48,13 @@ def progress(plan: RunPlan) -> None:
         st.code(sample[2], language=None)
 
 
-def results(plan: RunPlan):
-    """The comparison's curves: finished (this session's or the server's), or this session's stopped run."""
+EARLIER = ("These curves were trained earlier on this server with exactly these settings (training is deterministic "
+           "for a seed; only the seconds differ). Run trains them again.")
+
+
+def results(plan: RunPlan) -> tuple[dict | None, bool]:
+    """(the comparison's curves: finished, this session's or the server's, or this session's stopped run;
+    whether they come from another session's run, which the page then says under them)."""
     run = session_run()
     finished = finished_runs()
     if run is not None and run.key == plan.key and run.status in ("stopped", "failed"):
@@ -58,11 +63,8 @@ def results(plan: RunPlan):
         else:
             st.info("The run was stopped: the curves show what was trained until then. Press Run to train again.",
                     icon=":material/stop_circle:")
-        return run.histories()
+        return run.histories(), False
     if plan.key in finished:
         finished.move_to_end(plan.key)
-        if run is None or run.key != plan.key:
-            st.caption("These curves were trained earlier on this server with exactly these settings (training is "
-                       "deterministic for a seed; only the seconds differ). Run trains them again.")
-        return finished[plan.key]
-    return None
+        return finished[plan.key], run is None or run.key != plan.key
+    return None, False

@@ -111,7 +111,7 @@ def what_to_compare(plan_caption: str = "") -> None:
     chosen = [STRATEGIES[k]["short"].lower() for k in STRATEGY_KEYS if value(f"train_{k}")] or ["nothing yet"]
     clip = f"θ = {value('theta'):g}" if value("clip") else "no clipping"
     label = (f"What to compare: {', '.join(chosen)} · τ = {value('tau')} · {clip} · {value('optimizer')} "
-             f"η = {value('lr'):g} · {value('epochs')} epochs")
+             f"η = {value('lr'):g} · {value('epochs')} epoch{'s' if value('epochs') != 1 else ''}")
     # Its label follows the settings, which makes it a new element after every change: it opens as the
     # last one was left (its state, tracked under the key).
     with st.expander(label, icon=":material/tune:", expanded=bool(st.session_state.get(SETTINGS_OPEN)),

@@ -117,7 +117,7 @@ def animation_tab(m: Matrix):
     sweep = rescaled_power_norms(m.powers(K), [r / m.facts.rho for r in ANIMATION_RHOS])
     show_chart(rho_animation(m.facts.designed, m.facts.rho, ANIMATION_RHOS, sweep),
                key="eigenvalues_animation",
-               caption=f"{m.name} scaled to ρ = {ANIMATION_RHOS[0]} … {ANIMATION_RHOS[-1]}: its eigenvalues (left) "
+               caption=f"{m.name[0].upper() + m.name[1:]} scaled to ρ = {ANIMATION_RHOS[0]} … {ANIMATION_RHOS[-1]}: its eigenvalues (left) "
                        f"and log₁₀‖Wₕₕᵏ‖₂ for k = 0 … {K} with the line ρᵏ (right). Press ▶ Play: the frames play "
                        "in the browser, without a round trip to the server. Powers scale as ‖(cW)ᵏ‖ = cᵏ ‖Wᵏ‖, so "
                        "all frames come from one computation, and the gap between the curve and its ρᵏ line is the "
@@ -135,7 +135,7 @@ open_tab_only("eigenvalues", {
 }, matrix)
 own_matrix()
 explain(
-    "With the identity activation the gradient ∂L/∂h_t is a sum of powers $(W_{hh}^\\top)^k$ applied to the "
+    "With the identity activation the gradient ∂L/∂hₜ is a sum of powers $(W_{hh}^\\top)^k$ applied to the "
     "output gradients, so whether it vanishes or explodes is decided by how $\\|W_{hh}^k\\|$ grows with k. "
     "For a symmetric or normal $W_{hh}$ that is exactly $\\rho^k$, with ρ the largest |eigenvalue|. A non-normal "
     "$W_{hh}$ with the *same* eigenvalues has larger singular values, and its powers can grow for a while even "

@@ -42,7 +42,7 @@ def lags_tab(model: Model):
                key="jacobians_lags", caption=(
         f"How far back a gradient reaches: log₁₀ of the norm of the product of the last k Jacobians of the sidebar's "
         f"RNN (T = {model.T}, h = {model.h}, ρ = {model.rho:.2f}, σ₁ = ‖Wₕₕ‖₂ = {sigma1:.3g}) with three "
-        "activations; long dashes: the bound k·log₁₀(σ₁γ) in the same colour."))
+        "activations; long dashes with markers: the bound k·log₁₀(σ₁γ) in the same colour."))
     st.markdown(lag_sentence(lags, bounds, sigma1=sigma1, gammas=GAMMA))
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from bptt_core import log10_growth
 from charts.findings import butterfly_sentence, regime_sentence
 from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
+from charts.style import sub, sup
 from ui.compute import butterfly_run, scalar_check, scalar_run
 
 from ui.figures import show_chart
@@ -27,8 +28,8 @@ def terms_tab(s: Settings):
              else f"cₜ = {c:.2f} at every step")
     terms, growth = scalar_run(T, c, c_noise, seed)
     show_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), key="scalar_terms", caption=(
-        f"log₁₀ of the size of each of the {T} terms of a_{T} (solid blue: positive, hatched vermillion: "
-        f"negative); the term from step i has been multiplied by the {T} − i factors cᵢ₊₁ … c_{T}. Here {drawn} "
+        f"log₁₀ of the size of each of the {T} terms of a{sub(T)} (solid blue: positive, hatched vermillion: "
+        f"negative); the term from step i has been multiplied by the {T} − i factors cᵢ₊₁ … c{sub(T)}. Here {drawn} "
         f"and bₜ is drawn from a standard normal (seed {seed})."))
     st.markdown(regime_sentence(growth, T, expected=log10_growth(c, c_noise) if c_noise > 0 else None))
 
@@ -36,15 +37,16 @@ def terms_tab(s: Settings):
 def recursion_tab(s: Settings):
     T = s.model.T
     check, max_gap = scalar_check(T, s.c, s.c_noise, s.model.seed)
-    m1, m2, m3 = st.columns(3)
-    m1.metric(f"log₁₀ |a_{T}| by the recursion", f"{check.log10_recursion[-1]:.6f}")
-    m2.metric(f"log₁₀ |a_{T}| by the sum of terms", f"{check.log10_sum[-1]:.6f}")
-    m3.metric("Max |recursion − sum| / Σ|terms|", f"{max_gap:.1e}",
-              help="Over every t = 1..T; relative to the total size of the terms, so cancellation does not inflate it.")
     show_chart(recursion_vs_terms(check), key="scalar_recursion_vs_terms", caption=(
         "log₁₀|aₜ| at every t from the recursion (line) and from adding up its terms (circles), both "
         "carried in log space so they stay finite where aₜ itself would overflow float64; their largest "
         f"difference relative to the terms' total size is {max_gap:.1e}."))
+    m1, m2, m3 = st.columns(3)
+    m1.metric(f"log₁₀ |a{sub(T)}|, recursion", f"{check.log10_recursion[-1]:.6f}")
+    m2.metric(f"log₁₀ |a{sub(T)}|, sum of terms", f"{check.log10_sum[-1]:.6f}")
+    m3.metric("Largest gap / Σ|terms|", f"{max_gap:.1e}",
+              help="The largest |recursion − sum| over every t = 1..T, relative to the total size of the terms, so "
+                   "cancellation does not inflate it.")
 
 
 def butterfly_tab(s: Settings):
@@ -60,7 +62,7 @@ def butterfly_tab(s: Settings):
     show_chart(butterfly_figure(distance, eps=10.0 ** log_eps, rho=rho if identity else None),
                key="scalar_butterfly", caption=(
         f"The butterfly effect: log₁₀ of the distance between two runs of the sidebar's RNN (h = {h}, "
-        f"φ = {activation}, ρ = {rho:g}) whose initial states differ by ε = 10^{log_eps} in a random direction"
+        f"φ = {activation}, ρ = {rho:g}) whose initial states differ by ε = 10{sup(log_eps)} in a random direction"
         + ("; the dashed line is ε ρᵗ, the growth of Wₕₕᵗ." if identity else
            f"; with φ = {activation} the rate also depends on φ′ along the way, so no single ρ line applies.")))
     st.markdown(butterfly_sentence(distance, log_eps=log_eps))

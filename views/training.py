@@ -15,7 +15,7 @@ from ui.lecture import lecture_note, scenario_buttons
 from ui.own_data import own_text_panel
 from ui.sections import open_tab_only
 from ui.text import explain, presenting
-from ui.training_panels import progress, results, run_buttons
+from ui.training_panels import EARLIER, progress, results, run_buttons
 from ui.training_run import session_run
 from ui.training_settings import (RunPlan, book_setting, book_starts, held_out, network_controls, partitions, plan_caption,
                                   run_plan,
@@ -38,12 +38,12 @@ def tabs(plan: RunPlan, histories: dict) -> None:
         cols = st.columns(len(histories) + book)
         for col, (name, hist) in zip(cols, histories.items()):
             ppl = hist.final_valid_perplexity
-            col.metric(plan.labels[name], "diverged" if hist.diverged else (f"{ppl:.2f}" if np.isfinite(ppl) else "—"),
+            col.metric(f"{plan.labels[name]}: perplexity", "diverged" if hist.diverged else (f"{ppl:.2f}" if np.isfinite(ppl) else "—"),
                        help=f"{hist.index.size} updates, {hist.clipped.mean():.0%} clipped, "
                             f"{hist.seconds[-1] if hist.seconds.size else 0:.1f} s of training")
         if book:
             mean, spread = BOOK_VALID_PERPLEXITY["d2l-1.0"]
-            cols[-1].metric("The book's own code", f"{mean:.2f} ± {spread:.2f}",
+            cols[-1].metric("The book's own code: perplexity", f"{mean:.2f} ± {spread:.2f}",
                             help="d2l 1.0's PyTorch code with this setting, two seeds: the final validation "
                                  "perplexity, mean ± standard deviation. bench/d2l.py runs the lab's side over seeds.")
 
@@ -61,11 +61,18 @@ def tabs(plan: RunPlan, histories: dict) -> None:
     def text_tab():
         for name, hist in histories.items():
             st.markdown(f"**{plan.labels[name]}**: greedy continuation of the prefix at each checkpoint")
-            st.code("\n".join(f"update {i:>5}: {sample}" for i, sample in hist.samples) or "(no checkpoint reached)",
-                    language=None)
+            st.code("\n".join(f"update {i:>5}: {shown_sample(sample)}" for i, sample in hist.samples)
+                    or "(no checkpoint reached)", language=None)
 
     open_tab_only("training", {"Perplexity": perplexity_tab, "Against time": time_tab,
                                "Gradient norms": gradient_tab, "Generated text": text_tab}, note=False)
+
+
+def shown_sample(sample: str) -> str:
+    """A generated sample as it reads, its trailing spaces made visible (an early model predicts spaces)."""
+    text = sample.rstrip(" ")
+    spaces = len(sample) - len(text)
+    return text + (f" … then {spaces} spaces" if spaces > 1 else "")
 
 
 def partitioning(plan: RunPlan, text: str, seed: int, T: int) -> None:
@@ -108,9 +115,11 @@ def body(note) -> None:
     current = session_run()
     if current is not None and current.running:
         st.fragment(lambda: progress(plan), run_every=0.5)()
-    histories = results(plan)
+    histories, earlier = results(plan)
     if histories:
         tabs(plan, histories)
+        if earlier:
+            st.caption(EARLIER)
     elif (current is None or not current.running) and not presenting():  # the projector keeps the chart on screen
         st.markdown("Press **Run** to train the chosen strategies; until then, here is how the book cuts the text "
                     "into minibatches.")

@@ -62,8 +62,8 @@ def agreement_tab(s: Settings):
     cmp = strategy_comparison(s.model, s.tau, s.pi)
     overflow_notes(cmp, s.model.T)
     show_chart(agreement_figure(cmp.keys, cmp.cosine, cmp.relative_error), key="truncation_agreement",
-               caption="Cosine between each strategy's gradient of (Wₕₓ, Wₕₕ, W_qh) and the exact one (1 = same "
-                       "direction), with the relative error ‖∇L − ∇L_exact‖ / ‖∇L_exact‖ on each bar.")
+               caption="Cosine between each strategy's gradient of the three weight matrices and the exact one (1 = same "
+                       "direction), with the relative error ‖∇L − ∇L*‖ / ‖∇L*‖ on each bar (∇L*: the exact gradient).")
     st.markdown(agreement_sentence(cmp.keys, cmp.cosine, cmp.relative_error))
     st.dataframe(pd.DataFrame({
         "Strategy": [STRATEGIES[k]["name"] for k in cmp.keys],
@@ -114,8 +114,8 @@ explain(
     "steps; **randomized truncation** (Tallec & Ollivier) cuts it at random, with probability 1 − π at each "
     "step, and scales what survives by 1/π so that the estimate is right *on average*. Above: where each "
     "strategy cuts a text, how far its gradient is from the exact one on the sidebar's network, and what the "
-    "randomized estimate costs in variance: E[ξ_t²] = 1/π, so every unbroken step multiplies the second moment "
-    "of the estimate by about ‖J_t‖²/π.",
+    "randomized estimate costs in variance: E[ξₜ²] = 1/π, so every unbroken step multiplies the second moment "
+    "of the estimate by about ‖Jₜ‖²/π.",
     r"z_t = \frac{\partial f(x_t, h_{t-1}, w_h)}{\partial w_h} + \xi_t\,"
     r"\frac{\partial f(x_t, h_{t-1}, w_h)}{\partial h_{t-1}}\, z_{t-1}",
     r"P(\xi_t = 0) = 1 - \pi,\qquad P\!\left(\xi_t = \tfrac{1}{\pi}\right) = \pi,\qquad "

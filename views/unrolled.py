@@ -5,6 +5,7 @@
 
 import streamlit as st
 
+from charts.style import sub
 from charts.unrolled import (gradient_norms_over_time, recursion_vs_sum, sum_terms, unrolled_graph,
                              w_hh_contribution_bars)
 from ui.compute import expansion, gradient_log_norms, graph_gradients
@@ -39,7 +40,8 @@ def over_time_tab(model: Model):
                key="unrolled_dL_dh", caption=(
         f"log₁₀‖∂L/∂hₜ‖ of full BPTT at each of the T = {model.T} steps, computed in log space so it stays finite "
         "past float64"
-        + ("; the dashed line changes by log₁₀ρ per step back from t = T, the rate of ρ(Wₕₕ)ᵀ⁻ᵗ."
+        + ("; the dashed line changes by log₁₀ρ per step back from t = T, the rate ρᵀ⁻ᵗ at which one loss's share "
+           "decays (the curve adds up every step's loss)."
            if identity else
            f" (with φ = {model.activation} each step back also multiplies by φ′(aₜ), so no single ρ line applies).")))
     st.markdown(gradient_over_time_sentence(norms.log10_dL_dh, rho=model.rho if identity else None))
@@ -47,6 +49,15 @@ def over_time_tab(model: Model):
 
 def recursion_tab(model: Model):
     ex = expansion(model)
+    show_chart(recursion_vs_sum(ex["recursion"], ex["sums"], ex["steps"], form=ex["form"]),
+               key="unrolled_recursion_vs_sum",
+               caption="log₁₀‖∂L/∂hₜ‖ from the backward recursion (line) and from adding up every term of the sum "
+                       f"(circles); their largest relative difference is {ex['max_gap']:.1e}.")
+    c1, c2 = st.columns(2)
+    c1.metric("Max relative difference", f"{ex['max_gap']:.1e}",
+              help="The largest ‖sum − recursion‖ / ‖recursion‖ over the steps compared, computed on the vectors "
+                   "(in scaled arithmetic, so it works past float64 too).")
+    c2.metric("Steps compared", f"{ex['compared']} of {model.T}")
     if ex["form"] == "closed":
         st.markdown(
             "With the identity $\\phi$ each step back multiplies by $W_{hh}^\\top$ alone, so the recursion unrolls "
@@ -57,7 +68,7 @@ def recursion_tab(model: Model):
         st.info(
             f"The section's closed form with powers of Wₕₕᵀ holds for the identity φ only. With φ = "
             f"{model.activation} each step back also multiplies by diag φ′(aₜ), so the powers become products of "
-            f"Jacobians J_j, as below. That product form is summed term by term here"
+            f"Jacobians Jⱼ, as below. That product form is summed term by term here"
             + (f", for the last {ex['compared']} of the {model.T} steps (its cost grows as T²h²)."
                if ex["compared"] < model.T else "."),
             icon=":material/info:",
@@ -66,26 +77,17 @@ def recursion_tab(model: Model):
                  r"\Big(\prod_{j=t+1}^{i} \mathbf{J}_j^\top\Big) \mathbf{W}_{qh}^\top \frac{\partial L}{\partial \mathbf{o}_i},"
                  r"\qquad \mathbf{J}_j = \frac{\partial \mathbf{h}_j}{\partial \mathbf{h}_{j-1}} = "
                  r"\mathrm{diag}\,\phi'(\mathbf{a}_j)\,\mathbf{W}_{hh}")
-    c1, c2 = st.columns(2)
-    c1.metric("Max relative difference", f"{ex['max_gap']:.1e}",
-              help="The largest ‖sum − recursion‖ / ‖recursion‖ over the steps compared, computed on the vectors "
-                   "(in scaled arithmetic, so it works past float64 too).")
-    c2.metric("Steps compared", f"{ex['compared']} of {model.T}")
-    show_chart(recursion_vs_sum(ex["recursion"], ex["sums"], ex["steps"], form=ex["form"]),
-               key="unrolled_recursion_vs_sum",
-               caption="log₁₀‖∂L/∂hₜ‖ from the backward recursion (line) and from adding up every term of the sum "
-                       f"(circles); their largest relative difference is {ex['max_gap']:.1e}.")
     show_chart(sum_terms(ex["first_terms"], ex["first"], form=ex["form"]), key="unrolled_terms", caption=(
-        f"The size of each term of the sum for ∂L/∂h_{ex['first']}: what the loss at step i adds after "
+        f"The size of each term of the sum for ∂L/∂h{sub(ex['first'])}: what the loss at step i adds after "
         f"travelling i − {ex['first']} steps back."))
     st.markdown(sum_terms_sentence(ex["first_terms"], ex["first"]))
 
 
 def w_hh_tab(model: Model):
     norms, _, _ = gradient_log_norms(model)
-    st.metric("log₁₀ ‖∂L/∂Wₕₕ‖_F (the sum of all contributions)", f"{norms.log10_grads[1]:.3f}")
+    st.metric("log₁₀ ‖∂L/∂Wₕₕ‖ (Frobenius; the sum of all contributions)", f"{norms.log10_grads[1]:.3f}")
     show_chart(w_hh_contribution_bars(norms.log10_W_hh_terms), key="unrolled_w_hh", caption=(
-        "log₁₀ of each step's share ‖δₜ hₜ₋₁ᵀ‖_F = ‖δₜ‖‖hₜ₋₁‖ of ∂L/∂Wₕₕ, in log space so it "
+        "log₁₀ of each step's share ‖δₜ hₜ₋₁ᵀ‖ = ‖δₜ‖ ‖hₜ₋₁‖ (Frobenius) of ∂L/∂Wₕₕ, in log space so it "
         "stays finite when float64 overflows."))
     st.markdown(w_hh_sources_sentence(norms.log10_W_hh_terms))
 
