@@ -45,7 +45,7 @@ def mc_error_figure(n, relative_error, expected_error, *, running_cosine=None, p
     if exact_expected_error is not None:
         e = np.asarray(exact_expected_error, dtype=float)
         x, y, _ = finite_xy(n, np.where(e > 0, e, np.nan))
-        traces.append(scatter(x=x, y=y, mode="lines", name="Exact RMS error √(tr Cov(g) / n) / ‖g‖",
+        traces.append(scatter(x=x, y=y, mode="lines", name="Exact RMS error",
                               line=dict(color=PALETTE["black"], dash="dash", width=LINE_WIDTH),
                               hovertemplate="n = %{x}<br>exact RMS error = %{y:.3g}<extra></extra>"))
     e = np.asarray(expected_error, dtype=float)
@@ -108,17 +108,17 @@ def mc_coordinate_figure(n, ratio, band, *, exact_band=None, label: str = "large
         if xe.size:
             traces.append(scatter(x=np.concatenate([xe, xe[::-1]]), y=np.concatenate([1 + be, (1 - be)[::-1]]),
                                   fill="toself", fillcolor=_rgba(randomized["color"], BAND_ALPHA),
-                                  line=dict(width=0), name="1 ± 2σ/√n, σ exact (95 % band)", hoverinfo="skip"))
+                                  line=dict(width=0), name="±2σ/√n, σ exact", hoverinfo="skip"))
     if xs.size:
         if exact_band is None:
             traces.append(scatter(x=np.concatenate([xs, xs[::-1]]), y=np.concatenate([1 + bs, (1 - bs)[::-1]]),
                                   fill="toself", fillcolor=_rgba(randomized["color"], BAND_ALPHA),
-                                  line=dict(width=0), name="1 ± 2σ̂/√n, σ̂ estimated from the draws",
+                                  line=dict(width=0), name="±2σ̂/√n, σ̂ estimated from the draws",
                                   hoverinfo="skip"))
         else:
             for sign, shown in ((1, True), (-1, False)):  # two edges, one legend entry
                 traces.append(scatter(x=xs, y=1 + sign * bs, mode="lines", showlegend=shown,
-                                      legendgroup="sample band", name="1 ± 2σ̂/√n, σ̂ estimated from the draws",
+                                      legendgroup="sample band", name="±2σ̂/√n, σ̂ estimated from the draws",
                                       line=dict(color=PALETTE["grey"], dash="dot", width=1.5),
                                       hovertemplate="n = %{x}<br>sample band edge = %{y:.4f}<extra></extra>"))
     full = STRATEGIES["full"]
