@@ -34,15 +34,17 @@ from .jacobians import (FactoredJacobians, factored_step_jacobians, grid_stride,
 from .logspace import FLOAT64_LOG10_MAX, LogNorms, log10_gradient_norms
 from .losses import LOSSES
 from .model import RNN, Trace, forward, init_rnn
-from .problems import MATRIX_KINDS, MAX_H, TOY_D, TOY_Q, lab_problem, toy_problem
+from .problems import MATRIX_KINDS, MAX_H, TOY_D, TOY_Q, lab_problem, lab_w_hh_over_rho, toy_problem
 from .scalar import (ScalarCheck, ScalarTerms, butterfly, compare_recursion_and_terms, log10_growth,
-                     scalar_recursion, scalar_sequences, scalar_terms)
+                     scalar_recursion, scalar_sequences, scalar_terms, scalar_terms_over_c)
 from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,
                        matrix_from_eigenvalues, random_orthogonal, scale_to_spectral_radius,
-                       second_modulus_ratio, singular_values, spectral_radius, spectrum, w_hh,
-                       w_hh_schur)
-from .sweeps import (chunked_xi_sweep, log10_dL_dh_sweep, log10_power_norms_scaled, randomized_xi_sweep,
-                     rescaled_power_norms, scaled_backward_norms)
+                       second_modulus_ratio, singular_values, singular_values_stack, spectral_radius, spectrum,
+                       spectrum_over_rho, w_hh,
+                       schur_affine, w_hh_affine, w_hh_schur)
+from .sweeps import (chunked_xi_sweep, log10_dL_dh_over_rho, log10_dL_dh_sweep, log10_power_norms_scaled,
+                     log10_lag_norms_over_rho, log10_power_norms_stack, log10_sliding_dL_dh_sweep, randomized_xi_sweep, rescaled_power_norms,
+                     scaled_backward_norms)
 from .text import FALLBACK_TEXT, LoadedText, load_time_machine, preprocess
 from .uploads import MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, read_text
 from .train import (BOOK_VALID_PERPLEXITY, D2L_1_0, DTYPES, OPTIMIZERS, PIPELINES, CharRNN, History, ParamGrads,

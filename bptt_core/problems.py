@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import as_choice, as_int
+from .checks import as_choice, as_float_array, as_int
 from .model import RNN, init_rnn
-from .spectral import KINDS, w_hh
+from .spectral import KINDS, w_hh, w_hh_affine
 
 
 TOY_D = 4  # input size d
@@ -50,3 +50,21 @@ def lab_problem(T: int, h: int, activation: str, rho: float, kind: str, spread: 
     if as_choice("kind", kind, MATRIX_KINDS) == "gaussian":
         return toy_problem(T, h, activation, rho, seed)
     return toy_problem(T, h, activation, rho, seed, W_hh=w_hh(h, rho, kind, spread, nonnormality, seed))
+
+
+def lab_w_hh_over_rho(h: int, rhos, kind: str, spread: float, nonnormality: float, seed: int) -> np.ndarray:
+    """W_hh (F, h, h) of ``lab_problem`` for every spectral radius in ``rhos`` (F,), the rest fixed.
+
+    Every kind is affine in ρ, W(ρ) = ρ·A + B: a Gaussian W_hh is one random matrix rescaled to ρ
+    (A = the matrix at ρ = 1, B = 0), a built one is ``spectral.w_hh_affine``'s. One scaled sum per
+    frame, no new decomposition; frame f equals ``lab_problem(…, rhos[f], …)``'s W_hh to rounding
+    (tests/test_scrub_grids.py::test_w_hh_over_rho_is_the_single_matrix).
+    """
+    r = as_float_array("rhos", rhos, (1,))
+    if r.size == 0 or (r < 0).any():
+        raise ValueError(f"rhos: expected spectral radii ≥ 0, got {r.tolist()}")
+    if as_choice("kind", kind, MATRIX_KINDS) == "gaussian":
+        A = init_rnn(TOY_D, as_int("h", h, minimum=1), TOY_Q, spectral_radius=1.0, seed=seed).W_hh
+        return r[:, None, None] * A
+    A, B = w_hh_affine(h, kind, spread, nonnormality, seed)
+    return r[:, None, None] * A + B

@@ -62,20 +62,37 @@ def scalar_terms(b, c, t: int | None = None) -> ScalarTerms:
     """
     b, c = _check_bc(b, c)
     t = b.size if t is None else as_int("t", t, minimum=1, maximum=b.size)
-    b, c = b[:t], c[:t]
+    return _terms(b[:t], c[:t])
+
+
+def _terms(b: np.ndarray, c: np.ndarray) -> ScalarTerms:
+    """``scalar_terms`` of b (t,) for c (t,) or for every row of c (F, t), along the last axis."""
     absc = np.abs(c)
     zero_c = absc == 0.0
     logc = np.log10(np.where(zero_c, 1.0, absc))
-    # Suffix sums over j = i+1..t: S[i-1] = Σ_{j>i} log10|c_j|, and the same for zeros and signs.
-    logprod = np.concatenate([np.cumsum(logc[::-1])[::-1][1:], [0.0]])
-    zeros = np.concatenate([np.cumsum(zero_c[::-1])[::-1][1:], [0]])
-    negs = np.concatenate([np.cumsum((c < 0)[::-1])[::-1][1:], [0]])
+
+    def after(x):  # suffix sums over j = i+1..t: S[i-1] = Σ_{j>i} x_j
+        return np.concatenate([np.flip(np.cumsum(np.flip(x, -1), -1), -1)[..., 1:],
+                               np.zeros(x.shape[:-1] + (1,), dtype=x.dtype)], axis=-1)
+
+    logprod, zeros, negs = after(logc), after(zero_c.astype(int)), after((c < 0).astype(int))
     with np.errstate(divide="ignore"):
         log_abs = np.log10(np.abs(b)) + logprod
     log_abs[zeros > 0] = -np.inf
     sign = np.sign(b) * np.where(negs % 2 == 1, -1.0, 1.0)
     sign[zeros > 0] = 0.0
     return ScalarTerms(log10_abs=log_abs, sign=sign)
+
+
+def scalar_terms_over_c(T: int, cs, c_noise: float = 0.0, seed: int = 0) -> ScalarTerms:
+    """The terms of a_T (``scalar_terms`` of ``scalar_sequences(T, c, c_noise, seed)``) for every mean c of
+    ``cs`` (F,): arrays (F, T), one suffix sum with c on an array axis. Every c draws the same b and the
+    same uniforms, c_t = c + c_noise·u_t, so row f equals the single run at cs[f]
+    (tests/test_scrub_grids.py::test_scalar_terms_over_c_are_the_single_runs)."""
+    c = as_float_array("cs", cs, (1,))
+    b, _ = scalar_sequences(T, 0.0, c_noise, seed)
+    _, u = scalar_sequences(T, 0.0, 1.0, seed) if c_noise > 0 else (None, np.zeros(T))
+    return _terms(b, c[:, None] + c_noise * u[None, :])
 
 
 def butterfly(rnn: RNN, X, eps: float = 1e-8, seed: int = 0, h0=None) -> np.ndarray:

@@ -149,6 +149,32 @@ def w_hh_schur(h: int, rho: float, kind: str = "symmetric", spread: float = 0.5,
     return Q, D + s * N
 
 
+def w_hh_affine(h: int, kind: str = "symmetric", spread: float = 0.5, nonnormality: float = 1.0,
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(A, B), both (h, h), with ``w_hh(h, ρ, kind, spread, nonnormality, seed)`` = ρ·A + B for every ρ ≥ 0.
+
+    W(ρ) = Q U(ρ) Qᵀ with U(ρ) = ρ·D(1) + s·N (``schur_affine``): A = Q D(1) Qᵀ (symmetrised, as
+    ``matrix_from_eigenvalues`` does, for a real spectrum) and B = Q s·N Qᵀ, which does not move with ρ:
+    a non-normal matrix's transient growth is not scaled by ρ.
+    """
+    Q, D, S = schur_affine(h, kind, spread, nonnormality, seed)
+    A = Q @ D @ Q.T
+    if not S.any() and np.allclose(D, np.triu(np.tril(D))):  # a real spectrum: D diagonal
+        A = 0.5 * (A + A.T)
+    return A, (Q @ S @ Q.T if S.any() else np.zeros_like(A))
+
+
+def schur_affine(h: int, kind: str = "symmetric", spread: float = 0.5, nonnormality: float = 1.0,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Q, D, S) with ``w_hh_schur(h, ρ, kind, spread, nonnormality, seed)`` = (Q, ρ·D + S) for every ρ ≥ 0:
+    the spectrum scales with ρ, the block structure of D(ρ) (real eigenvalues, conjugate pairs) does not."""
+    ev = spectrum(h, 1.0, kind, spread)
+    s = nonnormality if kind == "nonnormal" else 0.0
+    s = as_float("nonnormality", s, low=0.0)
+    D, N, Q = _schur_parts(ev, as_int("seed", seed, minimum=0))
+    return Q, D, s * N
+
+
 def eigenvalues(W) -> np.ndarray:
     """Eigenvalues (h,) of a square W, complex, sorted by decreasing modulus."""
     W = check_square("W", W)
@@ -198,6 +224,22 @@ def eigenvalue_drift(designed, computed) -> float:
 def singular_values(W) -> np.ndarray:
     """Singular values (h,) of W, decreasing."""
     return np.linalg.svd(check_square("W", W), compute_uv=False)
+
+
+def singular_values_stack(W) -> np.ndarray:
+    """Singular values (F, h) of every matrix of W (F, h, h), decreasing: one batched SVD."""
+    W = as_float_array("W", W, (3,))
+    if W.shape[1] != W.shape[2] or W.shape[0] == 0:
+        raise ValueError(f"W: expected a stack of square matrices (F, h, h), got shape {W.shape}")
+    return np.linalg.svd(W, compute_uv=False)
+
+
+def spectrum_over_rho(h: int, rhos, kind: str = "symmetric", spread: float = 0.5) -> np.ndarray:
+    """``spectrum(h, ρ, kind, spread)`` (F, h) for every ρ of ``rhos`` (F,): the spectrum at ρ = 1 scaled."""
+    r = as_float_array("rhos", rhos, (1,))
+    if r.size == 0 or (r < 0).any():
+        raise ValueError(f"rhos: expected spectral radii ≥ 0, got {r.tolist()}")
+    return r[:, None] * spectrum(h, 1.0, kind, spread)[None, :]
 
 
 def spectral_radius(W) -> float:
