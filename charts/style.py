@@ -3,8 +3,11 @@ styles that differ as well as colours, and one name per strategy."""
 
 from __future__ import annotations
 
+import copy
 import math
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple
 
 import numpy as np
@@ -100,7 +103,77 @@ def new_figure(*traces: dict, layout: dict | None = None) -> go.Figure:
     lay = dict(layout or {}, template=NO_TEMPLATE)
     if "title" in lay:
         _fit_text(lay, traces)
+    if _SKETCHING.get():
+        return Sketch(list(traces), lay)
     return go.Figure(dict(data=list(traces), layout=lay), _validate=False)
+
+
+# --- sketches: a chart as plain dicts, for the frames of a drag ----------------------------------
+# A drag's frames need only what a chart would send, as data, for every value of its parameter: dozens
+# of charts where the page draws one. Building each as a Plotly object costs ~3 ms of its ~3.5 (its
+# layout alone is rebuilt property by property); inside ``sketching()`` the house's helpers
+# (``new_figure``, ``layout``, ``merge_layout``, ``note``, the lecture hall's restyling) keep the same
+# chart as plain dicts instead. tests/test_charts_frames.py checks that every dragged chart sketched
+# sends what it sends built.
+_SKETCHING: ContextVar[bool] = ContextVar("sketching", default=False)
+
+
+@contextmanager
+def sketching():
+    """Charts made inside are ``Sketch``es: plain dicts with the figure's shape."""
+    token = _SKETCHING.set(True)
+    try:
+        yield
+    finally:
+        _SKETCHING.reset(token)
+
+
+_LISTS = frozenset({"annotations", "shapes", "images", "sliders", "updatemenus"})
+_PARTS = frozenset({"margin", "title", "legend", "font", "xaxis", "yaxis", "hoverlabel"})
+
+
+class _Node(dict):
+    """A layout (or a part of one) as a dict that reads like Plotly's objects: ``lay.margin.b``,
+    ``a.text`` (None when unset), ``to_plotly_json()``."""
+
+    def __getattr__(self, name):
+        value = self.get(name)
+        if value is None:  # unset, as Plotly reads it: an empty list, an empty part, or None
+            return [] if name in _LISTS else _Node() if name in _PARTS else None
+        if isinstance(value, dict):
+            return _Node(value)
+        if isinstance(value, (list, tuple)):
+            return [_Node(v) if isinstance(v, dict) else v for v in value]
+        return value
+
+    def to_plotly_json(self) -> dict:
+        return dict(self)
+
+
+class Sketch:
+    """A figure as plain dicts (see ``sketching``): ``data``, ``layout``, ``add_trace`` and ``to_plotly_json``."""
+
+    def __init__(self, data: list, layout: dict):
+        self.data = [dict(t) if isinstance(t, dict) else t.to_plotly_json() for t in data]
+        self._layout = dict(layout)
+
+    @property
+    def layout(self) -> _Node:
+        return _Node(self._layout)
+
+    @layout.setter
+    def layout(self, value) -> None:
+        self._layout = dict(value.to_plotly_json() if hasattr(value, "to_plotly_json") else value)
+
+    def add_trace(self, trace) -> "Sketch":
+        self.data.append(dict(trace) if isinstance(trace, dict) else trace.to_plotly_json())
+        return self
+
+    def to_plotly_json(self) -> dict:
+        return {"data": self.data, "layout": self._layout}
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self.to_plotly_json())
 
 
 def scatter(**props) -> dict:
@@ -575,6 +648,8 @@ def _restyle(fig: go.Figure, look: _Look, height: int | None) -> go.Figure:
     if look.font and lay["title"].get("yref") == "container":  # a house figure: its bands again, for the new sizes
         _stack(lay)
         _fit_text(lay, spec["data"])
+    if isinstance(fig, Sketch):
+        return Sketch(spec["data"], lay)
     return go.Figure(spec, _validate=False)  # restyled from a figure the gallery's test validates
 
 

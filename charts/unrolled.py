@@ -4,6 +4,7 @@ sum, and each step's share of ∂L/∂W_hh."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -43,6 +44,7 @@ def _level_index(f: float) -> int:
     return min(EDGE_LEVELS - 1, int(f * EDGE_LEVELS))
 
 
+@functools.lru_cache(maxsize=None)
 def _edge_style(k: int | None) -> tuple[float, str]:
     """(line width, colour) of width level ``k``; None: an edge that takes no gradient (thin grey)."""
     if k is None:
@@ -299,12 +301,13 @@ def unrolled_graph(graph, *, activation: str = "identity",
         margin=dict(l=20, r=20, b=8)))
 
 
-def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None,
+def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None, past_float64: bool = False,
                              title: str = "‖∂L/∂hₜ‖ at each step t (full BPTT)") -> go.Figure:
     """log10 ‖∂L/∂h_t‖ (T,) against t = 1..T on a linear axis.
 
     With ``rho``, a dashed reference line log10 ‖∂L/∂h_T‖ + (T − t) log10 ρ: the growth
-    (or decay) of ‖(W_hhᵀ)^(T−t)‖ ≈ ρ^(T−t), anchored at the last step.
+    (or decay) of ‖(W_hhᵀ)^(T−t)‖ ≈ ρ^(T−t), anchored at the last step. ``past_float64``: the run
+    overflows float64 somewhere (its values came from log space), said in a note.
     """
     y = np.asarray(log10_dL_dh, dtype=float)
     T = y.size
@@ -325,6 +328,8 @@ def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None,
     layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂hₜ‖", yaxis=log10_axis(*shown))
     if dropped:
         note(fig, f"{dropped} step(s) left out: the gradient there is exactly zero.")
+    if past_float64:
+        note(fig, f"Past float64 (largest number about 10{sup('308')}): computed in log space.")
     return fig
 
 
