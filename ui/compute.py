@@ -15,18 +15,33 @@ from typing import NamedTuple
 import numpy as np
 import streamlit as st
 
-from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, STRATEGY_KEYS, alignment_with_top_eigenvector, bptt,
-                       boundaries_from_xi, butterfly, chunked_xi_sweep, compare_recursion_and_terms,
+from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, RNN, STRATEGY_KEYS, alignment_with_top_eigenvector,
+                       boundaries_from_xi, bptt, butterfly, chunked_xi_sweep, compare_recursion_and_terms,
                        compare_strategies, eigenvalue_drift, eigenvalues, expanded_dL_dh, factored_step_jacobians,
-                       forward, full_boundaries, grid_stride, lab_problem, log10_dL_dh_sweep, log10_gradient_norms,
-                       log10_jacobian_norms_on_grid, log10_lag_norms, log10_norm_bound, log10_power_norms,
-                       product_form_dL_dh, product_form_steps, randomized_boundaries, randomized_xi_sweep,
-                       recursion_dL_dh, regular_boundaries, scalar_sequences, scalar_terms, second_modulus_ratio,
-                       singular_values, spectrum, strategy_from_name, unrolled_gradients, w_hh_schur,
-                       xi_from_segments)
+                       forward, full_boundaries, grid_stride, lab_problem, lab_w_hh_over_rho, log10_dL_dh_over_rho,
+                       log10_dL_dh_sweep, log10_gradient_norms, log10_jacobian_norms_on_grid, log10_lag_norms,
+                       log10_lag_norms_over_rho, log10_norm_bound, log10_power_norms, log10_power_norms_stack,
+                       log10_sliding_dL_dh_sweep, product_form_dL_dh, product_form_steps, randomized_boundaries,
+                       randomized_xi_sweep, recursion_dL_dh, regular_boundaries, rescaled_power_norms,
+                       scalar_sequences, scalar_terms, scalar_terms_over_c, schur_affine, second_modulus_ratio,
+                       singular_values, singular_values_stack, spectrum, spectrum_over_rho, strategy_from_name,
+                       unrolled_gradients, w_hh_schur, xi_from_segments)
 from bptt_core.activations import phi_prime
+from bptt_core.logspace import FLOAT64_LOG10_MAX
 from bptt_core.text import ENV_VAR, FALLBACK_TEXT, load_time_machine, preprocess
 from ui.controls import Model
+
+DRAG_BUDGET = 1.0  # s of compute the frames of a drag may take (fewer frames beyond it, said in the caption)
+# Seconds of one frame of each grid, per unit of its work, measured on this 2-core machine (the
+# builds of bench/scrub.py): a frame's own W_hh through T steps forward and back (per T·h²), one
+# pattern ξ in the batched backward pass (per T·h²), sliding truncation (per τ·T·h²), one activation's
+# lag curve (per T·h³), the powers of a non-normal W (per K·h³), one SVD (per h³).
+FRAME_COST = dict(dL_dh=2.5e-9, xi=0.6e-9, sliding=0.2e-9, lags=1.2e-9, powers=1e-9, svd=1.5e-9)
+
+
+def frames_afforded(seconds_per_frame: float) -> int:
+    """How many frames of ``seconds_per_frame`` each fit the drag's budget."""
+    return int(DRAG_BUDGET / max(seconds_per_frame, 1e-12))
 
 # --- the model ---------------------------------------------------------------------------------
 
@@ -85,6 +100,26 @@ def power_norms(key: tuple, K: int) -> np.ndarray:
     return log10_power_norms(power_factor(key), K)
 
 
+def power_frames(K: int, h: int, kind: str) -> int | None:
+    """How many frames of ‖W_hh^k‖ (and σ₁) fit the drag's budget: all of them (None) where W(ρ) = ρ·W(1)
+    makes every frame a rescaling of one curve, else as many new products and SVDs as the budget affords."""
+    if kind != "nonnormal":
+        return None
+    return frames_afforded(FRAME_COST["powers"] * max(K, 1) * h ** 3 + FRAME_COST["svd"] * h ** 3)
+
+
+@st.cache_data(max_entries=16, show_spinner="Multiplying Wₕₕ for every ρ…")
+def power_norms_over_rho(key: tuple, K: int, rhos: tuple) -> np.ndarray:
+    """log10‖W_hh^k‖₂ (F, K+1) for k = 0 … K at every ρ of ``rhos``; ``key`` is ``Model.matrix_key()`` (its ρ
+    unused). Where the kind scales with ρ (W(ρ) = ρ·W(1)), ‖W(ρ)^k‖ = ρᵏ‖W(1)^k‖: one curve, rescaled. A
+    non-normal W(ρ) = Q (ρ·D + s·N) Qᵀ is not a rescaling: its Schur factors' powers, all frames at once."""
+    h, _, kind, spread, s, seed = key
+    if kind != "nonnormal":
+        return rescaled_power_norms(power_norms((h, 1.0, kind, spread, s, seed), K), rhos)
+    _, D, S = schur_affine(h, kind, spread, s, seed)
+    return log10_power_norms_stack(np.asarray(rhos)[:, None, None] * D + S, K)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def alignment(key: tuple, K: int) -> np.ndarray:
     """Exercise 1: |cos∠(M^k x, v₁)| for k = 0 … K, x drawn from the model's seed."""
@@ -92,6 +127,27 @@ def alignment(key: tuple, K: int) -> np.ndarray:
 
 
 # A user's own W_hh: the same curves computed on the matrix itself.
+@st.cache_data(max_entries=16, show_spinner=False)
+def eigenvalues_over_rho(key: tuple, rhos: tuple) -> np.ndarray:
+    """The eigenvalues (F, h) of the model's W_hh as designed, largest modulus first, at every ρ of ``rhos``;
+    ``key`` is ``Model.matrix_key()`` (its ρ unused). Every kind's spectrum scales with ρ (a Gaussian
+    W(ρ) = ρ·A: its eigenvalues are computed once)."""
+    h, _, kind, spread, s, seed = key
+    if kind == "gaussian":
+        return np.asarray(rhos)[:, None] * eigenvalues(lab_w_hh_over_rho(h, (1.0,), kind, spread, s, seed)[0])
+    return spectrum_over_rho(h, rhos, kind, spread)
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing singular values for every ρ…")
+def singular_values_over_rho(key: tuple, rhos: tuple) -> np.ndarray:
+    """The singular values (F, h) of the model's W_hh at every ρ of ``rhos``: where W(ρ) = ρ·W(1) (every kind
+    but the non-normal one) σ(ρ) = ρ·σ(1), one SVD; a non-normal W(ρ) = ρ·A + B, one batched SVD."""
+    h, _, kind, spread, s, seed = key
+    if kind != "nonnormal":
+        return np.asarray(rhos)[:, None] * singular_values(lab_w_hh_over_rho(h, (1.0,), kind, spread, s, seed)[0])
+    return singular_values_stack(lab_w_hh_over_rho(h, rhos, kind, spread, s, seed))
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def own_matrix_facts(W: np.ndarray) -> MatrixFacts:
     computed = eigenvalues(W)
@@ -118,12 +174,32 @@ def graph_gradients(model: Model):
     return unrolled_gradients(rnn, X, Y)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def graph_gradients_over_rho(model: Model, rhos: tuple) -> tuple:
+    """``graph_gradients`` at every ρ of ``rhos``. The T = 3 graph's forty-odd named messages come from one
+    small run each (about 1 ms): a loop over ρ here keeps ``unrolled_gradients`` written as the book
+    names the messages, where an array axis would save a few milliseconds."""
+    stack = lab_w_hh_over_rho(model.h, rhos, model.kind, model.spread, model.s, model.seed)
+    rnn, X, Y = problem(model._replace(T=3))
+    return tuple(unrolled_gradients(RNN(rnn.W_hx, W, rnn.W_qh, activation=rnn.activation), X, Y) for W in stack)
+
+
 @st.cache_data(max_entries=32, show_spinner="Backpropagating through time…")
 def gradient_log_norms(model: Model):
     """(LogNorms of full BPTT, forward overflow step, backward overflow step)."""
     rnn, X, Y = problem(model)
     g = bptt(rnn, X, Y)
     return log10_gradient_norms(rnn, X, Y), g.forward_overflow_step, g.backward_overflow_step
+
+
+@st.cache_data(max_entries=16, show_spinner="Backpropagating through time for every ρ…")
+def gradient_over_rho(model: Model, rhos: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(log10‖∂L/∂h_t‖ (F, T) of full BPTT, whether the run passes float64 (F,)) of the model at every ρ
+    of ``rhos``: one pass with the matrices on an array axis (``log10_dL_dh_over_rho``)."""
+    rnn, X, Y = problem(model)
+    stack = lab_w_hh_over_rho(model.h, rhos, model.kind, model.spread, model.s, model.seed)
+    norms, peaks = log10_dL_dh_over_rho(rnn, stack, X, Y)
+    return norms, peaks > FLOAT64_LOG10_MAX - 1.0  # as LogNorms.exceeds_float64
 
 
 @st.cache_data(max_entries=32, show_spinner="Adding up the expanded sum term by term…")
@@ -153,6 +229,35 @@ def lag_curve(model: Model):
     sigma1 = float(singular_values(rnn.W_hh)[0])
     bound = log10_norm_bound(sigma1, GAMMA[model.activation], np.arange(model.T + 1))
     return lags, bound, sigma1, trace.overflow_step
+
+
+def lag_frames(T: int, h: int, activations: int) -> int:
+    """How many frames of the lag curves (``activations`` of them per frame) fit the drag's budget."""
+    return frames_afforded(FRAME_COST["lags"] * activations * T * h ** 3 + FRAME_COST["svd"] * h ** 3)
+
+
+def dL_dh_frames(T: int, h: int) -> int:
+    """How many frames of ‖∂L/∂h_t‖ over ρ (a forward and backward pass each) fit the drag's budget."""
+    return frames_afforded(FRAME_COST["dL_dh"] * T * h ** 2)
+
+
+def singular_frames(h: int, kind: str) -> int | None:
+    """How many frames of the singular values over ρ fit the budget: all (None) where W(ρ) = ρ·W(1)."""
+    return None if kind != "nonnormal" else frames_afforded(FRAME_COST["svd"] * h ** 3)
+
+
+def truncation_cost(T: int, h: int, taus) -> float:
+    """Seconds the per-step grid over ``taus`` takes: a pattern ξ each (regular), a sweep each (sliding)."""
+    return sum(FRAME_COST["xi"] * T * h ** 2 + FRAME_COST["sliding"] * min(t, T) * T * h ** 2 for t in set(taus))
+
+
+@st.cache_data(max_entries=16, show_spinner="Multiplying Jacobians for every ρ…")
+def lag_curves_over_rho(model: Model, rhos: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(log10‖∂h_T/∂h_{T−k}‖₂ (F, T+1) of the model at every ρ of ``rhos``, σ₁ = ‖W_hh‖₂ (F,)): one pass with
+    the matrices on an array axis (``log10_lag_norms_over_rho``); the model's own φ."""
+    rnn, X, _ = problem(model)
+    stack = lab_w_hh_over_rho(model.h, rhos, model.kind, model.spread, model.s, model.seed)
+    return log10_lag_norms_over_rho(rnn, stack, X), singular_values_stack(stack)[:, 0]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -222,6 +327,22 @@ def strategy_sweeps(model: Model, taus: tuple, pis: tuple) -> dict:
     return {"full": V[0], "tau": (tau_xi, V[1:1 + n]), "pi": (pi_xi, V[1 + n:])}
 
 
+@st.cache_data(max_entries=16, show_spinner="Computing every frame…")
+def per_step_over_tau(model: Model, taus: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """log10‖∂L/∂h_t‖ (F, T) of regular and of sliding truncation for every τ of ``taus``: regular as one
+    backward pass with the patterns ξ on an array axis, sliding by its own sweep per τ."""
+    rnn, X, Y = problem(model)
+    chunked = log10_dL_dh_sweep(rnn, X, Y, chunked_xi_sweep(model.T, taus))
+    return chunked, log10_sliding_dL_dh_sweep(rnn, X, Y, taus)
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing every frame…")
+def per_step_over_pi(model: Model, pis: tuple) -> np.ndarray:
+    """log10‖∂L/∂h_t‖ (F, T) of randomized truncation, the draw of Randomized(π, seed), for every π of ``pis``."""
+    rnn, X, Y = problem(model)
+    return log10_dL_dh_sweep(rnn, X, Y, randomized_xi_sweep(model.T, pis, model.seed))
+
+
 # --- the scalar model --------------------------------------------------------------------------
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -232,6 +353,14 @@ def scalar_run(T: int, c: float, c_noise: float, seed: int):
     with np.errstate(divide="ignore"):
         drawn = float(np.mean(np.log10(np.abs(c_t[1:])))) if T > 1 else 0.0
     return scalar_terms(b, c_t), drawn
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def scalar_over_c(T: int, cs: tuple, c_noise: float, seed: int):
+    """The terms of a_T for every mean c of ``cs`` (``scalar_terms_over_c``: (F, T) arrays), and the drawn
+    mean log10|c_t| over t = 2 … T of each (F,)."""
+    terms = scalar_terms_over_c(T, cs, c_noise, seed)
+    return terms, [scalar_run(T, c, c_noise, seed)[1] for c in cs]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -6,6 +6,12 @@ modebar, every SVG layer), on every slider move. Here the element keeps one iden
 and the figure travels as its data: a small ``st.components.v2`` module hands each new figure to
 ``Plotly.react``, which diffs it against the drawn one and redraws into the same DOM.
 
+A chart with ``scrubs`` also carries a slider above it for each dragged parameter (an ``<input
+type=range>``: pointer and arrow keys) and one frame per value the slider offers (``charts.frames``).
+Moving it redraws the chart from the frame under the pointer with ``Plotly.react``, at most once per
+animation frame, with no message to the server; letting go (or a key press) sends the value once, as
+the trigger ``scrubbed``, whose callback sets the control before the rerun (``ui.drag``).
+
 plotly.js is the copy inside the ``plotly`` package (the one ``fig.to_html`` embeds, so the live
 chart and an exported HTML file draw with the same plotly.js); a browser tab fetches it once.
 The figure's JSON reaches the browser as bytes and is only ever parsed as JSON: no text of a figure
@@ -15,17 +21,21 @@ The figure's JSON reaches the browser as bytes and is only ever parsed as JSON: 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import plotly
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.io.json import to_json_plotly
 import streamlit as st
 import streamlit.components.v1 as components_v1
 
 COMPONENT = "bptt_live_chart"
 TEST_ID = "bpttLiveChart"  # the chart holder's data-testid (tests and bench/latency.py look for it)
 PLOTLY_JS = "plotly.min.js"
+ACCENT = "#0072B2"  # the theme's primary colour (.streamlit/config.toml)
 
 # No public Streamlit API serves a file of an installed package to the browser (components v2 serve
 # assets only for components declared in a package's pyproject.toml), so plotly.js goes out through the
@@ -58,17 +68,94 @@ function plotly(src) {
   return loading;
 }
 
-export default function ({ parentElement, data }) {
+// The in-chart sliders (one per dragged parameter): an <input type=range> over the frames' indices.
+// Moving it redraws from the frame under the pointer with Plotly.react, in the browser only; letting
+// go (or an arrow key) sends the value to the server once, as the trigger "scrubbed".
+function scrubRow(holder, gd, spec, setTriggerValue) {
+  let row = holder.querySelector(":scope > [data-testid=bpttScrub]");
+  if (!spec.scrubs || spec.scrubs.length === 0) { row?.remove(); return; }
+  if (row === null) {
+    row = document.createElement("div");
+    row.setAttribute("data-testid", "bpttScrub");
+    row.style.cssText = "display:flex;flex-wrap:wrap;gap:4px 28px;align-items:center;margin:0 0 2px 0;";
+    holder.insertBefore(row, holder.firstChild);
+  }
+  row.style.fontSize = spec.font + "px";
+  row.replaceChildren(...spec.scrubs.map((scrub) => {
+    const label = document.createElement("label");
+    label.style.cssText = "display:flex;align-items:center;gap:10px;flex:1 1 260px;min-width:0;";
+    const name = document.createElement("span");
+    name.textContent = scrub.label + " =";
+    const out = document.createElement("output");
+    out.style.cssText = "min-width:3.6em;font-variant-numeric:tabular-nums;font-weight:600;";
+    const input = document.createElement("input");
+    input.type = "range";
+    input.min = "0";
+    input.max = String(scrub.values.length - 1);
+    input.step = "1";
+    input.value = String(scrub.index);
+    input.setAttribute("data-key", scrub.key);
+    input.setAttribute("aria-label", scrub.aria);
+    input.style.cssText = "flex:1 1 auto;min-width:80px;accent-color:" + spec.accent + ";height:" + spec.font + "px;";
+    out.textContent = scrub.labels[scrub.index];
+    let pending = null;
+    input.addEventListener("input", () => {
+      const i = Number(input.value);
+      out.textContent = scrub.labels[i];
+      // One redraw per animation frame, from the latest position of the pointer.
+      if (pending === null) {
+        pending = requestAnimationFrame(() => { pending = null; drawFrame(gd, scrub, Number(input.value)); });
+      }
+    });
+    input.addEventListener("change", () => {
+      setTriggerValue("scrubbed", { key: scrub.key, value: scrub.values[Number(input.value)] });
+    });
+    label.append(name, input, out);
+    return label;
+  }));
+}
+
+// ``base`` with a frame's properties laid over it; a property the frame's own chart does not have (null)
+// is removed, so that Plotly draws its default as that chart would.
+function patched(base, patch) {
+  const out = Object.assign({}, base);
+  for (const [key, value] of Object.entries(patch || {})) {
+    if (value === null) delete out[key];
+    else out[key] = value;
+  }
+  return out;
+}
+
+function drawFrame(gd, scrub, i) {
+  const base = gd.__base;
+  const frame = scrub.frames[i];
+  if (!base || !frame || !gd.__plotly) return;
+  const n = Math.max(base.data.length, frame.data.length);
+  const data = [];
+  for (let j = 0; j < n; j++) {
+    if (j >= frame.data.length) data.push(patched(base.data[j], { visible: false }));
+    else if (j >= base.data.length) data.push(frame.data[j]);
+    else data.push(patched(base.data[j], frame.data[j]));
+  }
+  const layout = patched(base.layout, frame.layout);
+  layout.datarevision = scrub.key + ":" + i;
+  gd.__plotly.react(gd, data, layout, gd.__config);
+  gd.setAttribute("data-frame", scrub.key + ":" + i);
+}
+
+export default function ({ parentElement, data, setTriggerValue }) {
   const spec = JSON.parse(new TextDecoder().decode(data));
   let holder = parentElement.querySelector(":scope > [data-testid=TEST_ID]");
   if (holder === null) {
     holder = document.createElement("div");
     holder.setAttribute("data-testid", "TEST_ID");
     holder.style.width = "100%";
-    holder.appendChild(document.createElement("div"));
+    const plot = document.createElement("div");
+    plot.className = "bptt-plot";
+    holder.appendChild(plot);
     parentElement.appendChild(holder);
   }
-  const gd = holder.firstElementChild;
+  const gd = holder.querySelector(":scope > .bptt-plot");
   // Hold the chart's place until plotly.js has loaded (the first chart of a tab only).
   if (!gd._fullLayout) gd.style.minHeight = ((spec.figure.layout || {}).height || 450) + "px";
   // Updates that arrive while one is being drawn: only the latest is drawn next.
@@ -78,8 +165,12 @@ export default function ({ parentElement, data }) {
     const Plotly = await plotly(spec.src);
     gd.__plotly = Plotly;
     const fig = spec.figure;
+    gd.__base = { data: fig.data || [], layout: fig.layout || {} };
+    gd.__config = spec.config;
     await Plotly.react(gd, { data: fig.data || [], layout: fig.layout || {}, frames: fig.frames,
                              config: spec.config });
+    gd.removeAttribute("data-frame");
+    scrubRow(holder, gd, spec, setTriggerValue);
     gd.style.minHeight = "";
     holder.querySelector(":scope > p")?.remove();
     if (!gd.__resize) {
@@ -118,8 +209,48 @@ def plotly_js_url() -> str:
     return "/" + "/".join(part for part in (base, "component", _plotly_folder.name, PLOTLY_JS) if part)
 
 
-def live_chart(fig: go.Figure, *, key: str, config: dict) -> None:
-    """Draw ``fig`` full width with Plotly's ``config``; a rerun with the same ``key`` updates it in place."""
+@dataclass(frozen=True)
+class Scrub:
+    """A parameter dragged on the chart itself: the control it sets (``key``), the symbol shown beside the
+    slider, the values it can take (the frames' values, in order) with their labels, the index of the
+    current value, and one frame per value (``charts.frames.scrub_frames``)."""
+
+    key: str
+    symbol: str
+    values: tuple
+    labels: tuple
+    index: int
+    frames: list
+
+    def spec(self) -> dict:
+        return dict(key=self.key, label=self.symbol, values=list(self.values), labels=list(self.labels),
+                    index=self.index, frames=self.frames, aria=f"Drag {self.symbol} on the chart")
+
+
+def _scrubbed(key: str, scrubs: tuple[Scrub, ...], on_value: Callable[[str, object], None]):
+    """The callback of a let-go (or a key press) on the chart's slider: the value, if it is one the slider
+    offered, becomes its control's value before the rerun. Anything else (a page that sent something
+    of its own) changes nothing."""
+    offered = {s.key: set(s.values) for s in scrubs}
+
+    def callback() -> None:
+        event = (st.session_state.get(key) or {}).get("scrubbed")
+        if isinstance(event, dict) and event.get("value") in offered.get(event.get("key"), ()):
+            on_value(event["key"], event["value"])
+    return callback
+
+
+def live_chart(fig: go.Figure, *, key: str, config: dict, scrubs: tuple[Scrub, ...] = (), font: int = 14,
+               on_value: Callable[[str, object], None] | None = None) -> None:
+    """Draw ``fig`` full width with Plotly's ``config``; a rerun with the same ``key`` updates it in place.
+
+    ``scrubs``: sliders on the chart, redrawing it from their frames in the browser; a let-go calls
+    ``on_value(control key, value)`` before the rerun it starts."""
     figure = pio.to_json(fig, validate=False)
-    payload = f'{{"figure":{figure},"config":{json.dumps(config)},"src":{json.dumps(plotly_js_url())}}}'
-    _mount(data=payload.encode(), key=key, width="stretch")
+    extra = ""
+    if scrubs:
+        extra = (f',"scrubs":{to_json_plotly([s.spec() for s in scrubs])},"font":{int(font)},'
+                 f'"accent":{json.dumps(ACCENT)}')
+    payload = f'{{"figure":{figure},"config":{json.dumps(config)},"src":{json.dumps(plotly_js_url())}{extra}}}'
+    callbacks = dict(on_scrubbed_change=_scrubbed(key, scrubs, on_value)) if scrubs and on_value else {}
+    _mount(data=payload.encode(), key=key, width="stretch", **callbacks)

@@ -86,6 +86,21 @@ def _scenarios(view: str, *rows) -> tuple[Scenario, ...]:
 
 # Per view, in the order they are drawn under the view's title. What a caption states is checked against
 # the data at the scenario's setting by tests/test_claims.py.
+# The charts whose key parameter is dragged on the chart itself (ui/drags.py): (view, tab label, the
+# controls dragged, in the order their sliders stand above the chart). Read by the browser test and
+# bench/scrub.py.
+DRAGGED = (
+    ("unrolled", "Graph (T = 3)", ("rho",)),
+    ("unrolled", "Gradient over time", ("rho",)),
+    ("eigenvalues", "Eigenvalues", ("rho",)),
+    ("eigenvalues", "Singular values", ("rho",)),
+    ("eigenvalues", "Powers of Wₕₕ", ("rho",)),
+    ("jacobians", "Against the lag", ("rho",)),
+    ("truncation", "Per-step gradients", ("tau", "pi")),
+    ("scalar", "Terms", ("c",)),
+)
+
+
 SCENARIOS = {
     "unrolled": _scenarios(
         "unrolled",

@@ -10,11 +10,12 @@ import streamlit as st
 
 from bptt_core import rescaled_power_norms
 from charts.animation import rho_animation
-from charts.eigenvalues import (alignment_figure, alignment_summary, eigen_plane, moduli_and_singular_values,
+from charts.eigenvalues import (alignment_figure, alignment_summary,
                                 power_norm_summary, power_norms_figure)
 from charts.findings import singular_values_sentence
 from ui.compute import MatrixFacts, alignment, matrix_facts, own_alignment, own_matrix_facts, own_power_norms, power_norms
 from ui.controls import CONTROLS, Model
+from ui.drags import matrix_drag, plane_chart, powers_drag, singular_chart
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.model_panel import model_controls, view_widget
@@ -71,20 +72,28 @@ def drift_warning(m: Matrix) -> None:
                    "the eigenvalues stay exact.", icon=":material/warning:")
 
 
+def matrix_drags(m: Matrix, chart) -> tuple[tuple, str]:
+    """ρ dragged on a chart of the sidebar's W_hh, and what the caption says of it (none on your own matrix)."""
+    return ((), "") if m.own is not None else matrix_drag(m.model, chart)
+
+
 def plane_tab(m: Matrix):
     drift_warning(m)
     f = m.facts
     outside = int(np.sum(np.abs(f.designed) > 1 + 1e-12))
-    show_chart(eigen_plane(f.designed, rho=f.rho, computed=f.computed if m.drifted else None),
-               key="eigenvalues_plane",
+    drags, about_drag = matrix_drags(m, plane_chart)
+    show_chart(plane_chart(f.designed, f.sv, f.rho, computed=f.computed if m.drifted else None),
+               key="eigenvalues_plane", drags=drags,
                caption=f"The {m.h} eigenvalues of {m.name}, inside the circle of radius ρ = {f.rho:.3g}; the dashed "
-                       f"circle is |λ| = 1, where powers neither shrink nor grow; {outside} of the {m.h} lie outside it.")
+                       f"circle is |λ| = 1, where powers neither shrink nor grow; {outside} of the {m.h} lie outside it."
+                       + about_drag)
 
 
 def singular_tab(m: Matrix):
     f = m.facts
-    show_chart(moduli_and_singular_values(f.designed, f.sv), key="eigenvalues_singular",
-               caption=f"|λᵢ| and σᵢ of {m.name}, each sorted from the largest.")
+    drags, about_drag = matrix_drags(m, singular_chart)
+    show_chart(singular_chart(f.designed, f.sv, f.rho), key="eigenvalues_singular", drags=drags,
+               caption=f"|λᵢ| and σᵢ of {m.name}, each sorted from the largest." + about_drag)
     st.markdown(singular_values_sentence(np.abs(f.designed), f.sv))
 
 
@@ -92,12 +101,13 @@ def powers_tab(m: Matrix):
     drift_warning(m)
     K = view_widget("K")
     lv = m.powers(K)
+    drags, about_drag = ((), "") if m.own is not None else powers_drag(m.model, K)
     show_chart(power_norms_figure(lv, rho=m.facts.rho, sigma_max=float(m.facts.sv[0])), key="eigenvalues_powers",
+               drags=drags,
                caption=f"log₁₀‖Wₕₕᵏ‖₂ of {m.name} for k = 0 … {K} (black) between ρᵏ (dashed) and ‖Wₕₕ‖₂ᵏ "
                        "(dotted), on a linear axis of log₁₀ values, computed exactly in renormalised log space so "
-                       "that it stays finite past float64.")
+                       "that it stays finite past float64." + about_drag)
     st.markdown(power_norm_summary(lv, rho=m.facts.rho))
-
 
 def alignment_tab(m: Matrix):
     K = view_widget("K")

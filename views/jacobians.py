@@ -9,9 +9,10 @@ import streamlit as st
 
 from bptt_core import GAMMA
 from charts.findings import lag_sentence, saturation_sentence
-from charts.jacobians import dphi_histogram, jacobian_heatmap, lag_norms_figure
+from charts.jacobians import dphi_histogram, jacobian_heatmap
 from ui.compute import finite_dphi, jacobian_heatmap as heatmap_on_grid, lag_curve
 from ui.controls import Model
+from ui.drags import lags_chart, lags_drag
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import overflow_message
@@ -37,12 +38,11 @@ def lags_tab(model: Model):
                    icon=":material/warning:")
     lags = {act: r[0] for act, r in results.items()}
     bounds = {act: r[1] for act, r in results.items()}
-    show_chart(lag_norms_figure(lags, bounds=bounds, gammas={act: GAMMA[act] for act in LINE_ACTIVATIONS},
-                                sigma_max=sigma1),
-               key="jacobians_lags", caption=(
+    drags, about_drag = lags_drag(model, LINE_ACTIVATIONS)
+    show_chart(lags_chart(lags, sigma1), key="jacobians_lags", drags=drags, caption=(
         f"How far back a gradient reaches: log₁₀ of the norm of the product of the last k Jacobians of the sidebar's "
         f"RNN (T = {model.T}, h = {model.h}, ρ = {model.rho:.2f}, σ₁ = ‖Wₕₕ‖₂ = {sigma1:.3g}) with three "
-        "activations; long dashes with markers: the bound k·log₁₀(σ₁γ) in the same colour."))
+        "activations; long dashes with markers: the bound k·log₁₀(σ₁γ) in the same colour." + about_drag))
     st.markdown(lag_sentence(lags, bounds, sigma1=sigma1, gammas=GAMMA))
 
 

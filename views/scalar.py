@@ -9,7 +9,8 @@ from charts.findings import butterfly_sentence, regime_sentence
 from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
 from charts.style import sub, sup
 from ui.compute import butterfly_run, scalar_check, scalar_run
-
+from ui.drag import DRAG_NOTE
+from ui.drags import c_drag
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import FLOAT64_MAX
@@ -27,10 +28,10 @@ def terms_tab(s: Settings):
     drawn = (f"cₜ is drawn uniformly from {c - c_noise:.2f} … {c + c_noise:.2f}" if c_noise > 0
              else f"cₜ = {c:.2f} at every step")
     terms, growth = scalar_run(T, c, c_noise, seed)
-    show_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), key="scalar_terms", caption=(
+    show_chart(scalar_term_bars(terms.log10_abs, terms.sign, t=T), key="scalar_terms", drags=c_drag(T, c_noise, seed), caption=(
         f"log₁₀ of the size of each of the {T} terms of a{sub(T)} (solid blue: positive, hatched vermillion: "
         f"negative); the term from step i has been multiplied by the {T} − i factors cᵢ₊₁ … c{sub(T)}. Here {drawn} "
-        f"and bₜ is drawn from a standard normal (seed {seed})."))
+        f"and bₜ is drawn from a standard normal (seed {seed})." + DRAG_NOTE))
     st.markdown(regime_sentence(growth, T, expected=log10_growth(c, c_noise) if c_noise > 0 else None))
 
 

@@ -13,6 +13,7 @@ from charts.truncation import agreement_figure, gradient_norms_figure
 from ui.book_figure import book_figure, book_figure_inputs
 from ui.compute import strategy_comparison, strategy_sweeps
 from ui.controls import MIN_PI
+from ui.drags import per_step_drags
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import overflow_message
@@ -50,11 +51,13 @@ def per_step_tab(s: Settings):
         st.caption("Where float64 overflowed, the per-step norms of full, regular and randomized truncation are "
                    "recomputed in log space; sliding truncation has no log-space version, so its overflowed "
                    "steps are left out.")
+    drags, about_drag = per_step_drags(s.model, tau, pi, cmp)
     show_chart(gradient_norms_figure(cmp.log10_dL_dh, cmp.keys, log_space=cmp.log_space), key="truncation_norms",
+               drags=drags,
                caption=f"Four gradients of the same loss: log₁₀ ‖∂L/∂hₜ‖ at each step for T = {T}, h = {h}, "
                        f"φ = {activation}, ρ = {rho:g}; truncation (τ = {tau}) drops the gradient that would arrive "
                        f"from later steps, randomized truncation (π = {pi:g}, one draw) drops it at random and "
-                       "scales the rest by 1/π.")
+                       "scales the rest by 1/π." + about_drag)
     st.markdown(per_step_sentence(cmp.log10_dL_dh, cmp.keys, tau=tau))
 
 

@@ -6,10 +6,11 @@
 import streamlit as st
 
 from charts.style import sub
-from charts.unrolled import (gradient_norms_over_time, recursion_vs_sum, sum_terms, unrolled_graph,
-                             w_hh_contribution_bars)
+from charts.unrolled import recursion_vs_sum, sum_terms, unrolled_graph, w_hh_contribution_bars
 from ui.compute import expansion, gradient_log_norms, graph_gradients
 from ui.controls import Model
+from ui.drag import DRAG_NOTE
+from ui.drags import graph_drag, over_time_chart, over_time_drag
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import overflow_message
@@ -20,14 +21,15 @@ from charts.findings import gradient_over_time_sentence, sum_terms_sentence, w_h
 
 
 def graph_tab(model: Model):
-    show_chart(unrolled_graph(graph_gradients(model), activation=model.activation), key="unrolled_graph", caption=(
+    show_chart(unrolled_graph(graph_gradients(model), activation=model.activation), key="unrolled_graph", drags=graph_drag(model),
+               caption=(
         "The computational graph for T = 3. Boxes are variables, shaded boxes the parameters (one matrix each, "
         "drawn at every step where it is used), circles operators; arrows point forward, and each arrow's width, "
         "colour (light and thin: small, dark and wide: large) and number give the size of the gradient flowing "
         f"back along it in a T = 3 run of the sidebar's network (h = {model.h}, φ = {model.activation}, "
         f"ρ = {model.rho:g}; hover for the symbols)"
         + ("; projected, only the numbers along the chain of steps are written." if presenting()
-           else ".")))
+           else ".") + DRAG_NOTE))
 
 
 def over_time_tab(model: Model):
@@ -36,14 +38,15 @@ def over_time_tab(model: Model):
     if message:
         st.warning(message, icon=":material/warning:")
     identity = model.activation == "identity"
-    show_chart(gradient_norms_over_time(norms.log10_dL_dh, rho=model.rho if identity else None),
-               key="unrolled_dL_dh", caption=(
+    drags, rows, about_drag = over_time_drag(model)  # the chart's note on float64 as its frame has it
+    show_chart(over_time_chart(norms.log10_dL_dh, model, rows[model.rho][1]), key="unrolled_dL_dh", caption=(
         f"log₁₀‖∂L/∂hₜ‖ of full BPTT at each of the T = {model.T} steps, computed in log space so it stays finite "
         "past float64"
         + ("; the dashed line changes by log₁₀ρ per step back from t = T, the rate ρᵀ⁻ᵗ at which one loss's share "
            "decays (the curve adds up every step's loss)."
            if identity else
-           f" (with φ = {model.activation} each step back also multiplies by φ′(aₜ), so no single ρ line applies).")))
+           f" (with φ = {model.activation} each step back also multiplies by φ′(aₜ), so no single ρ line applies).")
+        + about_drag), drags=drags)
     st.markdown(gradient_over_time_sentence(norms.log10_dL_dh, rho=model.rho if identity else None))
 
 

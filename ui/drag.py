@@ -1,0 +1,88 @@
+"""Drag a chart's key parameter and see it redrawn while the hand moves (no server round trip).
+
+A view describes the drag (``Drag``): which control it sets, the chart's own function at any value of
+it, and the values to offer. ``drag_frames`` builds the chart at every value once per setting of the
+rest of the page (``st.cache_data``), styled like the chart on screen, and reduces each to a frame
+(``charts.frames``); ``ui.live_chart`` draws the frame under the pointer with ``Plotly.react``. When the
+hand lets go, the value becomes the control's value (``set_values``): the sidebar's slider, the address,
+the share link and the rest of the page follow in one rerun, which finds its frames in the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from charts.frames import apply_held, frames_and_axes
+from charts.style import sketching
+from ui.controls import CONTROLS, set_values, value
+from ui.live_chart import Scrub
+
+MIN_FRAMES = 41  # a drag shows at least this many pictures across the slider's range
+DRAG_NOTE = " Drag the slider on the chart to redraw it as the value moves; the text below follows when you let go."
+
+
+@dataclass(frozen=True)
+class Drag:
+    """A control dragged on a chart: ``build(v)`` is the chart at value ``v`` of control ``key`` (a pure
+    chart function over cached core data); ``ident`` names what else the chart depends on (the cache key);
+    ``values`` the values offered, in order (``control_values``)."""
+
+    key: str
+    symbol: str
+    ident: tuple
+    build: Callable[[object], go.Figure]
+    values: tuple
+
+
+def control_values(key: str, max_frames: int | None = None) -> tuple:
+    """Every value the control's widget can take, in order (lo to hi by its step); at most ``max_frames``
+    of them, evenly spaced, when a frame costs too much to make them all (the current value stays one)."""
+    c = CONTROLS[key]
+    n = int(round((c.hi - c.lo) / c.step)) + 1
+    every = 1 if max_frames is None or n <= max_frames else -(-(n - 1) // (max_frames - 1))
+    picked = sorted(set(range(0, n, every)) | {n - 1})
+    digits = max(0, -int(np.floor(np.log10(c.step)))) if c.kind == "float" else 0
+    values = [c.lo + i * c.step for i in picked]
+    values = [int(round(v)) for v in values] if c.kind == "int" else [round(float(v), digits + 2) for v in values]
+    current = value(key)
+    if current not in values:
+        values = sorted(values + [current])
+    return tuple(values)
+
+
+def label(key: str, v) -> str:
+    fmt = CONTROLS[key].fmt
+    return fmt % v if fmt else str(v)
+
+
+@st.cache_data(max_entries=24, show_spinner="Drawing every frame of the drag…")
+def _frames(key: str, ident: tuple, values: tuple, look: tuple, _build, _style) -> tuple[list, dict]:
+    """The frames of ``_build`` at ``values`` styled by ``_style`` (``look`` names the style), and the axes
+    that hold them all."""
+    frames: list = []
+    styled: dict[int, tuple] = {}  # a chart that several values share (τ ≥ T) is styled once
+    with sketching():  # plain dicts: the frames need the charts' data, not Plotly objects
+        for fig in map(_build, values):
+            if id(fig) not in styled:
+                styled[id(fig)] = (fig, _style(fig))  # the figure kept with it: its id is not reused meanwhile
+            frames.append(styled[id(fig)][1])
+    return frames_and_axes(frames)
+
+
+def drag_frames(drag: Drag, fig: go.Figure, style, look: tuple) -> tuple[Scrub, go.Figure]:
+    """(the slider with its frames, ``fig`` with axes that hold every frame)."""
+    frames, held = _frames(drag.key, drag.ident, drag.values, look, drag.build, style)
+    current = value(drag.key)
+    index = drag.values.index(current) if current in drag.values else 0
+    scrub = Scrub(drag.key, drag.symbol, drag.values, tuple(label(drag.key, v) for v in drag.values), index, frames)
+    return scrub, apply_held(fig, held)
+
+
+def set_dragged(key: str, v) -> None:
+    """A let-go on the chart: the value becomes the control's, as a scenario sets one."""
+    set_values({key: v})
