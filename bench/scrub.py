@@ -4,8 +4,9 @@ What it measures
 ----------------
 1. **Pointer move → chart repainted** (every chart of ``ui.registry.DRAGGED``, at the defaults): a real
    drag, mouse down and ``--moves`` moves over two seconds across the slider on the chart, then up. In
-   the page, every ``input`` event of the slider is stamped with its event time; after each redraw
-   (``Plotly.react`` from the frame, marked on the chart) the next animation frame stamps the repaint.
+   the page, every ``input`` event of the slider is stamped with its event time; each redraw
+   (``Plotly.react`` from the frame, in an animation frame's callbacks, marked on the chart) queues a
+   task, which runs once the browser has painted that frame: its time is the repaint.
    A move's latency is its repaint minus its event time (moves that one redraw serves share it).
    WebSocket messages the page sends during the drag are counted: the target is none.
 2. **The same change today**: a key press on the control's own widget (the sidebar or the view's row),
@@ -45,10 +46,12 @@ window.__scrub = {
     const s = {pending: [], latencies: [], frames: new Set()};
     s.onInput = (e) => s.pending.push(e.timeStamp);
     input.addEventListener('input', s.onInput);
+    // The chart draws a frame inside an animation frame's callbacks; the browser paints right after them,
+    // so a task queued then runs once the frame is on screen.
     s.observer = new MutationObserver(() => {
       const served = s.pending.splice(0);
       s.frames.add(gd.getAttribute('data-frame'));
-      requestAnimationFrame(() => { const t = performance.now(); for (const t0 of served) s.latencies.push(t - t0); });
+      setTimeout(() => { const t = performance.now(); for (const t0 of served) s.latencies.push(t - t0); }, 0);
     });
     s.observer.observe(gd, {attributes: true, attributeFilter: ['data-frame']});
     s.input = input;

@@ -115,6 +115,26 @@ function scrubRow(holder, gd, spec, setTriggerValue) {
   }));
 }
 
+// plotly.py sends NumPy arrays as typed-array specs ({dtype, bdata: base64, shape}); plotly.js decodes them
+// on every Plotly.react. Decoded once here, a frame's redraw starts from typed arrays.
+const TYPED = { f8: Float64Array, f4: Float32Array, i4: Int32Array, i2: Int16Array, i1: Int8Array,
+                u4: Uint32Array, u2: Uint16Array, u1: Uint8Array };
+
+function decoded(x) {
+  if (Array.isArray(x)) return x.map(decoded);
+  if (x === null || typeof x !== "object") return x;
+  if (typeof x.bdata === "string" && TYPED[x.dtype]) {
+    const bytes = Uint8Array.from(atob(x.bdata), (c) => c.charCodeAt(0));
+    const flat = new TYPED[x.dtype](bytes.buffer);
+    const shape = String(x.shape || flat.length).split(",").map(Number);
+    if (shape.length !== 2) return flat;
+    return Array.from({ length: shape[0] }, (_, r) => flat.subarray(r * shape[1], (r + 1) * shape[1]));
+  }
+  const out = {};
+  for (const [key, value] of Object.entries(x)) out[key] = decoded(value);
+  return out;
+}
+
 // ``base`` with a frame's properties laid over it; a property the frame's own chart does not have (null)
 // is removed, so that Plotly draws its default as that chart would.
 function patched(base, patch) {
@@ -139,12 +159,19 @@ function drawFrame(gd, scrub, i) {
   }
   const layout = patched(base.layout, frame.layout);
   layout.datarevision = scrub.key + ":" + i;
+  // The size the chart has now, fixed: with autosize, every redraw would measure the page again (a
+  // forced layout of the whole app, most of a frame's redraw).
+  if (gd._fullLayout) Object.assign(layout, { autosize: false, width: gd._fullLayout.width, height: gd._fullLayout.height });
   gd.__plotly.react(gd, data, layout, gd.__config);
   gd.setAttribute("data-frame", scrub.key + ":" + i);
 }
 
 export default function ({ parentElement, data, setTriggerValue }) {
   const spec = JSON.parse(new TextDecoder().decode(data));
+  if (spec.scrubs) {
+    spec.figure = decoded(spec.figure);
+    for (const scrub of spec.scrubs) scrub.frames = decoded(scrub.frames);
+  }
   let holder = parentElement.querySelector(":scope > [data-testid=TEST_ID]");
   if (holder === null) {
     holder = document.createElement("div");
