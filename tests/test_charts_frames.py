@@ -70,3 +70,12 @@ def test_projected_frames_keep_their_projection():
 
 def test_held_axes_of_nothing_is_nothing():
     assert held_axes([], {}) == {}
+
+
+def test_holding_the_axes_leaves_the_data_the_downloads_read():
+    from charts.export import figure_table
+    figs = [curve(k) for k in (-5.0, 3.0, 40.0)]
+    _, held = frames_and_axes(figs)
+    before = figure_table(curve(3.0))
+    after = figure_table(apply_held(curve(3.0), held))
+    assert before.equals(after) and len(after) == 2 * 30

@@ -14,8 +14,9 @@ import streamlit as st
 
 from bptt_core import BOOK_FIGURE_TEXT
 from charts.truncation import truncation_figure
-from ui.compute import book_text, figure_rows
+from ui.compute import book_text, figure_rows, figure_rows_over
 from ui.controls import value, widget
+from ui.drag import DRAG_NOTE, Drag, control_values
 from ui.figures import show_chart
 from ui.own_data import OWN_TEXT, own_input, own_text_panel
 
@@ -79,18 +80,40 @@ def book_figure(T: int, seed: int, tau: int, pi: float) -> None:
     draw = st.session_state.get(DRAW_KEY, 0)
     n = len(shown.text)
     if shown.book:
-        random_label = "Randomized (the book's draw)"
         caption = (f"The book's figure over {shown.source}: its three rows over the first {n} characters. The "
                    "randomized row is the book's own draw (the|␣time|␣m|achine␣|by|␣h␣g|␣wel|ls), the regular row "
                    f"cuts every τ = {tau} characters, and full BPTT is one segment. Gradient flows inside a box, "
                    "never into the box before it. Turn off the book's draw (or press Resample) for a fresh "
                    "random draw.")
     else:
-        random_label = f"Randomized (π = {pi:g})"
         caption = (f"The first {n} characters of {shown.source}, preprocessed (T = {T}, at most {MAX_FIGURE_CHARS} "
                    "so a row stays readable), with ␣ for a space; each box is a segment through which the gradient "
                    f"flows. Randomized: π = {pi:g}, draw {draw} of seed {seed}; regular: cuts every τ = {tau} "
                    "characters; full: one segment.")
     rows = figure_rows(n, tau, pi, seed + 10_000 * draw, shown.book)
-    labels = {"randomized": random_label, "chunked": f"Regular (τ = {tau})", "full": "Full"}
-    show_chart(truncation_figure(shown.text, rows, row_labels=labels), key="truncation_figure", caption=caption)
+    show_chart(figure_chart(shown, rows, tau, pi), key="truncation_figure", caption=caption + DRAG_NOTE,
+               drags=figure_drags(shown, rows, tau, pi, seed + 10_000 * draw))
+
+
+def figure_chart(shown: FigureText, rows: dict, tau: int, pi: float):
+    """The figure for the rows of τ and π (the chart, and each frame of its drags)."""
+    labels = {"randomized": "Randomized (the book's draw)" if shown.book else f"Randomized (π = {pi:g})",
+              "chunked": f"Regular (τ = {tau})", "full": "Full"}
+    return truncation_figure(shown.text, rows, row_labels=labels)
+
+
+def figure_drags(shown: FigureText, rows: dict, tau: int, pi: float, seed: int) -> tuple[Drag, ...]:
+    """τ dragged on the figure moves the regular row's cuts; π (for a fresh draw: the book's own is fixed)
+    merges and splits the randomized row's segments, the same uniforms for every π."""
+    n = len(shown.text)
+    taus, pis = control_values("tau"), control_values("pi") if not shown.book else ()
+    cut = tuple(sorted({min(t, n) for t in taus}))  # every τ ≥ n is one segment
+    regular, randomized = figure_rows_over(n, cut, pis, seed)
+    by_tau = {t: regular[cut.index(min(t, n))] for t in taus}
+    drags = [Drag("tau", "τ", ("figure", shown, pi, seed), lambda t: figure_chart(
+        shown, dict(rows, chunked=by_tau[t]), t, pi), taus)]
+    if pis:
+        by_pi = dict(zip(pis, randomized))
+        drags.append(Drag("pi", "π", ("figure", shown, tau, seed), lambda p: figure_chart(
+            shown, dict(rows, randomized=by_pi[p]), tau, p), pis))
+    return tuple(drags)

@@ -309,6 +309,15 @@ def figure_rows(n: int, tau: int, pi: float, seed: int, book: bool) -> dict:
     return {"randomized": randomized, "chunked": regular_boundaries(n, tau), "full": full_boundaries(n)}
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def figure_rows_over(n: int, taus: tuple, pis: tuple, seed: int) -> tuple[list, list]:
+    """The regular row of the book's figure for every τ of ``taus``, and the randomized row for every π of
+    ``pis`` (the draws of ``randomized_boundaries(n, π, seed)``: one set of uniforms, ξ for every π on an
+    array axis); each row is a ragged list of at most n cuts."""
+    return ([boundaries_from_xi(xi) for xi in chunked_xi_sweep(n, taus)],
+            [boundaries_from_xi(xi) for xi in randomized_xi_sweep(n, pis, seed)] if pis else [])
+
+
 @st.cache_data(max_entries=32, show_spinner="Computing the four gradients…")
 def strategy_comparison(model: Model, tau: int, pi: float):
     """The four strategies' gradients against the exact one (``compare_strategies``)."""

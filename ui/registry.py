@@ -96,6 +96,7 @@ DRAGGED = (
     ("eigenvalues", "Singular values", ("rho",)),
     ("eigenvalues", "Powers of Wₕₕ", ("rho",)),
     ("jacobians", "Against the lag", ("rho",)),
+    ("truncation", "The book's figure", ("tau",)),
     ("truncation", "Per-step gradients", ("tau", "pi")),
     ("scalar", "Terms", ("c",)),
 )
