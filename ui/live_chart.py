@@ -158,7 +158,7 @@ function drawFrame(gd, scrub, i) {
     else data.push(patched(base.data[j], frame.data[j]));
   }
   const layout = patched(base.layout, frame.layout);
-  layout.datarevision = scrub.key + ":" + i;
+  // no datarevision: react finds the changed traces by their new arrays and recomputes those alone
   // The size the chart has now, fixed: with autosize, every redraw would measure the page again (a
   // forced layout of the whole app, most of a frame's redraw).
   if (gd._fullLayout) Object.assign(layout, { autosize: false, width: gd._fullLayout.width, height: gd._fullLayout.height });
@@ -177,6 +177,7 @@ export default function ({ parentElement, data, setTriggerValue }) {
     holder = document.createElement("div");
     holder.setAttribute("data-testid", "TEST_ID");
     holder.style.width = "100%";
+    holder.style.contain = "layout paint";  // a redraw lays out and paints this chart, not the page
     const plot = document.createElement("div");
     plot.className = "bptt-plot";
     holder.appendChild(plot);
