@@ -103,6 +103,36 @@ def _varying(items: Sequence[dict], skip=()) -> list[str]:
     return [k for k in keys if any(to_json_plotly(item.get(k)) != first[k] for item in items[1:])]
 
 
+# A frame is drawn while the pointer is on the slider, so no one hovers it: what only the hover shows stays
+# the chart's own (the rerun after the drag brings the new value's), and positions travel as float32 (a
+# screen shows no more digits; half of float64's bytes).
+HOVER_ONLY = ("hovertext", "hovertemplate", "customdata", "hoverinfo")
+SCREEN_ARRAYS = ("x", "y", "z", "base")
+
+
+def _for_the_screen(patch: dict) -> dict:
+    out = {k: v for k, v in patch.items() if k not in HOVER_ONLY}
+    for key in SCREEN_ARRAYS:
+        v = out.get(key)
+        if isinstance(v, (list, tuple)) and v and all(isinstance(x, (int, float)) for x in v):
+            v = np.asarray(v, dtype=float)
+        elif isinstance(v, dict) and v.get("dtype") == "f8" and "bdata" in v:  # a built figure's array
+            flat = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.float64)
+            v = flat.reshape([int(n) for n in str(v["shape"]).split(",")]) if "shape" in v else flat
+        if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+            out[key] = _typed_array(v.astype(np.float32))
+    return out
+
+
+def _typed_array(v: np.ndarray) -> dict:
+    """``v`` as plotly's typed-array spec (what plotly.py makes of an array inside a figure; ui.live_chart
+    decodes it once): base64 bytes, a quarter of the array's decimal text."""
+    spec = dict(dtype="f4", bdata=base64.b64encode(np.ascontiguousarray(v).tobytes()).decode("ascii"))
+    if v.ndim == 2:
+        spec["shape"] = f"{v.shape[0]},{v.shape[1]}"
+    return spec
+
+
 def frames_and_axes(figures: Sequence[go.Figure]) -> tuple[list[dict], dict]:
     """(one frame per figure, the axis updates that hold them all): ``figures`` are the chart at each
     value of the dragged parameter, styled as the chart on screen.
@@ -125,6 +155,8 @@ def frames_and_axes(figures: Sequence[go.Figure]) -> tuple[list[dict], dict]:
             for key in _varying(traces):
                 for frame, trace in zip(frames, traces):
                     frame["data"][i][key] = trace.get(key)
+    for frame in frames:
+        frame["data"] = [_for_the_screen(patch) for patch in frame["data"]]
     layouts = [s.get("layout", {}) for s in specs]
     for key in _varying(layouts, skip=[k for lay in layouts for k in lay if k.startswith(("xaxis", "yaxis"))]):
         for frame, lay in zip(frames, layouts):

@@ -25,7 +25,9 @@ def test_a_frame_carries_what_its_own_chart_changes():
             got = patch["y"]
             decoded = np.frombuffer(base64.b64decode(got["bdata"]), dtype=got["dtype"]) \
                 if isinstance(got, dict) else np.asarray(got, dtype=float)
-            assert np.array_equal(decoded, np.asarray(trace.y, dtype=float))
+            assert decoded.dtype == np.float32  # positions as a screen needs them
+            assert np.array_equal(decoded, np.asarray(trace.y, dtype=float).astype(np.float32))
+            assert "hovertemplate" not in patch  # nobody hovers a chart while dragging its slider
         assert "x" not in frame["data"][0] and "line" not in frame["data"][0]  # the same in every frame
     assert "float64" in frames[-1]["layout"]["annotations"][-1]["text"] and not frames[0]["layout"]["annotations"]
     assert "title" not in frames[0]["layout"]  # one title for every frame
