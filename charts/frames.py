@@ -4,8 +4,8 @@ is redrawn from in the browser while its key parameter is dragged.
 A frame is the chart built by its own function at one value of the parameter, reduced to what
 changes from value to value: each trace's data (x, y, text, name, …, and a width or colour where the
 chart draws a size that way) and the title, notes and shapes, whose sentences are computed from the
-frame's data like the chart's own. The axes hold the range of every frame, so nothing jumps while
-the hand moves.
+frame's data like the chart's own; and its extent on the axes that move, so that the browser can widen
+them as the hand moves (never narrow them: nothing jumps back and forth).
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.io.json import to_json_plotly
 
-from .style import log10_axis, merge_layout
 
-PAD = 0.04  # of the span, around every frame's data
 
 
 def _axis_name(ref: str, letter: str) -> str:
@@ -64,36 +62,30 @@ def _spans(spec: dict, spans: dict[str, list[float]]) -> None:
             spans[name] = [min(lo, *r), max(hi, *r)]
 
 
-def held_axes(specs: Sequence[dict], base: dict) -> dict:
-    """Layout updates {axis name: {range, autorange: False, …}} that hold every frame of ``specs``
-    (figure dicts) on the axes of ``base``'s layout; an axis of log10 values (``log10_axis``: ticks at
-    whole numbers) gets ticks that fit the whole range."""
-    spans: dict[str, list[float]] = {}
+def moving_axes(specs: Sequence[dict], base: dict) -> tuple[dict, list[dict]]:
+    """The axes whose data moves from frame to frame, and each frame's extent on them.
+
+    Returns ({axis name: {"log10": whether it is an axis of log10 values with whole-number ticks}},
+    [{axis name: [lo, hi]} per frame of ``specs``], in the axis's own units: log10 on a log axis). An
+    axis that shows the same extent in every frame is left out: the chart draws it the same way anyway.
+    """
     each: list[dict[str, list[float]]] = []
     for spec in specs:
         one: dict[str, list[float]] = {}
         _spans(spec, one)
         each.append(one)
-        for name, (lo, hi) in one.items():
-            old = spans.setdefault(name, [lo, hi])
-            spans[name] = [min(old[0], lo), max(old[1], hi)]
-    out = {}
-    for name, (lo, hi) in spans.items():
+    names = dict.fromkeys(name for one in each for name in one)
+    moving = {}
+    for name in names:
         axis = base.get(name) or {}
-        if not (math.isfinite(lo) and math.isfinite(hi)) or axis.get("visible") is False:
+        spans = [one.get(name) for one in each]
+        if axis.get("visible") is False or any(s is None or not all(map(math.isfinite, s)) for s in spans):
             continue
-        if all(one.get(name) == [lo, hi] for one in each):
-            continue  # the same in every frame: the axis as the chart draws it holds them all
-        if axis.get("tickmode") == "linear" and axis.get("tick0") == 0 and axis.get("type") != "log":
-            held = log10_axis(np.array([lo, hi]))
-            held.setdefault("range", [lo, hi])
-            span = held["range"][1] - held["range"][0]
-            held["range"] = [held["range"][0] - PAD * span, held["range"][1] + PAD * span]
-        else:
-            span = (hi - lo) or max(abs(hi), 1.0)
-            held = dict(range=[lo - PAD * span, hi + PAD * span])
-        out[name] = dict(held, autorange=False)
-    return out
+        if all(s == spans[0] for s in spans):
+            continue
+        moving[name] = dict(log10=axis.get("tickmode") == "linear" and axis.get("tick0") == 0
+                            and axis.get("type") != "log")
+    return moving, [{name: one[name] for name in moving} for one in each]
 
 
 def _varying(items: Sequence[dict], skip=()) -> list[str]:
@@ -134,13 +126,15 @@ def _typed_array(v: np.ndarray) -> dict:
 
 
 def frames_and_axes(figures: Sequence[go.Figure]) -> tuple[list[dict], dict]:
-    """(one frame per figure, the axis updates that hold them all): ``figures`` are the chart at each
-    value of the dragged parameter, styled as the chart on screen.
+    """(one frame per figure, the axes that move: ``moving_axes``): ``figures`` are the chart at each value
+    of the dragged parameter, styled as the chart on screen.
 
     A frame holds, for every trace, the properties that differ between the figures (the data, and
     where a chart draws a size as a width or a colour, those too) and the layout's (a title, notes,
     shapes); a trace past the fewest any figure has is whole. What no figure changes travels once,
-    with the chart; the axes are ``held_axes``'.
+    with the chart. Each frame also carries its extent on the moving axes (``spans``): while the hand
+    moves, the browser widens an axis to take in every frame drawn so far and never narrows it, so the
+    chart at rest keeps the range that shows it best and a drag never makes it jump back and forth.
     """
     specs = [f.to_plotly_json() for f in figures]
     if not specs:
@@ -161,9 +155,7 @@ def frames_and_axes(figures: Sequence[go.Figure]) -> tuple[list[dict], dict]:
     for key in _varying(layouts, skip=[k for lay in layouts for k in lay if k.startswith(("xaxis", "yaxis"))]):
         for frame, lay in zip(frames, layouts):
             frame["layout"][key] = lay.get(key)
-    return frames, held_axes(specs, layouts[0])
-
-
-def apply_held(fig: go.Figure, held: dict) -> go.Figure:
-    """``fig`` with ``held``'s axis updates laid over its axes (its data untouched: the downloads read it)."""
-    return merge_layout(fig, **held) if held else fig
+    moving, spans = moving_axes(specs, layouts[0])
+    for frame, extent in zip(frames, spans):
+        frame["spans"] = extent
+    return frames, moving

@@ -6,7 +6,7 @@ import base64
 
 import numpy as np
 
-from charts.frames import apply_held, frames_and_axes, held_axes
+from charts.frames import frames_and_axes, moving_axes
 from charts.style import for_projection
 from charts.unrolled import gradient_norms_over_time
 
@@ -44,15 +44,15 @@ def test_a_diagram_frame_carries_its_widths_and_colours():
     assert {"text", "line"} <= changed or {"text", "marker"} <= changed, changed
 
 
-def test_the_axes_hold_every_frame_and_leave_alone_what_never_moves():
+def test_frames_carry_their_extent_on_the_axes_that_move():
+    """The browser widens a moving axis to every frame drawn during a drag; it needs each frame's extent."""
     figs = [curve(k) for k in (-5.0, 3.0, 40.0)]
-    _, held = frames_and_axes(figs)
-    assert "xaxis" not in held  # t = 1 … T in every frame
-    lo, hi = held["yaxis"]["range"]
-    assert lo <= -5.0 and hi >= 40.0 + 29 * np.log10(1.1) and held["yaxis"]["autorange"] is False
-    assert held["yaxis"]["dtick"] in (10, 20)  # whole decades, at most five labels
-    fig = apply_held(figs[0], held)
-    assert list(fig.layout.yaxis.range) == [lo, hi]
+    frames, moving = frames_and_axes(figs)
+    assert moving == {"yaxis": {"log10": True}}  # t = 1 … T in every frame: x does not move
+    for frame, top in zip(frames, (-5.0, 3.0, 40.0)):
+        lo, hi = frame["spans"]["yaxis"]
+        y = np.concatenate([np.asarray(t.y, dtype=float) for t in curve(top).data])
+        assert lo <= y.min() + 1e-9 and hi >= y.max() - 1e-9
 
 
 def test_a_trace_no_frame_changes_travels_once():
@@ -70,14 +70,5 @@ def test_projected_frames_keep_their_projection():
     assert not any(key.startswith(("xaxis", "yaxis")) for frame in frames for key in frame["layout"])
 
 
-def test_held_axes_of_nothing_is_nothing():
-    assert held_axes([], {}) == {}
-
-
-def test_holding_the_axes_leaves_the_data_the_downloads_read():
-    from charts.export import figure_table
-    figs = [curve(k) for k in (-5.0, 3.0, 40.0)]
-    _, held = frames_and_axes(figs)
-    before = figure_table(curve(3.0))
-    after = figure_table(apply_held(curve(3.0), held))
-    assert before.equals(after) and len(after) == 2 * 30
+def test_nothing_moves_without_frames():
+    assert moving_axes([], {}) == ({}, [])

@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from charts.frames import apply_held, frames_and_axes
+from charts.frames import frames_and_axes
 from charts.style import sketching
 from ui.controls import CONTROLS, set_values, value
 from ui.live_chart import Scrub
@@ -63,7 +63,7 @@ def label(key: str, v) -> str:
 @st.cache_data(max_entries=24, show_spinner="Drawing every frame of the drag…")
 def _frames(key: str, ident: tuple, values: tuple, look: tuple, _build, _style) -> tuple[list, dict]:
     """The frames of ``_build`` at ``values`` styled by ``_style`` (``look`` names the style), and the axes
-    that hold them all."""
+    they move."""
     frames: list = []
     styled: dict[int, tuple] = {}  # a chart that several values share (τ ≥ T) is styled once
     with sketching():  # plain dicts: the frames need the charts' data, not Plotly objects
@@ -74,13 +74,13 @@ def _frames(key: str, ident: tuple, values: tuple, look: tuple, _build, _style) 
     return frames_and_axes(frames)
 
 
-def drag_frames(drag: Drag, fig: go.Figure, style, look: tuple) -> tuple[Scrub, go.Figure]:
-    """(the slider with its frames, ``fig`` with axes that hold every frame)."""
-    frames, held = _frames(drag.key, drag.ident, drag.values, look, drag.build, style)
+def drag_frames(drag: Drag, style, look: tuple) -> Scrub:
+    """The slider with its frames and the axes they move."""
+    frames, moving = _frames(drag.key, drag.ident, drag.values, look, drag.build, style)
     current = value(drag.key)
     index = drag.values.index(current) if current in drag.values else 0
-    scrub = Scrub(drag.key, drag.symbol, drag.values, tuple(label(drag.key, v) for v in drag.values), index, frames)
-    return scrub, apply_held(fig, held)
+    return Scrub(drag.key, drag.symbol, drag.values, tuple(label(drag.key, v) for v in drag.values), index, frames,
+                 moving)
 
 
 def set_dragged(key: str, v) -> None:

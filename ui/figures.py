@@ -34,8 +34,7 @@ def show_chart(fig: go.Figure, *, key: str, caption: str, drags: tuple[Drag, ...
     scrubs = []
     look = (bool(value("present")), bool(value("contrast")))
     for drag in drags:
-        scrub, fig = drag_frames(drag, fig, styled, look)
-        scrubs.append(scrub)
+        scrubs.append(drag_frames(drag, styled, look))
     live_chart(fig, key=key, config=plotly_config(key), scrubs=tuple(scrubs),
                font=PRESENT_FONT if look[0] else DRAG_FONT, on_value=set_dragged)
     st.caption(plain_markdown(caption))  # plain text: 'h_{t−1}ᵀ‖_F … ‖h_' is not emphasis

@@ -146,6 +146,38 @@ function patched(base, patch) {
   return out;
 }
 
+// The axes a drag moves start from the range drawn at rest and widen to take in every frame drawn since
+// (never narrowing while the hand moves, so nothing jumps back and forth); a new figure from the server
+// starts again from its own ranges.
+const PAD = 0.04;
+
+function log10Ticks(lo, hi) {  // charts.style.log10_axis: whole numbers, at most five labels
+  for (const m of [1, 10, 100, 1000, 10000, 100000]) {
+    for (const s of [m, 2 * m, 5 * m]) if ((hi - lo) / s + 1 <= 5) return s;
+  }
+  return 1000000;
+}
+
+function widenAxes(gd, scrub, frame, layout) {
+  if (!gd.__running) {
+    gd.__running = {};
+    for (const name of Object.keys(scrub.axes || {})) {
+      const drawn = gd._fullLayout && gd._fullLayout[name];
+      if (drawn && drawn.range) gd.__running[name] = drawn.range.map(Number);
+    }
+  }
+  for (const [name, span] of Object.entries(frame.spans || {})) {
+    const r = gd.__running[name] || [span[0], span[1]];
+    const pad = PAD * Math.max(Math.max(r[1], span[1]) - Math.min(r[0], span[0]), 1e-9);
+    if (span[0] < r[0]) r[0] = span[0] - pad;
+    if (span[1] > r[1]) r[1] = span[1] + pad;
+    gd.__running[name] = r;
+    const axis = Object.assign({}, layout[name], { range: r.slice(), autorange: false });
+    if (scrub.axes[name] && scrub.axes[name].log10) Object.assign(axis, { tickmode: "linear", tick0: 0, dtick: log10Ticks(r[0], r[1]) });
+    layout[name] = axis;
+  }
+}
+
 function drawFrame(gd, scrub, i) {
   const base = gd.__base;
   const frame = scrub.frames[i];
@@ -158,6 +190,7 @@ function drawFrame(gd, scrub, i) {
     else data.push(patched(base.data[j], frame.data[j]));
   }
   const layout = patched(base.layout, frame.layout);
+  widenAxes(gd, scrub, frame, layout);
   // no datarevision: react finds the changed traces by their new arrays and recomputes those alone
   // The size the chart has now, fixed: with autosize, every redraw would measure the page again (a
   // forced layout of the whole app, most of a frame's redraw).
@@ -194,6 +227,7 @@ export default function ({ parentElement, data, setTriggerValue }) {
     gd.__plotly = Plotly;
     const fig = spec.figure;
     gd.__base = { data: fig.data || [], layout: fig.layout || {} };
+    gd.__running = null;
     gd.__config = spec.config;
     await Plotly.react(gd, { data: fig.data || [], layout: fig.layout || {}, frames: fig.frames,
                              config: spec.config });
@@ -249,10 +283,11 @@ class Scrub:
     labels: tuple
     index: int
     frames: list
+    axes: dict  # the axes the frames move: {name: {"log10": bool}} (charts.frames.moving_axes)
 
     def spec(self) -> dict:
         return dict(key=self.key, label=self.symbol, values=list(self.values), labels=list(self.labels),
-                    index=self.index, frames=self.frames, aria=f"Drag {self.symbol} on the chart")
+                    index=self.index, frames=self.frames, axes=self.axes, aria=f"Drag {self.symbol} on the chart")
 
 
 def _scrubbed(key: str, scrubs: tuple[Scrub, ...], on_value: Callable[[str, object], None]):
