@@ -19,8 +19,6 @@ import plotly.graph_objects as go
 from plotly.io.json import to_json_plotly
 
 
-
-
 def _axis_name(ref: str, letter: str) -> str:
     """'y2' → 'yaxis2', 'y' → 'yaxis'."""
     return f"{letter}axis{ref[1:]}"
@@ -35,7 +33,7 @@ def _numbers(values) -> np.ndarray:
         values = np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]))
     try:
         v = np.asarray(values, dtype=float).ravel()
-    except (TypeError, ValueError):  # categories (a bar chart's names): no range to hold
+    except (TypeError, ValueError):  # categories (a bar chart's names): no extent
         return np.empty(0)
     return v[np.isfinite(v)]
 
