@@ -10,6 +10,7 @@ the share link and the rest of the page follow in one rerun, which finds its fra
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -79,8 +80,9 @@ def drag_frames(drag: Drag, style, look: tuple) -> Scrub:
     frames, moving = _frames(drag.key, drag.ident, drag.values, look, drag.build, style)
     current = value(drag.key)
     index = drag.values.index(current) if current in drag.values else 0
+    version = hashlib.sha1(repr((drag.key, drag.ident, drag.values, look)).encode()).hexdigest()[:12]
     return Scrub(drag.key, drag.symbol, drag.values, tuple(label(drag.key, v) for v in drag.values), index, frames,
-                 moving)
+                 moving, version)
 
 
 def set_dragged(key: str, v) -> None:

@@ -33,6 +33,7 @@ import streamlit as st
 import streamlit.components.v1 as components_v1
 
 COMPONENT = "bptt_live_chart"
+FRAMES_COMPONENT = "bptt_live_frames"
 TEST_ID = "bpttLiveChart"  # the chart holder's data-testid (tests and bench/latency.py look for it)
 PLOTLY_JS = "plotly.min.js"
 ACCENT = "#0072B2"  # the theme's primary colour (.streamlit/config.toml)
@@ -43,9 +44,31 @@ ACCENT = "#0072B2"  # the theme's primary colour (.streamlit/config.toml)
 # test that draws a chart covers it (tests/test_browser.py, tests/test_browser_walk.py).
 _plotly_folder = components_v1.declare_component("plotlyjs", path=str(Path(plotly.__file__).parent / "package_data"))
 
+_DECODE_JS = r"""
+// plotly.py sends NumPy arrays as typed-array specs ({dtype, bdata: base64, shape}); plotly.js decodes them
+// on every Plotly.react. Decoded once here, a frame's redraw starts from typed arrays.
+const TYPED = { f8: Float64Array, f4: Float32Array, i4: Int32Array, i2: Int16Array, i1: Int8Array,
+                u4: Uint32Array, u2: Uint16Array, u1: Uint8Array };
+
+function decoded(x) {
+  if (Array.isArray(x)) return x.map(decoded);
+  if (x === null || typeof x !== "object") return x;
+  if (typeof x.bdata === "string" && TYPED[x.dtype]) {
+    const bytes = Uint8Array.from(atob(x.bdata), (c) => c.charCodeAt(0));
+    const flat = new TYPED[x.dtype](bytes.buffer);
+    const shape = String(x.shape || flat.length).split(",").map(Number);
+    if (shape.length !== 2) return flat;
+    return Array.from({ length: shape[0] }, (_, r) => flat.subarray(r * shape[1], (r + 1) * shape[1]));
+  }
+  const out = {};
+  for (const [key, value] of Object.entries(x)) out[key] = decoded(value);
+  return out;
+}
+"""
+
 # Called by Streamlit once per update, with the same parentElement while the element lives.
-# ``data``: the bytes of one JSON text {figure, config, src}.
-_JS = r"""
+# ``data``: the bytes of one JSON text {figure, config, src[, scrubs, chart, font, accent]}.
+_JS = _DECODE_JS + r"""
 let loading = null;
 
 // Our plotly.js, kept apart from any window.Plotly of the page (Streamlit's own charts load theirs).
@@ -71,9 +94,20 @@ function plotly(src) {
 // The in-chart sliders (one per dragged parameter): an <input type=range> over the frames' indices.
 // Moving it redraws from the frame under the pointer with Plotly.react, in the browser only; letting
 // go (or an arrow key) sends the value to the server once, as the trigger "scrubbed".
+// A chart's frames arrive in an element of their own (bptt_live_frames, below the chart), registered in
+// window.__bpttFrames under the chart's key; a slider is built once its frames of the same version are there.
+function withFrames(spec) {
+  const sent = ((window.__bpttFrames || {})[spec.chart] || {}).scrubs || [];
+  return (spec.scrubs || []).map((light) => {
+    const full = sent.find((f) => f.key === light.key && f.version === light.version);
+    return full ? Object.assign({}, full, light) : null;
+  }).filter((scrub) => scrub !== null);
+}
+
 function scrubRow(holder, gd, spec, setTriggerValue) {
   let row = holder.querySelector(":scope > [data-testid=bpttScrub]");
-  if (!spec.scrubs || spec.scrubs.length === 0) { row?.remove(); return; }
+  const scrubs = withFrames(spec);
+  if (scrubs.length === 0) { row?.remove(); return; }
   if (row === null) {
     row = document.createElement("div");
     row.setAttribute("data-testid", "bpttScrub");
@@ -81,7 +115,7 @@ function scrubRow(holder, gd, spec, setTriggerValue) {
     holder.insertBefore(row, holder.firstChild);
   }
   row.style.fontSize = spec.font + "px";
-  row.replaceChildren(...spec.scrubs.map((scrub) => {
+  row.replaceChildren(...scrubs.map((scrub) => {
     const label = document.createElement("label");
     label.style.cssText = "display:flex;align-items:center;gap:10px;flex:1 1 260px;min-width:0;";
     const name = document.createElement("span");
@@ -113,26 +147,6 @@ function scrubRow(holder, gd, spec, setTriggerValue) {
     label.append(name, input, out);
     return label;
   }));
-}
-
-// plotly.py sends NumPy arrays as typed-array specs ({dtype, bdata: base64, shape}); plotly.js decodes them
-// on every Plotly.react. Decoded once here, a frame's redraw starts from typed arrays.
-const TYPED = { f8: Float64Array, f4: Float32Array, i4: Int32Array, i2: Int16Array, i1: Int8Array,
-                u4: Uint32Array, u2: Uint16Array, u1: Uint8Array };
-
-function decoded(x) {
-  if (Array.isArray(x)) return x.map(decoded);
-  if (x === null || typeof x !== "object") return x;
-  if (typeof x.bdata === "string" && TYPED[x.dtype]) {
-    const bytes = Uint8Array.from(atob(x.bdata), (c) => c.charCodeAt(0));
-    const flat = new TYPED[x.dtype](bytes.buffer);
-    const shape = String(x.shape || flat.length).split(",").map(Number);
-    if (shape.length !== 2) return flat;
-    return Array.from({ length: shape[0] }, (_, r) => flat.subarray(r * shape[1], (r + 1) * shape[1]));
-  }
-  const out = {};
-  for (const [key, value] of Object.entries(x)) out[key] = decoded(value);
-  return out;
 }
 
 // ``base`` with a frame's properties laid over it; a property the frame's own chart does not have (null)
@@ -201,10 +215,7 @@ function drawFrame(gd, scrub, i) {
 
 export default function ({ parentElement, data, setTriggerValue }) {
   const spec = JSON.parse(new TextDecoder().decode(data));
-  if (spec.scrubs) {
-    spec.figure = decoded(spec.figure);
-    for (const scrub of spec.scrubs) scrub.frames = decoded(scrub.frames);
-  }
+  if (spec.scrubs) spec.figure = decoded(spec.figure);
   let holder = parentElement.querySelector(":scope > [data-testid=TEST_ID]");
   if (holder === null) {
     holder = document.createElement("div");
@@ -232,6 +243,9 @@ export default function ({ parentElement, data, setTriggerValue }) {
     await Plotly.react(gd, { data: fig.data || [], layout: fig.layout || {}, frames: fig.frames,
                              config: spec.config });
     gd.removeAttribute("data-frame");
+    if (spec.chart) {
+      (window.__bpttAttach = window.__bpttAttach || {})[spec.chart] = () => scrubRow(holder, gd, spec, setTriggerValue);
+    }
     scrubRow(holder, gd, spec, setTriggerValue);
     gd.style.minHeight = "";
     holder.querySelector(":scope > p")?.remove();
@@ -264,6 +278,21 @@ export default function ({ parentElement, data, setTriggerValue }) {
 
 _mount = st.components.v2.component(COMPONENT, js=_JS, isolate_styles=False)
 
+# A chart's frames, in an element of their own: their bytes repeat from rerun to rerun while the rest of
+# the page's settings do, and Streamlit then sends an element of 10 kB or more as a reference to the copy
+# the browser already has (its ForwardMsg cache), where inside the chart's element they would travel again
+# with every new figure. Nothing is drawn: the frames are decoded once and handed to the chart.
+_FRAMES_JS = _DECODE_JS + r"""
+export default function ({ data }) {
+  const spec = JSON.parse(new TextDecoder().decode(data));
+  for (const scrub of spec.scrubs) scrub.frames = decoded(scrub.frames);
+  (window.__bpttFrames = window.__bpttFrames || {})[spec.chart] = spec;
+  const attach = (window.__bpttAttach || {})[spec.chart];
+  if (attach) attach();
+}
+"""
+_frames_mount = st.components.v2.component(FRAMES_COMPONENT, js=_FRAMES_JS, isolate_styles=False)
+
 
 def plotly_js_url() -> str:
     """Where the browser finds plotly.js on this server (under ``server.baseUrlPath`` when one is set)."""
@@ -283,11 +312,18 @@ class Scrub:
     labels: tuple
     index: int
     frames: list
-    axes: dict  # the axes the frames move: {name: {"log10": bool}} (charts.frames.moving_axes)
+    axes: dict     # the axes the frames move: {name: {"log10": bool}} (charts.frames.moving_axes)
+    version: str   # names the frames: the chart uses frames of its own version only
 
     def spec(self) -> dict:
-        return dict(key=self.key, label=self.symbol, values=list(self.values), labels=list(self.labels),
-                    index=self.index, frames=self.frames, axes=self.axes, aria=f"Drag {self.symbol} on the chart")
+        """What the chart's element carries: the current value's index (the frames travel apart)."""
+        return dict(key=self.key, label=self.symbol, index=self.index, version=self.version,
+                    aria=f"Drag {self.symbol} on the chart")
+
+    def frames_spec(self) -> dict:
+        """What the frames' element carries: the same for every value of the control."""
+        return dict(key=self.key, version=self.version, values=list(self.values), labels=list(self.labels),
+                    frames=self.frames, axes=self.axes)
 
 
 def _scrubbed(key: str, scrubs: tuple[Scrub, ...], on_value: Callable[[str, object], None]):
@@ -312,8 +348,11 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, scrubs: tuple[Scrub, .
     figure = pio.to_json(fig, validate=False)
     extra = ""
     if scrubs:
-        extra = (f',"scrubs":{to_json_plotly([s.spec() for s in scrubs])},"font":{int(font)},'
-                 f'"accent":{json.dumps(ACCENT)}')
+        extra = (f',"scrubs":{json.dumps([s.spec() for s in scrubs])},"chart":{json.dumps(key)},'
+                 f'"font":{int(font)},"accent":{json.dumps(ACCENT)}')
     payload = f'{{"figure":{figure},"config":{json.dumps(config)},"src":{json.dumps(plotly_js_url())}{extra}}}'
     callbacks = dict(on_scrubbed_change=_scrubbed(key, scrubs, on_value)) if scrubs and on_value else {}
     _mount(data=payload.encode(), key=key, width="stretch", **callbacks)
+    if scrubs:
+        frames = to_json_plotly(dict(chart=key, scrubs=[s.frames_spec() for s in scrubs]))
+        _frames_mount(data=frames.encode(), key=f"{key}_frames", width="stretch")
