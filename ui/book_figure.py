@@ -110,7 +110,9 @@ def figure_drags(shown: FigureText, rows: dict, tau: int, pi: float, seed: int) 
     cut = tuple(sorted({min(t, n) for t in taus}))  # every τ ≥ n is one segment
     regular, randomized = figure_rows_over(n, cut, pis, seed)
     by_tau = {t: regular[cut.index(min(t, n))] for t in taus}
-    drags = [Drag("tau", "τ", ("figure", shown, pi, seed), lambda t: figure_chart(
+    # The τ frames hold the randomized row as drawn: the book's own draw does not depend on the seed.
+    drawn = None if shown.book else (pi, seed)
+    drags = [Drag("tau", "τ", ("figure", shown, drawn), lambda t: figure_chart(
         shown, dict(rows, chunked=by_tau[t]), t, pi), taus)]
     if pis:
         by_pi = dict(zip(pis, randomized))
