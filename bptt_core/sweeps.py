@@ -121,14 +121,7 @@ def _backward(W_hh: np.ndarray, q_s: np.ndarray, q_v: np.ndarray, dphi: np.ndarr
     times_W = (lambda u: u @ W_hh) if W_hh.ndim == 2 else (lambda u: (u[:, None, :] @ W_hh)[:, 0, :])
     for t in range(T - 2, -1, -1):  # row t is step t+1; xi[:, t+1] is ξ_{t+2}
         u_s, u = _scaled_rows(times_W(g * dphi[t + 1] * xi[:, t + 1, None]))
-        with np.errstate(invalid="ignore"):  # −inf + −inf stays −inf; −inf − (−inf) is masked below
-            a = s + u_s
-            top = np.maximum(a, q_s[t])
-            wu = np.where(np.isfinite(a), 10.0 ** (a - top), 0.0)
-            wq = np.where(np.isfinite(q_s[t]), 10.0 ** (q_s[t] - top), 0.0)
-        g = wu[:, None] * u + wq[:, None] * q_v[t]
-        m_s, g = _scaled_rows(g)
-        s = np.where(np.isfinite(top), top + m_s, -np.inf)
+        s, g = _scaled_pair_sum(s + u_s, u, np.broadcast_to(q_s[t], (F,)), q_v[t])  # the two terms of ∂L/∂h_t
         out[:, t] = _log10_norms(s, g)
     return out
 

@@ -366,10 +366,8 @@ def scalar_run(T: int, c: float, c_noise: float, seed: int):
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def scalar_over_c(T: int, cs: tuple, c_noise: float, seed: int):
-    """The terms of a_T for every mean c of ``cs`` (``scalar_terms_over_c``: (F, T) arrays), and the drawn
-    mean log10|c_t| over t = 2 … T of each (F,)."""
-    terms = scalar_terms_over_c(T, cs, c_noise, seed)
-    return terms, [scalar_run(T, c, c_noise, seed)[1] for c in cs]
+    """The terms of a_T for every mean c of ``cs`` (``scalar_terms_over_c``: (F, T) arrays)."""
+    return scalar_terms_over_c(T, cs, c_noise, seed)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

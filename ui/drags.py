@@ -164,7 +164,7 @@ def per_step_drags(model: Model, tau: int, pi: float, cmp) -> tuple[tuple[Drag, 
 def c_drag(T: int, c_noise: float, seed: int) -> tuple[Drag, ...]:
     """c on the terms of a_T: every frame from one suffix sum with c on an array axis."""
     cs = control_values("c")
-    terms, _ = scalar_over_c(T, cs, c_noise, seed)
+    terms = scalar_over_c(T, cs, c_noise, seed)
     at = {c: f for f, c in enumerate(cs)}
     return (Drag("c", "c", (T, c_noise, seed),
                  lambda c: scalar_term_bars(terms.log10_abs[at[c]], terms.sign[at[c]], t=T), cs),)
