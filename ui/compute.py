@@ -224,8 +224,13 @@ def lag_curve(model: Model):
     """(log10‖∂h_T/∂h_{T−k}‖ for k = 0 … T, the bound k·log10(σ₁γ), σ₁, forward overflow step)."""
     rnn, X, _ = problem(model)
     trace = forward(rnn, X)
-    # The step Jacobians diag(φ'(a_t)) W_hh, kept as their factors: no (T, h, h) array of 524 MB.
-    lags = log10_lag_norms(factored_step_jacobians(rnn, trace))
+    if model.activation == "identity":
+        # φ' = 1: every step Jacobian is W_hh, so the product of the last k is W_hh^k, whose norms the
+        # Eigenvalues view has (on the Schur factor, shared cache): for a normal W_hh they cost nothing.
+        lags = power_norms(model.matrix_key(), model.T)
+    else:
+        # The step Jacobians diag(φ'(a_t)) W_hh, kept as their factors: no (T, h, h) array of 524 MB.
+        lags = log10_lag_norms(factored_step_jacobians(rnn, trace))
     sigma1 = float(singular_values(rnn.W_hh)[0])
     bound = log10_norm_bound(sigma1, GAMMA[model.activation], np.arange(model.T + 1))
     return lags, bound, sigma1, trace.overflow_step
