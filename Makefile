@@ -13,7 +13,7 @@ run: $(BIN)/python
 
 test: $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/python -m pytest
+	BPTT_OFFLINE=1 $(BIN)/python -m pytest
 
 bench: $(BIN)/python
 	$(BIN)/pip install -q -r requirements-bench.txt

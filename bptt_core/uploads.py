@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .problems import MAX_H
-from .text import preprocess
+from .text import is_the_book, looks_like_the_novel, preprocess
 
 MAX_MATRIX_BYTES = 2 * 2**20       # 256² numbers of ~25 characters fit in 1.6 MB
 MAX_TEXT_BYTES = 4 * 2**20         # the book is 0.18 MB; Streamlit's upload cap is 5 MB
@@ -127,12 +127,14 @@ def parse_matrix(data: str | bytes, *, max_h: int = MAX_H, max_bytes: int = MAX_
 @dataclass(frozen=True)
 class UserText:
     """A user's text: ``raw`` (decoded, as given), ``processed`` (the book's
-    preprocessing: letters a–z and single spaces, ends stripped) and ``notice``
-    (a sentence about a repaired decoding, or '')."""
+    preprocessing: letters a–z and single spaces, ends stripped), ``notice``
+    (sentences about a repaired decoding or another edition of the novel, or '')
+    and ``is_book`` (the bytes are the book's own ``timemachine.txt``, by SHA-1)."""
 
     raw: str
     processed: str
     notice: str = ""
+    is_book: bool = False
 
 
 def read_text(data: str | bytes, *, max_bytes: int = MAX_TEXT_BYTES) -> UserText:
@@ -167,4 +169,9 @@ def read_text(data: str | bytes, *, max_bytes: int = MAX_TEXT_BYTES) -> UserText
     if not processed:
         raise InputError("Nothing is left of this text after the book's preprocessing, which keeps only the "
                          "Latin letters a–z (every other character becomes a space): give a text with letters.")
-    return UserText(raw, processed, notice)
+    is_book = isinstance(data, bytes) and is_the_book(data)
+    if not is_book and looks_like_the_novel(raw):
+        notice = " ".join(filter(None, (notice, (
+            "This reads like The Time Machine but is not the book's file (its SHA-1 differs): another edition, "
+            "used as your own text, so the numbers will differ from the book's."))))
+    return UserText(raw, processed, notice, is_book)

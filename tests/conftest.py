@@ -1,6 +1,12 @@
 """Fixtures shared by test modules."""
 
+import os
+
 import pytest
+
+# Tests never touch the internet: no page, AppTest or server started by a test downloads the book
+# (tests/test_text.py serves its downloads on loopback and lifts this for them).
+os.environ["BPTT_OFFLINE"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -171,3 +171,19 @@ def test_text_size_is_capped():
     with pytest.raises(InputError, match="larger than 4.0 MB"):
         read_text("é" * (MAX_TEXT_BYTES // 2 + 1))  # fewer characters than the cap, more bytes
     assert read_text(b"a" * MAX_TEXT_BYTES).processed == "a" * MAX_TEXT_BYTES
+
+
+def test_the_books_own_file_is_recognised_by_its_sha1_and_another_edition_gets_a_note(monkeypatch):
+    import hashlib
+
+    import bptt_core.uploads as uploads
+    from bptt_core import text as tm
+    body = b"THE TIME MACHINE\n\nThe Time Traveller (for so it will be convenient to speak of him)\n"
+    # This body stands for the book: read_text checks against its hash instead of the real book's.
+    monkeypatch.setattr(uploads, "is_the_book", lambda data: tm.is_the_book(data, hashlib.sha1(body).hexdigest()))
+    book, other, pasted = read_text(body), read_text(body + b"\n"), read_text(body.decode())
+    assert book.is_book and book.notice == ""
+    assert not other.is_book and "another edition" in other.notice and "numbers will differ" in other.notice
+    assert not pasted.is_book and "another edition" in pasted.notice  # pasted text has no file to hash
+    plain = read_text(b"It was the best of times, it was the worst of times.")
+    assert not plain.is_book and plain.notice == ""

@@ -18,6 +18,7 @@ from ui.compute import book_text, figure_rows, figure_rows_over
 from ui.controls import value, widget
 from ui.drag import DRAG_NOTE, Drag, control_values
 from ui.figures import show_chart
+from ui.book_source import STAND_IN, book_notice, ensure_book
 from ui.own_data import OWN_TEXT, own_input, own_text_panel
 
 MAX_FIGURE_CHARS = 80         # more characters than this no longer fit a readable row
@@ -42,11 +43,9 @@ def book_figure_inputs():
     own_text_panel()
     own, _ = own_input(OWN_TEXT)
     if own is None:
-        _, is_book, detail, problem = book_text()
-        if problem:
-            st.warning(f"{problem} The figure shows the project's own short text instead.")
-        elif not is_book:
-            st.info(detail + " The book's draw below still shows the 29 characters of the book's figure.")
+        ensure_book()
+        book_notice(f"the book's draw is over the {len(BOOK_FIGURE_TEXT)} characters its figure prints, and a fresh "
+                    f"draw over {STAND_IN}" if value("book_draw") else f"the figure cuts {STAND_IN} instead")
     left, right = st.columns([3, 1])
     with left:
         widget("book_draw")
@@ -58,8 +57,9 @@ def book_figure_inputs():
 def figure_text(T: int) -> FigureText:
     """The characters to draw and whether the book's own draw can be shown over them."""
     own, _ = own_input(OWN_TEXT)
-    opening = (own.processed if own is not None else book_text()[0])[:OPENING_CHARS]
-    source = "your text" if own is not None else "The Time Machine"
+    text, is_book, _, _ = book_text()
+    opening = (own.processed if own is not None else text)[:OPENING_CHARS]
+    source = "your text" if own is not None else "The Time Machine" if is_book else "the project's own short text"
     book = value("book_draw")  # its toggle is drawn above the fragment (book_figure_inputs)
     if book and len(opening) < len(BOOK_FIGURE_TEXT):
         return FigureText(opening[:min(T, MAX_FIGURE_CHARS)], False, source,
@@ -67,8 +67,10 @@ def figure_text(T: int) -> FigureText:
                           "the book's draw: a fresh random draw is shown instead.")
     if book:
         n = len(BOOK_FIGURE_TEXT)
-        text = opening[:n] if opening.startswith(BOOK_FIGURE_TEXT) or own is not None else BOOK_FIGURE_TEXT
-        return FigureText(text, True, source, "")
+        if opening.startswith(BOOK_FIGURE_TEXT) or own is not None:
+            return FigureText(opening[:n], True, source, "")
+        # No copy of the book here: its draw is over its own 29 characters, which the figure prints.
+        return FigureText(BOOK_FIGURE_TEXT, True, "the book's opening words (as its figure prints them)", "")
     return FigureText(opening[:min(T, MAX_FIGURE_CHARS)], False, source, "")
 
 

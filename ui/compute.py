@@ -28,7 +28,7 @@ from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, RNN, STRATEGY_KEYS, alignmen
                        unrolled_gradients, w_hh_schur, xi_from_segments)
 from bptt_core.activations import phi_prime
 from bptt_core.logspace import FLOAT64_LOG10_MAX
-from bptt_core.text import ENV_VAR, FALLBACK_TEXT, load_time_machine, preprocess
+from bptt_core.text import CACHE_FILE, ENV_VAR, FALLBACK_TEXT, default_cache_dir, load_time_machine, preprocess
 from ui.controls import Model
 
 DRAG_BUDGET = 1.0  # s of compute the frames of a drag may take (fewer frames beyond it, said in the caption)
@@ -291,19 +291,41 @@ def jacobian_heatmap(model: Model, steps: int, max_cells: int):
 # --- truncation strategies ---------------------------------------------------------------------
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def time_machine(env_value: str, cache_home: str) -> tuple[str, bool, str, str]:
+def time_machine(env_value: str, cache_home: str, stamp: int) -> tuple[str, bool, str, str]:
     """(preprocessed text, is it the book, where it came from, problem); the arguments are the cache key
-    only (the environment variable and the cache folder the loader reads)."""
+    only (the environment variable, the cache folder the loader reads, and its copy's modification time,
+    so a download or an uploaded copy is read at once). No sentence names a file on the server."""
     try:
         loaded = load_time_machine()
-    except (OSError, ValueError) as exc:
-        return preprocess(FALLBACK_TEXT), False, "", f"{ENV_VAR} names a file that could not be used: {exc}"
+    except ValueError:
+        return (preprocess(FALLBACK_TEXT), False, "",
+                f"The file that {ENV_VAR} names is not the book's text (its SHA-1 differs).")
+    except OSError as exc:
+        return (preprocess(FALLBACK_TEXT), False, "",
+                f"The file that {ENV_VAR} names could not be read ({_plain_os_error(exc)}).")
     return preprocess(loaded.text), loaded.is_book, loaded.detail, ""
+
+
+def _plain_os_error(exc: OSError) -> str:
+    """An OSError in words, without the file name its message carries."""
+    for kind, words in ((FileNotFoundError, "there is no such file"), (PermissionError, "permission denied"),
+                        (IsADirectoryError, "it is a folder")):
+        if isinstance(exc, kind):
+            return words
+    return type(exc).__name__
+
+
+def cached_copy_stamp() -> int:
+    """The modification time (ns) of the server's cached copy of the book, 0 when there is none."""
+    try:
+        return (default_cache_dir() / CACHE_FILE).stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def book_text() -> tuple[str, bool, str, str]:
     """The Time Machine as this server finds it (``time_machine`` for the current environment)."""
-    return time_machine(os.environ.get(ENV_VAR, ""), os.environ.get("XDG_CACHE_HOME", ""))
+    return time_machine(os.environ.get(ENV_VAR, ""), os.environ.get("XDG_CACHE_HOME", ""), cached_copy_stamp())
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -16,6 +16,7 @@ import streamlit as st
 from bptt_core import MAX_H
 from bptt_core.uploads import (MAX_MATRIX_BYTES, MAX_TEXT_BYTES, InputError, UserText, parse_matrix, quote,
                                read_text)
+from ui.book_source import keep_users_copy
 from ui.text import plain_markdown
 
 PREVIEW_CHARS = 300  # how much of a user's raw text is echoed back, as plain text
@@ -25,7 +26,7 @@ OWN_TEXT = "own_text"
 REPLACES = {"eigenvalues": (OWN_MATRIX,), "truncation": (OWN_TEXT,), "training": (OWN_TEXT,)}
 
 def _keys(key: str) -> dict[str, str]:
-    return {part: f"{key}_{part}" for part in ("error", "paste", "generation", "source")}
+    return {part: f"{key}_{part}" for part in ("error", "paste", "generation", "source", "kept")}
 
 
 def _file_key(key: str) -> str:
@@ -36,12 +37,20 @@ def _file_key(key: str) -> str:
 def _accept(key: str, parse: Callable[[Any], Any], data, source: str) -> None:
     k = _keys(key)
     try:
-        st.session_state[key] = parse(data)
+        parsed = parse(data)
     except InputError as exc:
         st.session_state[k["error"]] = f"{source}: {exc}"
         return
-    st.session_state[k["source"]] = source
     st.session_state.pop(k["error"], None)
+    if isinstance(parsed, UserText) and parsed.is_book:
+        # The book's own file: it becomes the server's copy (every page's "The Time Machine"), not "your text".
+        kept, said = keep_users_copy(data)
+        if kept:
+            st.session_state[k["kept"]] = said
+            return
+        parsed = UserText(parsed.raw, parsed.processed, said)
+    st.session_state[key] = parsed
+    st.session_state[k["source"]] = source
 
 
 def _on_paste(key: str, parse: Callable[[Any], Any]) -> None:
@@ -77,6 +86,9 @@ def _own_input(key: str, *, title: str, help_text: str, placeholder: str, parse:
         if key in st.session_state:
             st.button(back_label, key=f"{key}_back", on_click=_use_built, args=(key,),
                       icon=":material/undo:")
+    saved = st.session_state.pop(k["kept"], None)
+    if saved:
+        st.success(saved, icon=":material/menu_book:")
     error = st.session_state.get(k["error"])
     if error:
         kept = " The page keeps the previous one." if key in st.session_state else ""

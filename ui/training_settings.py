@@ -84,10 +84,7 @@ def training_text() -> tuple[str, bool]:
         st.info(f"Training on your own text ({len(own.processed)} characters after preprocessing; "
                 f"{plain_markdown(own_source)}).", icon=":material/description:")
         return own.processed, False
-    text, is_book, detail, problem = book_text()
-    if not is_book:
-        st.info(f"Training on the project's own short text ({len(text)} characters), not the book: "
-                f"{problem or detail}", icon=":material/menu_book:")
+    text, is_book, _, _ = book_text()  # when it is not the book, ``book_notice`` above the lab says why
     return text, is_book
 
 
