@@ -1,35 +1,50 @@
-"""A full lecture hall: N concurrent sessions moving sliders, against `streamlit run app.py` on loopback.
+"""A lecture hall on one link: N students against the lab, one process and K replicas behind nginx, in one run.
 
 What it measures
 ----------------
-Each session speaks Streamlit's own WebSocket protocol (the protobuf ``BackMsg`` / ``ForwardMsg``
+Each student speaks Streamlit's own WebSocket protocol (the protobuf ``BackMsg`` / ``ForwardMsg``
 that the browser sends and receives on ``/_stcore/stream``), so the machine's two cores go to the
-server, not to N browsers drawing charts. A session first fetches the page over HTTP (as a
-browser does: that is where a load balancer's sticky cookie comes from), opens the WebSocket,
-runs one view (sessions are spread over every view of ``ui.registry.VIEWS``), then every 2–4 s
-(uniformly random) moves one of the page's sliders (random among those the page shows, 1–3
-steps up or down, inside its range) and sends the rerun exactly as the browser does: every
-slider's value, the page, the URL's query string, and the fragment the slider lives in.
+server, not to N browsers drawing charts. A student fetches the shared link over HTTP (as a browser
+does: that is where a load balancer's sticky cookie comes from), opens the WebSocket and runs the
+page with the link's query string; then, after each think time (uniform in 0.5–1.5 × the model's
+think), moves one of the page's sliders (random among those the page shows, 1–3 steps up or down,
+inside its range) and sends the rerun exactly as the browser does: every slider's value, the page,
+the URL's query string, and the fragment the slider lives in. It waits for that run to finish
+before thinking again.
 
-Rerun latency = from sending the rerun to receiving ``script_finished``: by then the server has
-computed and sent every element the run changed (the charts' figures included), and the session
-is idle again. The browser's own drawing time is not included (see bench/latency.py for that, on
-one page in real Chromium). Errors: a script run that ends with an exception element or a
-compile error, a closed connection, or no ``script_finished`` within ``--timeout`` seconds.
+Two student models (``--models``):
 
-Server memory: VmRSS of the server's process tree (``/proc/<pid>/status``), before the sessions
-connect and at the end; "per session" is the growth divided by N. The machine is shared with other
-work, so the 1-minute load average is printed before and after each run.
+- *burst*: the N students open the same link within 30 s (uniform arrivals), then each moves a
+  slider every 10 s;
+- *busy*: the same arrivals, then a slider every 3 s.
 
-Target (PASS/MISS, exit status 0 either way): p95 ≤ 1 s at N = 30 with zero errors.
+Both run for ``--duration`` seconds after the last arrival, against one ``streamlit run app.py``
+and against ``deploy/cluster.py`` with K replicas behind nginx (``--replicas 1,2``: K = 1 is the
+plain process, no nginx), each on a fresh server.
+
+A run's latency = from sending it to receiving ``script_finished``: by then the server has
+computed and sent every element the run changed (the charts' figures included). The first run of
+a student is the page's cold run for that session (the shared caches warm after the first
+student); the browser's own drawing time is not included (see bench/latency.py). Errors: a run
+that ends with an exception element or a compile error, a closed connection, a failed connect, or
+no ``script_finished`` within ``--timeout`` seconds.
+
+Server memory: VmRSS of the server's process tree (``/proc/<pid>/status``) before the students
+connect and at the end; "per session" is the growth divided by N. The students' own process
+shares the two cores with the server (its protobuf parsing is part of what a real hall would not
+cost the server); the 1-minute load average is printed before and after each run.
+
+Targets (PASS/MISS, exit status 0 either way): p95 of all runs ≤ 0.5 s (burst) and ≤ 2 s (busy)
+with zero errors, at N = 200.
 
 Run
 ---
 From the repository root::
 
-    python bench/load.py                      # N = 1, 10, 30, 60 s each (about 4 minutes)
-    python bench/load.py --sessions 30 --duration 20
-    python bench/load.py --url http://127.0.0.1:8080 --pid 1234 --pid 1235   # e.g. deploy/ behind nginx
+    python bench/load.py                                   # N = 200, both models, K = 1 and 2 (~8 minutes)
+    python bench/load.py --users 50 --models busy --replicas 1 --duration 20
+    python bench/load.py --link "eigenvalues?rho=1.1"      # another shared link
+    python bench/load.py --url http://127.0.0.1:8080 --pid 1234 --pid 1235   # a running deployment
 """
 
 from __future__ import annotations
@@ -53,11 +68,13 @@ import websockets  # noqa: E402  (a dependency of Streamlit itself)
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
-from tools.streamlit_server import StreamlitServer  # noqa: E402
-from ui.registry import VIEWS  # noqa: E402
+from deploy import cluster  # noqa: E402
+from tools.streamlit_server import StreamlitServer, free_port  # noqa: E402
 
-TARGET_P95_MS = 1000.0
-TARGET_N = 30
+MODELS = {"burst": 10.0, "busy": 3.0}                # think time, s
+TARGET_P95_MS = {"burst": 500.0, "busy": 2000.0}
+TARGET_N = 200
+ARRIVAL = 30.0                                       # s over which the students open the link
 FINISHED_OK = (0, 3)
 LOG = ROOT / "bench" / "out" / "load-server.log"  # the server's output: the tracebacks behind "exception"  # FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 
@@ -82,10 +99,10 @@ class Stats:
 class Session:
     """One browser tab's worth of protocol: a page, its sliders, its query string."""
 
-    def __init__(self, base: str, page: str, timeout: float, stats: Stats, rng: random.Random):
-        self.base, self.page, self.timeout, self.stats, self.rng = base, page, timeout, stats, rng
+    def __init__(self, base: str, link: str, timeout: float, stats: Stats, rng: random.Random):
+        self.page, _, self.query = link.partition("?")
+        self.base, self.timeout, self.stats, self.rng = base, timeout, stats, rng
         self.sliders: dict[str, Slider] = {}
-        self.query = ""
         self.page_hash = ""
 
     async def open(self):
@@ -97,7 +114,8 @@ class Session:
 
     def _fetch_page(self) -> str:
         """GET the page like a browser; returns the cookies it set (name=value; …)."""
-        with urllib.request.urlopen(f"{self.base.rstrip('/')}/{self.page}", timeout=self.timeout) as r:
+        link = f"{self.base.rstrip('/')}/{self.page}" + (f"?{self.query}" if self.query else "")
+        with urllib.request.urlopen(link, timeout=self.timeout) as r:
             r.read()
             return "; ".join(c.split(";", 1)[0] for c in r.headers.get_all("Set-Cookie") or [])
 
@@ -160,22 +178,25 @@ class Session:
         return s
 
 
-async def student(base: str, page: str, duration: float, timeout: float, stats: Stats, seed: int):
+async def student(base: str, link: str, arrive: float, end: float, think: float, timeout: float,
+                  stats: Stats, seed: int):
+    """One student: arrives at ``arrive`` (monotonic time), runs the link, then moves a slider after
+    every think (uniform 0.5–1.5 × ``think``) until ``end``."""
     rng = random.Random(seed)
-    session = Session(base, page, timeout, stats, rng)
+    await asyncio.sleep(max(0.0, arrive - time.monotonic()))
+    session = Session(base, link, timeout, stats, rng)
     try:
         await session.open()
     except Exception as exc:  # noqa: BLE001 - any failure to connect is a counted error
-        stats.errors.append(f"{page}: could not connect ({type(exc).__name__}: {exc})")
+        stats.errors.append(f"{session.page}: could not connect ({type(exc).__name__}: {exc})")
         return
     try:
         first = await session.run()
         if first is None:
             return
         stats.first_runs.append(first)
-        end = time.monotonic() + duration
         while session.sliders:
-            pause = rng.uniform(2.0, 4.0)
+            pause = rng.uniform(0.5, 1.5) * think
             if time.monotonic() + pause > end:
                 break
             await asyncio.sleep(pause)
@@ -220,75 +241,129 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-async def load(base: str, n: int, duration: float, timeout: float, seed: int) -> Stats:
+async def hall(base: str, link: str, n: int, think: float, duration: float, timeout: float, seed: int) -> Stats:
+    """N students on ``link``: arrivals uniform over ``ARRIVAL`` s (the first at once), then ``duration`` s more."""
     stats = Stats()
-    pages = [v.url_path for v in VIEWS]
-    tasks = []
-    for i in range(n):
-        tasks.append(asyncio.create_task(student(base, pages[i % len(pages)], duration, timeout, stats, seed + i)))
-        await asyncio.sleep(1.0 / max(n, 1))  # the hall arrives within a second
-    await asyncio.gather(*tasks)
+    rng = random.Random(seed)
+    now = time.monotonic()
+    arrivals = sorted([0.0] + [rng.uniform(0.0, ARRIVAL) for _ in range(n - 1)])[:n]
+    end = now + ARRIVAL + duration
+    await asyncio.gather(*(student(base, link, now + a, end, think, timeout, stats, seed + i)
+                           for i, a in enumerate(arrivals)))
     return stats
+
+
+class Deployment:
+    """K = 1: `streamlit run app.py`; K ≥ 2: deploy/cluster.py's K replicas behind nginx. ``url``, ``pids``."""
+
+    def __init__(self, replicas: int):
+        self.replicas = replicas
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        if replicas == 1:
+            self.server = StreamlitServer("app.py", open(LOG, "w+b"))
+            self.url, self.pids = self.server.url, [self.server.proc.pid]
+            return
+        self.run_dir = LOG.parent / f"cluster-{replicas}"
+        cluster.stop(self.run_dir)  # anything a killed run left
+        port = free_port()
+        cluster.start(replicas, port, self.run_dir)
+        self.url = f"http://127.0.0.1:{port}"
+        self.pids = [int(line.split()[0]) for line in (self.run_dir / cluster.REPLICAS_FILE).read_text().splitlines()
+                     if line.strip()]
+
+    def stop(self) -> None:
+        if self.replicas == 1:
+            self.server.stop()
+        else:
+            cluster.stop(self.run_dir)
+
+    @property
+    def where(self) -> str:
+        return "one process" if self.replicas == 1 else f"{self.replicas} replicas + nginx"
+
+
+def measure(base: str, pids: list[int], link: str, n: int, think: float, duration: float, timeout: float,
+            seed: int) -> dict:
+    before_rss = tree_rss_kb(pids) if pids else None
+    load_before = os.getloadavg()[0]
+    stats = asyncio.run(hall(base, link, n, think, duration, timeout, seed))
+    after_rss = tree_rss_kb(pids) if pids else None
+    return {"stats": stats, "rss": (before_rss, after_rss), "load": (load_before, os.getloadavg()[0])}
+
+
+def row(where: str, model: str, n: int, result: dict) -> tuple[str, bool]:
+    stats = result["stats"]
+    runs = stats.first_runs + stats.latencies
+
+    def summary(samples):
+        return (f"{statistics.median(samples):.0f} | {pct(samples, 0.95):.0f} | {max(samples):.0f}" if samples
+                else "n/a | n/a | n/a")
+
+    before, after = result["rss"]
+    rss = f"{before / 1024:.0f} → {after / 1024:.0f}" if before and after else "n/a"
+    per = f"{(after - before) / 1024 / n:.2f}" if before and after else "n/a"
+    l0, l1 = result["load"]
+    ok = bool(runs) and pct(runs, 0.95) <= TARGET_P95_MS[model] and not stats.errors
+    return (f"| {where} | {model} | {n} | {len(runs)} | {summary(runs)} | {summary(stats.first_runs)} "
+            f"| {len(stats.errors)} | {rss} | {per} | {l0:.2f} → {l1:.2f} |"), ok
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sessions", default="1,10,30", help="comma-separated N (default 1,10,30)")
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of slider moves per N (default 60)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a rerun counts as failed")
-    parser.add_argument("--url", default="", help="a running app (default: start `streamlit run app.py`)")
+    parser.add_argument("--users", type=int, default=TARGET_N, help=f"students N (default {TARGET_N})")
+    parser.add_argument("--models", default="burst,busy", help="comma-separated student models: burst, busy")
+    parser.add_argument("--replicas", default="1,2", help="comma-separated K (default 1,2; 1 = one process)")
+    parser.add_argument("--link", default="unrolled", help="the shared link: a page and its query (default unrolled)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds after the last arrival (default 60)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a run counts as failed")
+    parser.add_argument("--url", default="", help="a running deployment instead (with --pid for its memory)")
     parser.add_argument("--pid", type=int, action="append", default=[],
                         help="server process id(s) for memory, with --url (repeatable)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sessions.split(",") if s]
+    models = [m for m in args.models.split(",") if m]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}: choose from {sorted(MODELS)}")
+    deployments = [0] if args.url else [int(k) for k in args.replicas.split(",") if k]
 
-    server = None
-    if args.url:
-        base, pids = args.url, args.pid
-    else:
-        LOG.parent.mkdir(parents=True, exist_ok=True)
-        server = StreamlitServer("app.py", open(LOG, "w+b"))
-        base, pids = server.url, [server.proc.pid]
-    rows = []
-    try:
-        asyncio.run(load(base, 1, 0.0, args.timeout, args.seed))  # warm the server's imports and caches
-        for n in sizes:
-            before_rss = tree_rss_kb(pids) if pids else None
-            load_before = os.getloadavg()[0]
-            started = time.monotonic()
-            stats = asyncio.run(load(base, n, args.duration, args.timeout, args.seed + 1000 * n))
-            wall = time.monotonic() - started
-            after_rss = tree_rss_kb(pids) if pids else None
-            rows.append((n, stats, before_rss, after_rss, load_before, os.getloadavg()[0], wall))
-    finally:
-        if server is not None:
-            server.stop()
+    lines, verdicts, errors = [], [], []
+    for k in deployments:
+        for model in models:
+            # A fresh server for each model: the first runs are cold for the first student, as in a lecture.
+            deployment = None if args.url else Deployment(k)
+            base, pids = (args.url, args.pid) if deployment is None else (deployment.url, deployment.pids)
+            where = "given URL" if deployment is None else deployment.where
+            try:
+                print(f"{where}, {model}: {args.users} students on /{args.link} …", flush=True)
+                result = measure(base, pids, args.link, args.users, MODELS[model], args.duration, args.timeout,
+                                 args.seed)
+            finally:
+                if deployment is not None:
+                    deployment.stop()
+            line, ok = row(where, model, args.users, result)
+            lines.append(line)
+            if args.users == TARGET_N:
+                verdicts.append(f"{where}, {model}: p95 ≤ {TARGET_P95_MS[model] / 1000:g} s with 0 errors: "
+                                f"{'PASS' if ok else 'MISS'}")
+            errors += [(where, model, e) for e in result["stats"].errors]
 
-    print(f"{base}: {len(VIEWS)} views, sessions spread over them, a slider move every 2–4 s for "
-          f"{args.duration:g} s; rerun = send → script_finished (ms). CPU cores: {os.cpu_count()}.\n")
-    print("| N | reruns | p50 ms | p95 ms | max ms | first run p95 ms | errors | server RSS MB (before → after) "
-          "| MB per session | load avg 1 min (before → after) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
-    verdict = "n/a"
-    for n, stats, before, after, l0, l1, _ in rows:
-        lat = stats.latencies
-        p50, p95, mx = (f"{statistics.median(lat):.0f}", f"{pct(lat, 0.95):.0f}", f"{max(lat):.0f}") if lat \
-            else ("n/a",) * 3
-        first = f"{pct(stats.first_runs, 0.95):.0f}" if stats.first_runs else "n/a"
-        rss = f"{before / 1024:.0f} → {after / 1024:.0f}" if before and after else "n/a"
-        per = f"{(after - before) / 1024 / n:.1f}" if before and after else "n/a"
-        print(f"| {n} | {len(lat)} | {p50} | {p95} | {mx} | {first} | {len(stats.errors)} | {rss} | {per} "
-              f"| {l0:.2f} → {l1:.2f} |")
-        if n == TARGET_N:
-            ok = lat and pct(lat, 0.95) <= TARGET_P95_MS and not stats.errors
-            verdict = "PASS" if ok else "MISS"
-    print(f"\nTarget p95 ≤ {TARGET_P95_MS:.0f} ms with zero errors at N = {TARGET_N}: {verdict}")
-    for n, stats, *_ in rows:
-        for error in sorted(set(stats.errors))[:5]:
-            print(f"- N = {n}: {error} (×{stats.errors.count(error)})")
-    if server is not None and any(stats.errors for _, stats, *_ in rows):
-        print(f"\nThe server's output (tracebacks of the exceptions) is in {LOG.relative_to(ROOT)}.")
+    print(f"\nThe shared link /{args.link}; arrivals within {ARRIVAL:g} s, then {args.duration:g} s; think time "
+          f"0.5–1.5 × {', '.join(f'{MODELS[m]:g} s ({m})' for m in models)}; a run = send → script_finished (ms). "
+          f"CPU cores: {os.cpu_count()}.\n")
+    print("| server | model | N | runs | p50 ms | p95 ms | max ms | first run p50 | p95 | max | errors "
+          "| server RSS MB (before → after) | MB per session | load avg 1 min (before → after) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
+    print("\n".join(lines))
+    if verdicts:
+        print("\n" + "\n".join(verdicts))
+    seen = {}
+    for where, model, e in errors:
+        seen[(where, model, e)] = seen.get((where, model, e), 0) + 1
+    for (where, model, e), count in list(seen.items())[:10]:
+        print(f"- {where}, {model}: {e} (×{count})")
+    if errors and not args.url:
+        print(f"\nThe servers' output (tracebacks of the exceptions) is in {LOG.parent.relative_to(ROOT)}.")
     return 0
 
 

@@ -414,3 +414,13 @@ def test_bars_differ_by_pattern():
 
 def test_charts_do_not_load_streamlit():
     assert "streamlit" not in charts.__dict__
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_the_orjson_engine_writes_the_same_figure_as_the_json_engine(name):
+    """The app writes figures with Plotly's orjson engine (charts/style.py, for speed): what the browser reads
+    is the same as Plotly's default engine writes, value for value (numbers may be spelled differently)."""
+    assert pio.json.config.default_engine == "orjson"
+    fig = FIGURES[name]
+    fast, plain = pio.to_json(fig, validate=False, engine="orjson"), pio.to_json(fig, validate=False, engine="json")
+    assert json.loads(fast) == json.loads(plain)

@@ -174,7 +174,9 @@ def graph_gradients(model: Model):
     return unrolled_gradients(rnn, X, Y)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+# A resource: read on every run of the graph's tab (to name its drag's frames) by every session, and a
+# cache_data copy (an unpickling of 61 runs' messages) was the largest part of such a run. Read-only.
+@st.cache_resource(max_entries=16, show_spinner=False)
 def graph_gradients_over_rho(model: Model, rhos: tuple) -> tuple:
     """``graph_gradients`` at every ρ of ``rhos``. The T = 3 graph's forty-odd named messages come from one
     small run each (about 1 ms): a loop over ρ here keeps ``unrolled_gradients`` written as the book

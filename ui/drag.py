@@ -61,7 +61,10 @@ def label(key: str, v) -> str:
     return fmt % v if fmt else str(v)
 
 
-@st.cache_data(max_entries=24, show_spinner="Drawing every frame of the drag…")
+# A resource, not data: every session reads the same frames without the copy (an unpickling) that
+# st.cache_data makes on each read, which was a fifth of a rerun's time under a lecture hall's load.
+# Nothing writes to them after they are built.
+@st.cache_resource(max_entries=24, show_spinner="Drawing every frame of the drag…")
 def _frames(key: str, ident: tuple, values: tuple, look: tuple, _build, _style) -> tuple[list, dict]:
     """The frames of ``_build`` at ``values`` styled by ``_style`` (``look`` names the style), and the axes
     they move."""

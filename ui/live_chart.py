@@ -354,5 +354,11 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, scrubs: tuple[Scrub, .
     callbacks = dict(on_scrubbed_change=_scrubbed(key, scrubs, on_value)) if scrubs and on_value else {}
     _mount(data=payload.encode(), key=key, width="stretch", **callbacks)
     if scrubs:
-        frames = to_json_plotly(dict(chart=key, scrubs=[s.frames_spec() for s in scrubs]))
-        _frames_mount(data=frames.encode(), key=f"{key}_frames", width="stretch")
+        _frames_mount(data=_frames_payload(key, tuple(s.version for s in scrubs), scrubs), key=f"{key}_frames",
+                      width="stretch")
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def _frames_payload(chart: str, versions: tuple, _scrubs: tuple[Scrub, ...]) -> bytes:
+    """The frames' element's data, written once per version (a version names its frames), not on every run."""
+    return to_json_plotly(dict(chart=chart, scrubs=[s.frames_spec() for s in _scrubs])).encode()
