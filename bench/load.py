@@ -29,8 +29,8 @@ student); the browser's own drawing time is not included (see bench/latency.py).
 that ends with an exception element or a compile error, a closed connection, a failed connect, or
 no ``script_finished`` within ``--timeout`` seconds.
 
-Server memory: VmRSS of the server's process tree (``/proc/<pid>/status``) before the students
-connect and at the end; "per session" is the growth divided by N. The students' own process
+Server memory: VmRSS of the server's process tree (``/proc/<pid>/status``) after the lecturer has
+opened the link (two sessions per replica, before the students: the imports are done) and at the end; "per session" is the growth divided by N. The students' own process
 shares the two cores with the server (its protobuf parsing is part of what a real hall would not
 cost the server); the 1-minute load average is printed before and after each run.
 
@@ -284,6 +284,9 @@ class Deployment:
 
 def measure(base: str, pids: list[int], link: str, n: int, think: float, duration: float, timeout: float,
             seed: int) -> dict:
+    # The lecturer opens the link before putting it on the screen (a few times, so that every replica
+    # has run it once, most likely): the imports are then done and memory per session is the sessions'.
+    asyncio.run(hall(base, link, 2 * max(len(pids), 1), think, -ARRIVAL, timeout, seed + 10**6))
     before_rss = tree_rss_kb(pids) if pids else None
     load_before = os.getloadavg()[0]
     stats = asyncio.run(hall(base, link, n, think, duration, timeout, seed))

@@ -41,7 +41,10 @@ def ensure_book() -> None:
     state = _download_state()
     if is_book or problem or not downloads_allowed() or state.reason is not None:
         return
-    with state.lock:
+    if not state.lock.acquire(blocking=False):
+        with st.spinner(f"Another session is downloading The Time Machine from {host_of(book_url())} …"):
+            state.lock.acquire()
+    try:
         if book_text()[1] or state.reason is not None:  # another session finished (or failed) while we waited
             return
         host = host_of(book_url())
@@ -61,6 +64,8 @@ def ensure_book() -> None:
             state.reason = f"this server cannot write its cache ({(exc.strerror or type(exc).__name__).lower()})"
         finally:
             line.empty()
+    finally:
+        state.lock.release()
 
 
 def _try_again() -> None:
