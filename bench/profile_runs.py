@@ -89,11 +89,14 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--link", default="unrolled")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the moves phase (default 20)")
+    parser.add_argument("--raw", type=Path, help="keep py-spy's raw samples (cold.txt, moves.txt) in this folder")
     args = parser.parse_args()
     server = StreamlitServer("app.py", open(load.LOG, "w+b"))
     rows = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as scratch:
+            tmp = args.raw or Path(scratch)
+            tmp.mkdir(parents=True, exist_ok=True)
             asyncio.run(load.hall(server.url, args.link, 1, 3.0, -load.ARRIVAL, 30.0, 0))  # the lecturer's visit
             load.ARRIVAL = 4.0
             cold = sampled(server.proc.pid, load.ARRIVAL + 6, Path(tmp) / "cold.txt",
