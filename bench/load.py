@@ -4,7 +4,7 @@ What it measures
 ----------------
 Each student speaks Streamlit's own WebSocket protocol (the protobuf ``BackMsg`` / ``ForwardMsg``
 that the browser sends and receives on ``/_stcore/stream``), so the machine's two cores go to the
-server, not to N browsers drawing charts. A student fetches the shared link over HTTP (as a browser
+server, not to N browsers drawing charts (the students' own CPU, a share of one core, is reported). A student fetches the shared link over HTTP (as a browser
 does: that is where a load balancer's sticky cookie comes from), opens the WebSocket and runs the
 page with the link's query string; then, after each think time (uniform in 0.5–1.5 × the model's
 think), moves one of the page's sliders (random among those the page shows, 1–3 steps up or down,
@@ -289,9 +289,12 @@ def measure(base: str, pids: list[int], link: str, n: int, think: float, duratio
     asyncio.run(hall(base, link, 2 * max(len(pids), 1), think, -ARRIVAL, timeout, seed + 10**6))
     before_rss = tree_rss_kb(pids) if pids else None
     load_before = os.getloadavg()[0]
+    cpu, wall = time.process_time(), time.monotonic()
     stats = asyncio.run(hall(base, link, n, think, duration, timeout, seed))
+    students_cpu = (time.process_time() - cpu) / (time.monotonic() - wall)
     after_rss = tree_rss_kb(pids) if pids else None
-    return {"stats": stats, "rss": (before_rss, after_rss), "load": (load_before, os.getloadavg()[0])}
+    return {"stats": stats, "rss": (before_rss, after_rss), "load": (load_before, os.getloadavg()[0]),
+            "students_cpu": students_cpu}
 
 
 def row(where: str, model: str, n: int, result: dict) -> tuple[str, bool]:
@@ -308,7 +311,7 @@ def row(where: str, model: str, n: int, result: dict) -> tuple[str, bool]:
     l0, l1 = result["load"]
     ok = bool(runs) and pct(runs, 0.95) <= TARGET_P95_MS[model] and not stats.errors
     return (f"| {where} | {model} | {n} | {len(runs)} | {summary(runs)} | {summary(stats.first_runs)} "
-            f"| {len(stats.errors)} | {rss} | {per} | {l0:.2f} → {l1:.2f} |"), ok
+            f"| {len(stats.errors)} | {rss} | {per} | {100 * result['students_cpu']:.0f} % | {l0:.2f} → {l1:.2f} |"), ok
 
 
 def main() -> int:
@@ -355,8 +358,9 @@ def main() -> int:
           f"0.5–1.5 × {', '.join(f'{MODELS[m]:g} s ({m})' for m in models)}; a run = send → script_finished (ms). "
           f"CPU cores: {os.cpu_count()}.\n")
     print("| server | model | N | runs | p50 ms | p95 ms | max ms | first run p50 | p95 | max | errors "
-          "| server RSS MB (before → after) | MB per session | load avg 1 min (before → after) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
+          "| server RSS MB (before → after) | MB per session | students' CPU (of one core) "
+          "| load avg 1 min (before → after) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
     print("\n".join(lines))
     if verdicts:
         print("\n" + "\n".join(verdicts))

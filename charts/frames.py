@@ -15,8 +15,8 @@ import math
 from typing import Sequence
 
 import numpy as np
+import orjson
 import plotly.graph_objects as go
-from plotly.io.json import to_json_plotly
 
 
 def _axis_name(ref: str, letter: str) -> str:
@@ -86,11 +86,27 @@ def moving_axes(specs: Sequence[dict], base: dict) -> tuple[dict, list[dict]]:
     return moving, [{name: one[name] for name in moving} for one in each]
 
 
+def _plain(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    if hasattr(o, "to_plotly_json"):
+        return o.to_plotly_json()
+    raise TypeError(f"cannot compare a {type(o).__name__} in a figure")
+
+
+def _written(x) -> bytes:
+    """``x`` as JSON bytes, to tell whether two frames' values differ: orjson directly (Plotly's own
+    ``to_json_plotly`` looks its encoders up again on every call, most of a drag's frame building)."""
+    return orjson.dumps(x, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS, default=_plain)
+
+
 def _varying(items: Sequence[dict], skip=()) -> list[str]:
     """The keys whose values differ between the dicts ``items`` (a trace or a layout in every frame)."""
     keys = dict.fromkeys(k for item in items for k in item if k not in skip)
-    first = {k: to_json_plotly(items[0].get(k)) for k in keys}
-    return [k for k in keys if any(to_json_plotly(item.get(k)) != first[k] for item in items[1:])]
+    first = {k: _written(items[0].get(k)) for k in keys}
+    return [k for k in keys if any(_written(item.get(k)) != first[k] for item in items[1:])]
 
 
 # A frame is drawn while the pointer is on the slider, so no one hovers it: what only the hover shows stays
@@ -142,7 +158,7 @@ def frames_and_axes(figures: Sequence[go.Figure]) -> tuple[list[dict], dict]:
                           for s in specs]
     for i in range(count):
         traces = [s["data"][i] for s in specs]
-        dumps = [to_json_plotly(t) for t in traces]
+        dumps = [_written(t) for t in traces]
         if any(d != dumps[0] for d in dumps[1:]):
             for key in _varying(traces):
                 for frame, trace in zip(frames, traces):

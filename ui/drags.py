@@ -42,7 +42,7 @@ def _too_costly(what: str) -> str:
 def graph_drag(model: Model) -> tuple[Drag, ...]:
     """ρ on the T = 3 graph: each arrow's number, width and colour at every ρ."""
     rhos = control_values("rho")
-    rest = model._replace(rho=0.0).canonical()
+    rest = model._replace(rho=0.0, T=3).canonical()  # the graph is T = 3 whatever the sidebar's T: one grid for all
     at = dict(zip(rhos, graph_gradients_over_rho(rest, rhos)))
     return (Drag("rho", "ρ", ("graph",) + rest, lambda rho: unrolled_graph(at[rho], activation=model.activation), rhos),)
 
