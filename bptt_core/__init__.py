@@ -25,7 +25,7 @@ from .corpus import (UNK, Batches, Corpus, TokenVocab, Vocab, WindowBatch, Windo
                      fit_batch_size, make_corpus, minibatches, random_batches, sequential_batches)
 from .expanded_sum import (Edge, Expansion, ScaledRows, UnrolledGradients, expanded_dL_dh, product_form_dL_dh,
                             product_form_steps, recursion_dL_dh, scaled_rows, unrolled_gradients,
-                            w_hh_contributions)
+                            unrolled_gradients_over_w_hh, w_hh_contributions)
 from .randomized import (MonteCarlo, MonteCarloStats, VarianceSweep, randomized_expectation,
                         randomized_monte_carlo, randomized_statistics, randomized_variance_sweep,
                         sampled_gradients, xi_patterns)

@@ -396,41 +396,94 @@ def unrolled_gradients(rnn: RNN, X, Y, loss: str = "mse", h0=None) -> UnrolledGr
     to ∂L/∂h_t. X (T, d), Y (T, q). The norms are those of ``bptt_reference``'s vectors
     (tests/test_fast_paths.py::test_expanded_sum_forms_equal_the_reference).
     """
-    X, _ = check_inputs(rnn, X, h0)
+    return unrolled_gradients_over_w_hh(rnn, rnn.W_hh[None], X, Y, loss=loss, h0=h0)[0]
+
+
+def unrolled_gradients_over_w_hh(rnn: RNN, W_hh, X, Y, loss: str = "mse", h0=None) -> tuple[UnrolledGradients, ...]:
+    """``unrolled_gradients`` of ``rnn`` with each matrix of the stack W_hh (F, h, h) as its W_hh (the drag's
+    frames over ρ): one forward and one backward pass with the matrices on an array axis.
+
+    Forward a_t = W_hx x_t + W_hh h_{t-1}, h_t = φ(a_t), o_t = W_qh h_t; backward (full BPTT)
+    ∂L/∂h_t = W_qhᵀ ∂L/∂o_t + W_hhᵀ δ_{t+1}, δ_t = φ'(a_t) ⊙ ∂L/∂h_t, for every matrix at once.
+    """
+    X, h0 = check_inputs(rnn, X, h0)
     if X.ndim != 2:
         raise ValueError(f"X: expected one sequence (T, d), got shape {X.shape}")
-    T = X.shape[0]
-    tr = forward(rnn, X, h0)
-    g = bptt(rnn, X, Y, loss=loss, h0=h0)
-    Yc = check_targets(loss, Y, tr.O.shape)
+    W = np.asarray(W_hh, dtype=float)
+    if W.ndim != 3 or W.shape[1:] != (rnn.h, rnn.h):
+        raise ValueError(f"W_hh: expected a stack of shape (F, {rnn.h}, {rnn.h}), got {describe(W_hh)}")
+    F, T, act = W.shape[0], X.shape[0], rnn.activation
+    Yc = check_targets(loss, Y, (T, rnn.q))
     with np.errstate(over="ignore", invalid="ignore"):
-        delta = phi_prime(rnn.activation, tr.A, tr.H[1:]) * g.dL_dh
-        nrm = lambda v: float(np.linalg.norm(v))  # noqa: E731
-        per_step_loss = np.array([loss_and_grad(loss, tr.O[t:t + 1], Yc[t:t + 1])[0] for t in range(T)])
-        values, grads = {"L": float(g.loss)}, {"L": 1.0}
+        H = np.empty((F, T + 1, rnn.h))
+        H[:, 0] = h0
+        A = np.empty((F, T, rnn.h))
+        U = X @ rnn.W_hx.T                                # W_hx x_t, the same for every matrix
+        for t in range(T):
+            A[:, t] = U[t] + np.einsum("fij,fj->fi", W, H[:, t])
+            H[:, t + 1] = phi(act, A[:, t])
+        O = H[:, 1:] @ rnn.W_qh.T                         # (F, T, q)
+        if loss == "mse":
+            R = O - Yc
+            per_step_loss = 0.5 * np.einsum("ftq,ftq->ft", R, R)
+            dO = R / T
+        else:
+            Z = O - O.max(axis=-1, keepdims=True)
+            E = np.exp(Z)
+            S = E.sum(axis=-1, keepdims=True)
+            labels = np.broadcast_to(Yc[None, :, None], (F, T, 1))
+            per_step_loss = -(np.take_along_axis(Z, labels, axis=-1)[..., 0] - np.log(S[..., 0]))
+            G = E / S
+            np.put_along_axis(G, labels, np.take_along_axis(G, labels, axis=-1) - 1.0, axis=-1)
+            dO = G / T
+        dh = np.empty((F, T, rnn.h))
+        delta = np.empty((F, T, rnn.h))
+        carry = np.zeros((F, rnn.h))                       # W_hhᵀ δ_{t+1}
+        for t in reversed(range(T)):
+            dh[:, t] = dO[:, t] @ rnn.W_qh + carry
+            delta[:, t] = phi_prime(act, A[:, t], H[:, t + 1]) * dh[:, t]
+            carry = np.einsum("fji,fj->fi", W, delta[:, t])
+        G_hx = np.einsum("fti,tj->fij", delta, X)
+        G_hh = np.einsum("fti,ftj->fij", delta, H[:, :-1])
+        G_qh = np.einsum("fti,ftj->fij", dO, H[:, 1:])
+        norm = lambda v: np.sqrt(np.einsum("...i,...i->...", v, v))  # noqa: E731
+        fro = lambda M: np.sqrt(np.einsum("...ij,...ij->...", M, M))  # noqa: E731
+        n_x, n_y = norm(X), (norm(Yc) if loss == "mse" else Yc.astype(float))
+        n_a, n_h, n_o = norm(A), norm(H), norm(O)
+        n_delta, n_dh, n_do = norm(delta), norm(dh), norm(dO)
+        n_wx_d = norm(delta @ rnn.W_hx)                   # ‖W_hxᵀ δ_t‖
+        n_wh_d = norm(np.einsum("fji,ftj->fti", W, delta))  # ‖W_hhᵀ δ_t‖
+        n_wq_do = norm(dO @ rnn.W_qh)                     # ‖W_qhᵀ ∂L/∂o_t‖
+        loss_value = per_step_loss.mean(axis=1)
+        param = {"W_hx": (float(fro(rnn.W_hx)), fro(G_hx)), "W_hh": (fro(W), fro(G_hh)),
+                 "W_qh": (float(fro(rnn.W_qh)), fro(G_qh))}
+        finite = np.isfinite(H[:, 1:]).all(axis=(1, 2)) & np.isfinite(dh).all(axis=(1, 2))
+    out = []
+    for f in range(F):
+        values, grads = {"L": float(loss_value[f])}, {"L": 1.0}
         edges = []
-        for name, W, G in (("W_hx", rnn.W_hx, g.W_hx), ("W_hh", rnn.W_hh, g.W_hh), ("W_qh", rnn.W_qh, g.W_qh)):
-            values[name], grads[name] = nrm(W), nrm(G)
-        values["h_0"] = nrm(tr.H[0])
-        grads["h_0"] = nrm(rnn.W_hh.T @ delta[0])
+        for name, (value, grad) in param.items():
+            values[name] = float(np.broadcast_to(value, (F,))[f])
+            grads[name] = float(grad[f])
+        values["h_0"], grads["h_0"] = float(n_h[f, 0]), float(norm(carry[f]))
         for t in range(1, T + 1):
             i = t - 1
-            d, do = delta[i], g.dL_do[i]
-            values.update({f"x_{t}": nrm(X[i]), f"a_{t}": nrm(tr.A[i]), f"h_{t}": nrm(tr.H[t]),
-                           f"o_{t}": nrm(tr.O[i]), f"l_{t}": float(per_step_loss[i]),
-                           f"y_{t}": nrm(Y[i]) if loss == "mse" else float(Yc[i])})
-            grads.update({f"x_{t}": nrm(rnn.W_hx.T @ d), f"a_{t}": nrm(d), f"h_{t}": nrm(g.dL_dh[i]),
-                          f"o_{t}": nrm(do), f"l_{t}": 1.0 / T})
+            values.update({f"x_{t}": float(n_x[i]), f"a_{t}": float(n_a[f, i]), f"h_{t}": float(n_h[f, t]),
+                           f"o_{t}": float(n_o[f, i]), f"l_{t}": float(per_step_loss[f, i]), f"y_{t}": float(n_y[i])})
+            grads.update({f"x_{t}": float(n_wx_d[f, i]), f"a_{t}": float(n_delta[f, i]), f"h_{t}": float(n_dh[f, i]),
+                          f"o_{t}": float(n_do[f, i]), f"l_{t}": 1.0 / T})
             edges += [
-                Edge(f"x_{t}", f"a_{t}", nrm(rnn.W_hx.T @ d), f"W_hxᵀ δ_{t}"),
-                Edge("W_hx", f"a_{t}", nrm(d) * nrm(X[i]), f"δ_{t} x_{t}ᵀ"),
-                Edge(f"h_{t - 1}", f"a_{t}", nrm(rnn.W_hh.T @ d), f"W_hhᵀ δ_{t}"),
-                Edge("W_hh", f"a_{t}", nrm(d) * nrm(tr.H[i]), f"δ_{t} h_{t - 1}ᵀ"),
-                Edge(f"a_{t}", f"h_{t}", nrm(g.dL_dh[i]), f"∂L/∂h_{t}"),
-                Edge(f"h_{t}", f"o_{t}", nrm(rnn.W_qh.T @ do), f"W_qhᵀ ∂L/∂o_{t}"),
-                Edge("W_qh", f"o_{t}", nrm(do) * nrm(tr.H[t]), f"∂L/∂o_{t} h_{t}ᵀ"),
-                Edge(f"o_{t}", f"l_{t}", nrm(do), f"∂L/∂o_{t}"),
+                Edge(f"x_{t}", f"a_{t}", float(n_wx_d[f, i]), f"W_hxᵀ δ_{t}"),
+                Edge("W_hx", f"a_{t}", float(n_delta[f, i] * n_x[i]), f"δ_{t} x_{t}ᵀ"),
+                Edge(f"h_{t - 1}", f"a_{t}", float(n_wh_d[f, i]), f"W_hhᵀ δ_{t}"),
+                Edge("W_hh", f"a_{t}", float(n_delta[f, i] * n_h[f, i]), f"δ_{t} h_{t - 1}ᵀ"),
+                Edge(f"a_{t}", f"h_{t}", float(n_dh[f, i]), f"∂L/∂h_{t}"),
+                Edge(f"h_{t}", f"o_{t}", float(n_wq_do[f, i]), f"W_qhᵀ ∂L/∂o_{t}"),
+                Edge("W_qh", f"o_{t}", float(n_do[f, i] * n_h[f, t]), f"∂L/∂o_{t} h_{t}ᵀ"),
+                Edge(f"o_{t}", f"l_{t}", float(n_do[f, i]), f"∂L/∂o_{t}"),
                 Edge(f"y_{t}", f"l_{t}", None, "none (data)"),
                 Edge(f"l_{t}", "L", 1.0 / T, f"∂L/∂l_{t} = 1/T"),
             ]
-    return UnrolledGradients(T=T, value_norms=values, grad_norms=grads, edges=tuple(edges), finite=g.finite)
+        out.append(UnrolledGradients(T=T, value_norms=values, grad_norms=grads, edges=tuple(edges),
+                                     finite=bool(finite[f])))
+    return tuple(out)

@@ -123,3 +123,41 @@ def test_scalar_terms_over_c_are_the_single_runs(c_noise):
     for f, c in enumerate(cs):
         single = scalar_terms(*scalar_sequences(80, c, c_noise, 7))
         assert np.array_equal(grid.log10_abs[f], single.log10_abs) and np.array_equal(grid.sign[f], single.sign)
+
+
+@pytest.mark.parametrize("loss", ["mse", "xent"])
+@pytest.mark.parametrize("activation", ["identity", "tanh", "sigmoid", "relu"])
+def test_the_graphs_messages_over_rho_are_the_single_runs(activation, loss):
+    """The T = 3 graph's frames: every ρ's messages from one stacked pass equal the run with that W_hh alone,
+    and its ‖∂L/∂h_t‖, ‖∂L/∂W‖ and L equal ``bptt``'s (the readable BPTT), past float64 too (ρ = 3 with
+    identity stays finite here; the largest ρ of the grid is checked either way)."""
+    from bptt_core import RNN, UnrolledGradients, unrolled_gradients, unrolled_gradients_over_w_hh
+
+    rnn, X, Y = lab_problem(3, 6, activation, 0.9, "nonnormal", 0.5, 2.0, 4)
+    if loss == "xent":
+        Y = np.array([0, 1, 1])
+    stack = lab_w_hh_over_rho(6, RHOS, "nonnormal", 0.5, 2.0, 4)
+    frames = unrolled_gradients_over_w_hh(rnn, stack, X, Y, loss=loss)
+    assert len(frames) == len(RHOS) and all(isinstance(f, UnrolledGradients) for f in frames)
+    for f, W in enumerate(stack):
+        one = RNN(rnn.W_hx, W, rnn.W_qh, activation=rnn.activation)
+        single, g = unrolled_gradients(one, X, Y, loss=loss), bptt(one, X, Y, loss=loss)
+        assert frames[f].finite == single.finite == g.finite
+        for mine, theirs in ((frames[f].value_norms, single.value_norms), (frames[f].grad_norms, single.grad_norms)):
+            assert mine.keys() == theirs.keys()
+            assert np.allclose([mine[k] for k in mine], [theirs[k] for k in mine], rtol=1e-12, atol=0)
+        assert [(e.source, e.target, e.message) for e in frames[f].edges] == \
+               [(e.source, e.target, e.message) for e in single.edges]
+        assert frames[f].value_norms["L"] == pytest.approx(g.loss, rel=1e-12)
+        for t in range(1, 4):
+            assert frames[f].grad_norms[f"h_{t}"] == pytest.approx(np.linalg.norm(g.dL_dh[t - 1]), rel=1e-12)
+        for name, G in zip(("W_hx", "W_hh", "W_qh"), g.params):
+            assert frames[f].grad_norms[name] == pytest.approx(np.linalg.norm(G), rel=1e-12)
+
+
+def test_the_graphs_messages_reject_a_wrong_stack():
+    from bptt_core import unrolled_gradients_over_w_hh
+
+    rnn, X, Y = lab_problem(3, 4, "tanh", 0.9, "symmetric", 0.5, 1.0, 0)
+    with pytest.raises(ValueError, match="W_hh"):
+        unrolled_gradients_over_w_hh(rnn, np.zeros((2, 3, 3)), X, Y)

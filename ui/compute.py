@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import streamlit as st
 
-from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, RNN, STRATEGY_KEYS, alignment_with_top_eigenvector,
+from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, STRATEGY_KEYS, alignment_with_top_eigenvector,
                        boundaries_from_xi, bptt, butterfly, chunked_xi_sweep, compare_recursion_and_terms,
                        compare_strategies, eigenvalue_drift, eigenvalues, expanded_dL_dh, factored_step_jacobians,
                        forward, full_boundaries, grid_stride, lab_problem, lab_w_hh_over_rho, log10_dL_dh_over_rho,
@@ -25,7 +25,7 @@ from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, RNN, STRATEGY_KEYS, alignmen
                        randomized_xi_sweep, recursion_dL_dh, regular_boundaries, rescaled_power_norms,
                        scalar_sequences, scalar_terms, scalar_terms_over_c, schur_affine, second_modulus_ratio,
                        singular_values, singular_values_stack, spectrum, spectrum_over_rho, strategy_from_name,
-                       unrolled_gradients, w_hh_schur, xi_from_segments)
+                       unrolled_gradients, unrolled_gradients_over_w_hh, w_hh_schur, xi_from_segments)
 from bptt_core.activations import phi_prime
 from bptt_core.logspace import FLOAT64_LOG10_MAX
 from bptt_core.text import CACHE_FILE, ENV_VAR, FALLBACK_TEXT, default_cache_dir, load_time_machine, preprocess
@@ -178,12 +178,10 @@ def graph_gradients(model: Model):
 # cache_data copy (an unpickling of 61 runs' messages) was the largest part of such a run. Read-only.
 @st.cache_resource(max_entries=16, show_spinner=False)
 def graph_gradients_over_rho(model: Model, rhos: tuple) -> tuple:
-    """``graph_gradients`` at every ρ of ``rhos``. The T = 3 graph's forty-odd named messages come from one
-    small run each (about 1 ms): a loop over ρ here keeps ``unrolled_gradients`` written as the book
-    names the messages, where an array axis would save a few milliseconds."""
+    """``graph_gradients`` at every ρ of ``rhos``: one pass with the matrices W_hh(ρ) on an array axis."""
     stack = lab_w_hh_over_rho(model.h, rhos, model.kind, model.spread, model.s, model.seed)
     rnn, X, Y = problem(model._replace(T=3))
-    return tuple(unrolled_gradients(RNN(rnn.W_hx, W, rnn.W_qh, activation=rnn.activation), X, Y) for W in stack)
+    return unrolled_gradients_over_w_hh(rnn, stack, X, Y)
 
 
 @st.cache_data(max_entries=32, show_spinner="Backpropagating through time…")
