@@ -137,6 +137,8 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 def test_an_uploaded_copy_of_the_book_becomes_the_labs_copy(tmp_path):
     at = open_page()
     assert stand_in_notices(at)
+    at.text_area(key="own_text_paste").input("an earlier text of the student's own, " * 30).run()
+    assert any("Training on your own text" in s for s in said(at))
     upload(at, "timemachine.txt", BOOK.read_bytes())
     assert not at.exception and not at.error
     assert any("its SHA-1 matches" in s for s in said(at))

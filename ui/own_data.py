@@ -45,8 +45,10 @@ def _accept(key: str, parse: Callable[[Any], Any], data, source: str) -> None:
     if isinstance(parsed, UserText) and parsed.is_book:
         # The book's own file: it becomes the server's copy (every page's "The Time Machine"), not "your text".
         kept, said = keep_users_copy(data)
-        if kept:
+        if kept:  # any earlier text of the user's gives way to the book
             st.session_state[k["kept"]] = said
+            st.session_state.pop(key, None)
+            st.session_state.pop(k["source"], None)
             return
         parsed = UserText(parsed.raw, parsed.processed, said)
     st.session_state[key] = parsed
