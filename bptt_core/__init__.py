@@ -36,7 +36,7 @@ from .losses import LOSSES
 from .model import RNN, Trace, forward, init_rnn
 from .problems import MATRIX_KINDS, MAX_H, TOY_D, TOY_Q, lab_problem, lab_w_hh_over_rho, toy_problem
 from .scalar import (ScalarCheck, ScalarTerms, butterfly, compare_recursion_and_terms, log10_growth,
-                     scalar_recursion, scalar_sequences, scalar_terms, scalar_terms_over_c)
+                     scalar_checks_over_c, scalar_recursion, scalar_sequences, scalar_terms, scalar_terms_over_c)
 from .spectral import (KINDS, alignment_with_top_eigenvector, eigenvalue_drift, eigenvalues, log10_power_norms,
                        matrix_from_eigenvalues, random_orthogonal, scale_to_spectral_radius,
                        second_modulus_ratio, singular_values, singular_values_stack, spectral_radius, spectrum,

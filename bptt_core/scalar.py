@@ -186,28 +186,52 @@ def compare_recursion_and_terms(b, c) -> ScalarCheck:
     adds the t terms of ``scalar_terms(b, c, t)`` after factoring out the largest.
     """
     b, c = _check_bc(b, c)
-    T = b.size
-    out = {k: np.empty(T) for k in ("lr", "sr", "ls", "ss", "lt", "gap")}
+    return _checks(b, c[None, :])[0]
+
+
+def scalar_checks_over_c(T: int, cs, c_noise: float = 0.0, seed: int = 0) -> tuple[ScalarCheck, ...]:
+    """``compare_recursion_and_terms(*scalar_sequences(T, c, c_noise, seed))`` for every mean c of ``cs`` (F,),
+    with c on an array axis: every c draws the same b and the same uniforms (``scalar_terms_over_c``), and
+    row f is computed exactly as the single check at cs[f] (one row of the same arithmetic)."""
+    c = as_float_array("cs", cs, (1,))
+    b, _ = scalar_sequences(T, 0.0, c_noise, seed)
+    _, u = scalar_sequences(T, 0.0, 1.0, seed) if c_noise > 0 else (None, np.zeros(T))
+    return _checks(b, c[:, None] + c_noise * u[None, :])
+
+
+def _checks(b: np.ndarray, C: np.ndarray) -> tuple[ScalarCheck, ...]:
+    """``compare_recursion_and_terms`` of b (T,) for every row of C (F, T): the time steps in order, the
+    rows on an array axis (the recursion is (sign, log10) pairs; the sum at t takes ``_terms`` of the
+    first t steps of every row at once, O(F·T²) in all)."""
+    F, T = C.shape
+    out = {k: np.empty((F, T)) for k in ("lr", "sr", "ls", "ss", "lt", "gap")}
     with np.errstate(divide="ignore"):
-        logb, logc = np.log10(np.abs(b)), np.log10(np.abs(c))
-    s_a, l_a = 0.0, -np.inf
-    with np.errstate(under="ignore"):
+        logb, logc = np.log10(np.abs(b)), np.log10(np.abs(C))
+    sb, sc = np.sign(b), np.sign(C)
+    s_a, l_a = np.zeros(F), np.full(F, -np.inf)
+    with np.errstate(under="ignore", invalid="ignore", divide="ignore"):
         for t in range(T):
-            s_a, l_a = _log_add(float(np.sign(c[t])) * s_a, l_a + logc[t], float(np.sign(b[t])), logb[t])
-            out["sr"][t], out["lr"][t] = s_a, l_a
-            terms = scalar_terms(b, c, t + 1)
+            # (s_a, l_a) ← c_t·a_{t-1} + b_t, each as sign·10^log: the larger factored out.
+            l1, s1 = l_a + logc[:, t], sc[:, t] * s_a
+            m = np.maximum(l1, logb[t])
+            v = s1 * 10.0 ** (l1 - m) + sb[t] * 10.0 ** (logb[t] - m)
+            v[m == -np.inf] = 0.0
+            s_a = np.sign(v)
+            l_a = np.where(v != 0.0, m + np.log10(np.abs(v)), -np.inf)
+            out["sr"][:, t], out["lr"][:, t] = s_a, l_a
+            terms = _terms(b[:t + 1], C[:, :t + 1])
             live = terms.log10_abs > -np.inf
-            if not live.any():
-                out["ss"][t], out["ls"][t], out["lt"][t], out["gap"][t] = 0.0, -np.inf, -np.inf, 0.0
-                continue
-            m = terms.log10_abs[live].max()
-            scaled = terms.sign[live] * 10.0 ** (terms.log10_abs[live] - m)
-            total = float(np.abs(scaled).sum())
-            s = float(scaled.sum())
-            out["ss"][t], out["ls"][t] = (np.sign(s), m + np.log10(abs(s))) if s != 0.0 else (0.0, -np.inf)
-            lt = m + np.log10(total)
-            out["lt"][t] = lt
-            rec = s_a * 10.0 ** (l_a - lt) if s_a != 0.0 else 0.0
-            out["gap"][t] = abs(rec - s / total)
-    return ScalarCheck(log10_recursion=out["lr"], sign_recursion=out["sr"], log10_sum=out["ls"],
-                       sign_sum=out["ss"], log10_total=out["lt"], gap=out["gap"])
+            m = np.where(live, terms.log10_abs, -np.inf).max(axis=1)
+            any_live = live.any(axis=1)
+            m_safe = np.where(any_live, m, 0.0)
+            scaled = np.where(live, terms.sign * 10.0 ** (terms.log10_abs - m_safe[:, None]), 0.0)
+            total = np.abs(scaled).sum(axis=1)
+            ssum = scaled.sum(axis=1)
+            out["ss"][:, t] = np.where(any_live, np.sign(ssum), 0.0)
+            out["ls"][:, t] = np.where(any_live & (ssum != 0.0), m_safe + np.log10(np.abs(ssum)), -np.inf)
+            lt = np.where(any_live, m_safe + np.log10(total), -np.inf)
+            out["lt"][:, t] = lt
+            rec = np.where(s_a != 0.0, s_a * 10.0 ** (l_a - lt), 0.0)
+            out["gap"][:, t] = np.where(any_live, np.abs(rec - ssum / np.where(any_live, total, 1.0)), 0.0)
+    return tuple(ScalarCheck(log10_recursion=out["lr"][f], sign_recursion=out["sr"][f], log10_sum=out["ls"][f],
+                             sign_sum=out["ss"][f], log10_total=out["lt"][f], gap=out["gap"][f]) for f in range(F))

@@ -161,3 +161,20 @@ def test_the_graphs_messages_reject_a_wrong_stack():
     rnn, X, Y = lab_problem(3, 4, "tanh", 0.9, "symmetric", 0.5, 1.0, 0)
     with pytest.raises(ValueError, match="W_hh"):
         unrolled_gradients_over_w_hh(rnn, np.zeros((2, 3, 3)), X, Y)
+
+
+@pytest.mark.parametrize("T, c_noise", [(50, 0.0), (80, 0.3), (400, 0.0)])
+def test_scalar_checks_over_c_are_the_single_checks(T, c_noise):
+    """The recursion tab's frames over c: every row equals ``compare_recursion_and_terms`` of that c's own
+    draw, past float64 too (|c| up to 3 over 400 steps), zeros of c included (c = 0 in the grid)."""
+    from bptt_core import compare_recursion_and_terms, scalar_checks_over_c
+
+    cs = np.round(np.arange(-3.0, 3.0001, 0.25), 2)
+    frames = scalar_checks_over_c(T, cs, c_noise, 3)
+    assert len(frames) == cs.size
+    for f, c in enumerate(cs):
+        single = compare_recursion_and_terms(*scalar_sequences(T, c, c_noise, 3))
+        for name in ("log10_recursion", "sign_recursion", "log10_sum", "sign_sum", "log10_total", "gap"):
+            np.testing.assert_array_equal(getattr(frames[f], name), getattr(single, name), err_msg=f"{name}, c = {c}")
+        assert np.isfinite(single.log10_recursion[single.sign_recursion != 0]).all()
+        assert single.gap.max() < 1e-12

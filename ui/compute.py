@@ -23,7 +23,7 @@ from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, STRATEGY_KEYS, alignment_wit
                        log10_lag_norms_over_rho, log10_norm_bound, log10_power_norms, log10_power_norms_stack,
                        log10_sliding_dL_dh_sweep, product_form_dL_dh, product_form_steps, randomized_boundaries,
                        randomized_xi_sweep, recursion_dL_dh, regular_boundaries, rescaled_power_norms,
-                       scalar_sequences, scalar_terms, scalar_terms_over_c, schur_affine, second_modulus_ratio,
+                       scalar_checks_over_c, scalar_sequences, scalar_terms, scalar_terms_over_c, schur_affine, second_modulus_ratio,
                        singular_values, singular_values_stack, spectrum, spectrum_over_rho, strategy_from_name,
                        unrolled_gradients, unrolled_gradients_over_w_hh, w_hh_schur, xi_from_segments)
 from bptt_core.activations import phi_prime
@@ -36,7 +36,8 @@ DRAG_BUDGET = 1.0  # s of compute the frames of a drag may take (fewer frames be
 # builds of bench/scrub.py): a frame's own W_hh through T steps forward and back (per T·h²), one
 # pattern ξ in the batched backward pass (per T·h²), sliding truncation (per τ·T·h²), one activation's
 # lag curve (per T·h³), the powers of a non-normal W (per K·h³), one SVD (per h³).
-FRAME_COST = dict(dL_dh=2.5e-9, xi=0.6e-9, sliding=0.2e-9, lags=1.2e-9, powers=1e-9, svd=1.5e-9)
+FRAME_COST = dict(dL_dh=2.5e-9, xi=0.6e-9, sliding=0.2e-9, lags=1.2e-9, powers=1e-9, svd=1.5e-9,
+                  recursion=2e-8)
 
 
 def frames_afforded(seconds_per_frame: float) -> int:
@@ -395,6 +396,17 @@ def scalar_run(T: int, c: float, c_noise: float, seed: int):
 def scalar_over_c(T: int, cs: tuple, c_noise: float, seed: int):
     """The terms of a_T for every mean c of ``cs`` (``scalar_terms_over_c``: (F, T) arrays)."""
     return scalar_terms_over_c(T, cs, c_noise, seed)
+
+
+def recursion_frames(T: int) -> int:
+    """How many frames of the recursion against the sum of its terms (O(T²) each) fit the drag's budget."""
+    return frames_afforded(FRAME_COST["recursion"] * T * T)
+
+
+@st.cache_data(max_entries=16, show_spinner="Adding up the terms for every c…")
+def scalar_checks_over(T: int, cs: tuple, c_noise: float, seed: int):
+    """The recursion and the sum of its terms at every t, for every mean c of ``cs`` (``scalar_checks_over_c``)."""
+    return scalar_checks_over_c(T, cs, c_noise, seed)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -15,13 +15,13 @@ import numpy as np
 from bptt_core import GAMMA, log10_norm_bound
 from charts.eigenvalues import eigen_plane, moduli_and_singular_values, power_norms_figure
 from charts.jacobians import lag_norms_figure
-from charts.scalar import scalar_term_bars
+from charts.scalar import recursion_vs_terms, scalar_term_bars
 from charts.truncation import gradient_norms_figure
 from charts.unrolled import gradient_norms_over_time, unrolled_graph
 from ui.compute import (DRAG_BUDGET, FRAME_COST, dL_dh_frames, eigenvalues_over_rho, gradient_over_rho, graph_gradients_over_rho,
                         lag_curves_over_rho, lag_frames, per_step_over_pi, per_step_over_tau, power_frames,
-                        power_norms_over_rho, scalar_over_c, singular_frames, singular_values_over_rho,
-                        truncation_cost)
+                        power_norms_over_rho, recursion_frames, scalar_checks_over, scalar_over_c, singular_frames,
+                        singular_values_over_rho, truncation_cost)
 from ui.controls import Model
 from ui.drag import DRAG_NOTE, MIN_FRAMES, Drag, control_values
 
@@ -168,3 +168,13 @@ def c_drag(T: int, c_noise: float, seed: int) -> tuple[Drag, ...]:
     at = {c: f for f, c in enumerate(cs)}
     return (Drag("c", "c", (T, c_noise, seed),
                  lambda c: scalar_term_bars(terms.log10_abs[at[c]], terms.sign[at[c]], t=T), cs),)
+
+
+def recursion_drag(T: int, c_noise: float, seed: int) -> tuple[tuple[Drag, ...], str]:
+    """c on the recursion against the sum of its terms (a_t at every t): every frame from one pass with c on
+    an array axis, as many c as the budget affords (the sums cost T² each)."""
+    cs = control_values("c", max_frames=recursion_frames(T))
+    checks = scalar_checks_over(T, cs, c_noise, seed)
+    at = {c: f for f, c in enumerate(cs)}
+    return ((Drag("c", "c", ("recursion", T, c_noise, seed), lambda c: recursion_vs_terms(checks[at[c]]), cs),),
+            DRAG_NOTE + _fewer(cs, "c"))

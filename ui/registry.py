@@ -99,6 +99,7 @@ DRAGGED = (
     ("truncation", "The book's figure", ("tau",)),
     ("truncation", "Per-step gradients", ("tau", "pi")),
     ("scalar", "Terms", ("c",)),
+    ("scalar", "Recursion = sum", ("c",)),
 )
 
 

@@ -10,7 +10,7 @@ from charts.scalar import butterfly_figure, recursion_vs_terms, scalar_term_bars
 from charts.style import sub, sup
 from ui.compute import butterfly_run, scalar_check, scalar_run
 from ui.drag import DRAG_NOTE
-from ui.drags import c_drag
+from ui.drags import c_drag, recursion_drag
 from ui.figures import show_chart
 from ui.lecture import scenario_buttons
 from ui.messages import FLOAT64_MAX
@@ -38,10 +38,11 @@ def terms_tab(s: Settings):
 def recursion_tab(s: Settings):
     T = s.model.T
     check, max_gap = scalar_check(T, s.c, s.c_noise, s.model.seed)
-    show_chart(recursion_vs_terms(check), key="scalar_recursion_vs_terms", caption=(
+    drags, about_drag = recursion_drag(T, s.c_noise, s.model.seed)
+    show_chart(recursion_vs_terms(check), key="scalar_recursion_vs_terms", drags=drags, caption=(
         "log₁₀|aₜ| at every t from the recursion (line) and from adding up its terms (circles), both "
         "carried in log space so they stay finite where aₜ itself would overflow float64; their largest "
-        f"difference relative to the terms' total size is {max_gap:.1e}."))
+        f"difference relative to the terms' total size is {max_gap:.1e}." + about_drag))
     m1, m2, m3 = st.columns(3)
     m1.metric(f"log₁₀ |a{sub(T)}|, recursion", f"{check.log10_recursion[-1]:.6f}")
     m2.metric(f"log₁₀ |a{sub(T)}|, sum of terms", f"{check.log10_sum[-1]:.6f}")
