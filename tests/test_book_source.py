@@ -62,6 +62,12 @@ def no_copy(monkeypatch, tmp_path):
     time_machine.clear()
 
 
+def online(monkeypatch, path: str) -> None:
+    """Downloads allowed, from the mirror's ``path``."""
+    monkeypatch.setenv(tm.OFFLINE_VAR, "0")
+    monkeypatch.setenv(tm.URL_VAR, path)
+
+
 def cache_files(tmp_path) -> list[str]:
     folder = tmp_path / "xdg" / tm.CACHE_SUBDIR
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
@@ -95,8 +101,7 @@ def test_offline_the_page_says_why_in_one_sentence_without_paths(tmp_path):
 
 @needs_book
 def test_on_first_need_the_book_is_downloaded_into_the_cache(monkeypatch, mirror, tmp_path):
-    monkeypatch.setenv(tm.OFFLINE_VAR, "0")
-    monkeypatch.setenv(tm.URL_VAR, mirror + "/timemachine.txt")
+    online(monkeypatch, mirror + "/timemachine.txt")
     at = open_page()
     assert not at.exception and not at.error
     assert stand_in_notices(at) == []
@@ -110,8 +115,7 @@ def test_on_first_need_the_book_is_downloaded_into_the_cache(monkeypatch, mirror
 
 @needs_book
 def test_a_failed_download_says_why_and_try_again_fetches_it(monkeypatch, mirror, tmp_path):
-    monkeypatch.setenv(tm.OFFLINE_VAR, "0")
-    monkeypatch.setenv(tm.URL_VAR, mirror + "/missing.txt")
+    online(monkeypatch, mirror + "/missing.txt")
     at = open_page()
     assert not at.exception and not at.error
     [notice] = stand_in_notices(at)

@@ -14,11 +14,11 @@ import streamlit as st
 
 from bptt_core import BOOK_FIGURE_TEXT
 from charts.truncation import truncation_figure
+from ui.book_source import STAND_IN, book_notice
 from ui.compute import book_text, figure_rows, figure_rows_over
 from ui.controls import value, widget
 from ui.drag import DRAG_NOTE, Drag, control_values
 from ui.figures import show_chart
-from ui.book_source import STAND_IN, book_notice, ensure_book
 from ui.own_data import OWN_TEXT, own_input, own_text_panel
 
 MAX_FIGURE_CHARS = 80         # more characters than this no longer fit a readable row
@@ -43,7 +43,6 @@ def book_figure_inputs():
     own_text_panel()
     own, _ = own_input(OWN_TEXT)
     if own is None:
-        ensure_book()
         book_notice(f"the book's draw is over the {len(BOOK_FIGURE_TEXT)} characters its figure prints, and a fresh "
                     f"draw over {STAND_IN}" if value("book_draw") else f"the figure cuts {STAND_IN} instead")
     left, right = st.columns([3, 1])

@@ -34,6 +34,11 @@ def _download_state() -> _Download:
     return _Download()
 
 
+def _in_words(exc: OSError) -> str:
+    """What went wrong with a file on this server, without its name (``strerror``, else the error's kind)."""
+    return (exc.strerror or type(exc).__name__).lower()
+
+
 def ensure_book() -> None:
     """Download the book into the server's cache when this server has no copy, may download, and has
     not failed since the last Try again; a progress line shows while it comes."""
@@ -61,7 +66,7 @@ def ensure_book() -> None:
         except DownloadError as exc:
             state.reason = exc.reason
         except OSError as exc:  # the cache folder cannot be written
-            state.reason = f"this server cannot write its cache ({(exc.strerror or type(exc).__name__).lower()})"
+            state.reason = f"this server cannot write its cache ({_in_words(exc)})"
         finally:
             line.empty()
     finally:
@@ -76,9 +81,10 @@ STAND_IN = f"the project's own short text ({FALLBACK_CHARS:,} characters)"
 
 
 def book_notice(uses: str) -> None:
-    """What a page that reads the book says when it has not got it (nothing when it has): why, in one
-    sentence, with Try again after a failed download. ``uses`` says what the page does instead
-    (a clause naming ``STAND_IN``)."""
+    """The book for a page that reads it: downloaded first when it may be (``ensure_book``), then, when the
+    page still has not got it, why, in one sentence, with Try again after a failed download. ``uses`` says
+    what the page does instead (a clause naming ``STAND_IN``)."""
+    ensure_book()
     _, is_book, _, problem = book_text()
     if is_book:
         return
@@ -92,13 +98,11 @@ def book_notice(uses: str) -> None:
         st.info(f"This server has no copy of The Time Machine and does not download ({OFFLINE_VAR} is set), "
                 f"{stand_in}{own}", icon=":material/cloud_off:")
     elif reason is not None:
-        text, button = st.columns([5, 1], vertical_alignment="center")
-        with text:
-            st.warning(f"The Time Machine could not be downloaded: {plain_markdown(reason)}; {stand_in}{own}",
-                       icon=":material/cloud_off:")
-        with button:
-            st.button("Try again", key="book_try_again", on_click=_try_again, icon=":material/refresh:",
-                      help=f"Download the book again from {host_of(book_url())}.")
+        # The button under the sentence, not beside it: a narrow column cut its label at 800 px.
+        st.warning(f"The Time Machine could not be downloaded: {plain_markdown(reason)}; {stand_in}{own}",
+                   icon=":material/cloud_off:")
+        st.button("Try again", key="book_try_again", on_click=_try_again, icon=":material/refresh:",
+                  help=f"Download the book again from {host_of(book_url())}.")
 
 
 def keep_users_copy(data: bytes) -> tuple[bool, str]:
@@ -108,7 +112,7 @@ def keep_users_copy(data: bytes) -> tuple[bool, str]:
         save_book_copy(data)
     except OSError as exc:
         return False, (f"Your file is the book's own timemachine.txt, but this server cannot keep it "
-                       f"({(exc.strerror or type(exc).__name__).lower()}): it is used as your own text.")
+                       f"({_in_words(exc)}): it is used as your own text.")
     _try_again()
     return True, ("Your file is the book's own timemachine.txt (its SHA-1 matches): the lab now uses it as "
                   "The Time Machine.")

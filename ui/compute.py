@@ -403,7 +403,8 @@ def recursion_frames(T: int) -> int:
     return frames_afforded(FRAME_COST["recursion"] * T * T)
 
 
-@st.cache_data(max_entries=16, show_spinner="Adding up the terms for every c…")
+# A resource, like the graph's grid: the recursion tab reads it on every run to name its drag's frames.
+@st.cache_resource(max_entries=16, show_spinner="Adding up the terms for every c…")
 def scalar_checks_over(T: int, cs: tuple, c_noise: float, seed: int):
     """The recursion and the sum of its terms at every t, for every mean c of ``cs`` (``scalar_checks_over_c``)."""
     return scalar_checks_over_c(T, cs, c_noise, seed)

@@ -10,9 +10,9 @@ from bptt_core import BOOK_VALID_PERPLEXITY, D2L_1_0
 
 from charts.findings import training_sentence
 from charts.training import gradient_norm_figure, minibatch_figure, perplexity_figure
+from ui.book_source import STAND_IN, book_notice
 from ui.figures import show_chart
 from ui.lecture import lecture_note, scenario_buttons
-from ui.book_source import STAND_IN, book_notice, ensure_book
 from ui.own_data import OWN_TEXT, own_input, own_text_panel
 from ui.sections import open_tab_only
 from ui.text import explain, presenting
@@ -130,7 +130,6 @@ def body(note) -> None:
 st.title("Training lab")
 scenario_buttons("training")
 if own_input(OWN_TEXT)[0] is None:
-    ensure_book()
     book_notice(f"the lab trains on {STAND_IN} instead")
 note = st.container()
 st.fragment(lambda: body(note), key="training_body")()
