@@ -30,7 +30,23 @@ def step_jacobians(rnn: RNN, trace: Trace) -> np.ndarray:
         return dphi[:, :, None] * rnn.W_hh[None, :, :]
 
 
-class FactoredJacobians:
+class JacobianStack:
+    """A stack J (T, n, n) of step Jacobians that makes each J[i] when asked instead of holding T·n²
+    numbers; accepted wherever the array is (``log10_lag_norms``, ``log10_jacobian_norms_on_grid``).
+    Subclasses set ``shape`` and define ``__getitem__`` for an integer (and, if they can, a slice)."""
+
+    ndim = 3
+    shape: tuple[int, int, int]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def dense(self) -> np.ndarray:
+        """The (T, n, n) array."""
+        return np.stack([self[i] for i in range(len(self))])
+
+
+class FactoredJacobians(JacobianStack):
     """The stack J (T, h, h), J[t-1] = diag(φ'(a_t)) W_hh, kept as its factors φ' (T, h) and W_hh (h, h).
 
     Indexes like the array ``step_jacobians`` returns (``J[i]`` is one (h, h)
@@ -38,8 +54,6 @@ class FactoredJacobians:
     is, but holds T·h + h² numbers instead of T·h²: 524 MB fewer at T = 1000,
     h = 256, and no time spent writing them.
     """
-
-    ndim = 3
 
     def __init__(self, dphi, W_hh):
         dphi = np.asarray(dphi, dtype=np.float64)
@@ -51,9 +65,6 @@ class FactoredJacobians:
             raise ValueError("J: expected finite Jacobians, got inf or NaN (the forward pass overflowed)")
         self.dphi, self.W_hh = dphi, W_hh
         self.shape = (dphi.shape[0], dphi.shape[1], dphi.shape[1])
-
-    def __len__(self) -> int:
-        return self.shape[0]
 
     def __getitem__(self, i):
         """J[i] (h, h) for an integer i; a slice of steps stays factored."""
@@ -75,7 +86,7 @@ def factored_step_jacobians(rnn: RNN, trace: Trace) -> FactoredJacobians:
 
 
 def _check_jacobians(J) -> np.ndarray:
-    if isinstance(J, FactoredJacobians):  # validated when built; J[i] gives each (h, h) Jacobian
+    if isinstance(J, JacobianStack):  # validated when built; J[i] gives each (h, h) Jacobian
         return J
     J = np.asarray(J, dtype=np.float64)
     if J.ndim != 3 or J.shape[1] != J.shape[2] or J.shape[0] == 0:
@@ -128,8 +139,8 @@ def log10_jacobian_norms(J, stride: int = 1) -> np.ndarray:
     return M
 
 
-def log10_lag_norms(J) -> np.ndarray:
-    """log10 ‖∂h_T/∂h_{T-k}‖₂ for lags k = 0..T, shape (T+1,).
+def log10_lag_norms(J, K: int | None = None) -> np.ndarray:
+    """log10 ‖∂h_T/∂h_{T-k}‖₂ for lags k = 0..K (K = T by default, K ≤ T), shape (K+1,).
 
     The last row of ``log10_jacobian_norms`` in O(T h³): the product grows on
     its right, Q_k = Q_{k-1} J_{T-k+1}, renormalised by its largest entry at every step.
@@ -139,12 +150,13 @@ def log10_lag_norms(J) -> np.ndarray:
     """
     J = _check_jacobians(J)
     T, h = J.shape[0], J.shape[1]
-    out = np.empty(T + 1)
+    K = T if K is None else as_int("K", K, minimum=0, maximum=T)
+    out = np.empty(K + 1)
     out[0] = 0.0
     Q = np.eye(h)
     scale = 0.0
     tracker = NormTracker(h) if h >= TRACK_MIN_H else None
-    for k in range(1, T + 1):
+    for k in range(1, K + 1):
         Jk, j = max_abs_scaled(J[T - k])
         Q, c = max_abs_scaled(Q @ Jk)
         if not Q.any():

@@ -164,19 +164,19 @@ def power_norm_summary(log10_norms, *, rho: float) -> str:
         if peak > 1e-9:
             above = np.nonzero(finite & (lv > 0) & (ks >= 1))[0]
             tail = (f" It falls back below 1 for good after k = {int(above[-1])} and then decays like ρ^k."
-                    if lv[-1] < 0 else f" Up to K = {K} it is still above 1.")
+                    if lv[-1] < 0 else f" Up to k = {K}, the last power drawn, it is still above 1.")
             return (f"**Transient growth:** max ${norm % 'k'}$ = {_power_of_ten(peak)} at k = {peak_k}, although "
                     f"ρ = {rho:.2f} < 1: a non-normal W_hh amplifies before its eigenvalues win.{tail}")
-        return (f"${norm % 'k'} \\le 1$ for every k ≥ 1 (largest {_power_of_ten(peak)} at k = {peak_k}): with "
+        return (f"${norm % 'k'} \\le 1$ for every k from 1 to {K} (largest {_power_of_ten(peak)} at k = {peak_k}): with "
                 f"ρ = {rho:.2f} < 1 the powers shrink from the start; ${norm % K}$ = {_power_of_ten(float(lv[-1]))}.")
     if not finite[-1]:
         return f"$W_{{hh}}^{{{K}}}$ is exactly zero."
     excess = float(lv[-1] - K * math.log10(rho))
-    head = f"${norm % K}$ = {_power_of_ten(float(lv[-1]))} at k = K = {K}"
+    head = f"${norm % K}$ = {_power_of_ten(float(lv[-1]))} at k = {K}, the last power drawn"
     if excess <= 1e-6:
-        return (f"{head}, which is ρ^K for ρ = {rho:.2f}: W_hh is normal here, so its powers have norm exactly ρ^k "
+        return (f"{head}, which is ρ^{K} for ρ = {rho:.2f}: W_hh is normal here, so its powers have norm exactly ρ^k "
                 f"and nothing but the eigenvalues decides growth.")
-    return (f"{head}: a factor {_power_of_ten(excess)} above ρ^K = {_power_of_ten(K * math.log10(rho))} "
+    return (f"{head}: a factor {_power_of_ten(excess)} above ρ^{K} = {_power_of_ten(K * math.log10(rho))} "
             f"(ρ = {rho:.2f}), contributed by the non-normal part of W_hh.")
 
 

@@ -126,7 +126,7 @@ def test_power_norm_summary_other_cases():
     assert "\\le 1$ for every k" in power_norm_summary(lv, rho=0.5)
     lv = log10_power_norms(w_hh(16, 3.0, "normal", 0.5), 2000)
     text = power_norm_summary(lv, rho=3.0)
-    assert "which is ρ^K" in text and "10^{954}" in text
+    assert "which is ρ^2000" in text and "10^{954}" in text
     Q, U = w_hh_schur(16, 1.2, "nonnormal", 0.5, 2.0, seed=0)
     assert "non-normal part" in power_norm_summary(log10_power_norms(U, 50), rho=1.2)
     assert "no power" in power_norm_summary(np.array([0.0]), rho=0.5)

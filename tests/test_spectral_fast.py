@@ -216,3 +216,34 @@ def test_lag_norms_tracked_path_matches_svd(seed):
         scale += np.log10(c)
         want.append(scale + np.log10(np.linalg.norm(Q, 2)))
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+# --- curves that stop short (the heaviest settings' first render) -------------------------------
+
+@pytest.mark.parametrize("spread, s", [(0.0, 10.0), (0.5, 2.0)])
+def test_power_norms_stop_after_max_products_and_equal_the_full_curve_there(spread, s):
+    U = w_hh_schur(40, 1.3, "nonnormal", spread, s, seed=3)[1]
+    every = log10_power_norms(U, 300)
+    short = log10_power_norms(U, 300, max_products=120)
+    assert short.shape == (121,)
+    np.testing.assert_array_equal(short, every[:121])
+    np.testing.assert_array_equal(log10_power_norms(U, 300, max_products=300), every)
+    np.testing.assert_array_equal(log10_power_norms(U, 300, max_products=999), every)
+    with pytest.raises(ValueError, match="max_products"):
+        log10_power_norms(U, 300, max_products=0)
+
+
+def test_power_norms_with_the_closed_form_never_stop_short():
+    W = w_hh(64, 3.0, "symmetric", 0.5, seed=0)
+    got = log10_power_norms(W, 2000, max_products=10)
+    np.testing.assert_allclose(got, np.arange(2001) * np.log10(3.0), rtol=0, atol=1e-10)
+
+
+def test_lag_norms_up_to_K_are_the_first_lags():
+    rng = np.random.default_rng(5)
+    J = rng.uniform(0.2, 1.0, (80, 30))[:, :, None] * (rng.standard_normal((30, 30)) / np.sqrt(30))[None]
+    every = log10_lag_norms(J)
+    np.testing.assert_array_equal(log10_lag_norms(J, 25), every[:26])
+    assert log10_lag_norms(J, 0).tolist() == [0.0]
+    with pytest.raises(ValueError, match="K"):
+        log10_lag_norms(J, 81)

@@ -40,6 +40,26 @@ FRAME_COST = dict(dL_dh=2.5e-9, xi=0.6e-9, sliding=0.2e-9, lags=1.2e-9, powers=1
                   recursion=2e-8)
 
 
+# A single curve's own budget on a view's first render (the rest of the page takes up to ~0.4 s at
+# T = 1000, h = 256), and its cost per point (per h³, measured with bench/first_render.py): a power of
+# a W without the closed form k·log10 ρ is a product and its tracked norm, or an eigvalsh where the
+# tracked bound fails (every eigenvalue of one modulus, spread 0: no gap at the top; a user's own W
+# is assumed the worst); a lag is one product of Jacobians per activation and its norm. Beyond the
+# budget a curve stops sooner, and its caption says where and why.
+CURVE_BUDGET = 0.55
+CURVE_COST = dict(power=1.2e-10, power_no_gap=4e-10, lag=1.6e-10)
+
+
+def power_cost(spread: float | None) -> float:
+    """Seconds per power per h³ of a W without the closed form, for the kind's spread (None: unknown)."""
+    return CURVE_COST["power"] if spread else CURVE_COST["power_no_gap"]
+
+
+def powers_afforded(h: int, spread: float | None = None) -> int:
+    """How many powers of an h×h W without a closed form fit ``CURVE_BUDGET``."""
+    return max(1, int(CURVE_BUDGET / (power_cost(spread) * h ** 3)))
+
+
 def frames_afforded(seconds_per_frame: float) -> int:
     """How many frames of ``seconds_per_frame`` each fit the drag's budget."""
     return int(DRAG_BUDGET / max(seconds_per_frame, 1e-12))
@@ -97,15 +117,18 @@ def power_factor(key: tuple) -> np.ndarray:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def power_norms(key: tuple, K: int) -> np.ndarray:
-    """log10‖W_hh^k‖₂ for k = 0 … K."""
-    return log10_power_norms(power_factor(key), K)
+    """log10‖W_hh^k‖₂ for k = 0 … K, or for k = 0 … M < K where K products would not fit ``CURVE_BUDGET``."""
+    return log10_power_norms(power_factor(key), K, max_products=powers_afforded(key[0], key[3]))
 
 
-def power_frames(K: int, h: int, kind: str) -> int | None:
+def power_frames(K: int, h: int, kind: str, spread: float) -> int | None:
     """How many frames of ‖W_hh^k‖ (and σ₁) fit the drag's budget: all of them (None) where W(ρ) = ρ·W(1)
-    makes every frame a rescaling of one curve, else as many new products and SVDs as the budget affords."""
+    makes every frame a rescaling of one curve, else as many new products and SVDs as the budget affords
+    (none when the curve at rest itself stops short of K)."""
     if kind != "nonnormal":
         return None
+    if K + 1 > powers_afforded(h, spread):
+        return 0
     return frames_afforded(FRAME_COST["powers"] * max(K, 1) * h ** 3 + FRAME_COST["svd"] * h ** 3)
 
 
@@ -113,7 +136,8 @@ def power_frames(K: int, h: int, kind: str) -> int | None:
 def power_norms_over_rho(key: tuple, K: int, rhos: tuple) -> np.ndarray:
     """log10‖W_hh^k‖₂ (F, K+1) for k = 0 … K at every ρ of ``rhos``; ``key`` is ``Model.matrix_key()`` (its ρ
     unused). Where the kind scales with ρ (W(ρ) = ρ·W(1)), ‖W(ρ)^k‖ = ρᵏ‖W(1)^k‖: one curve, rescaled. A
-    non-normal W(ρ) = Q (ρ·D + s·N) Qᵀ is not a rescaling: its Schur factors' powers, all frames at once."""
+    non-normal W(ρ) = Q (ρ·D + s·N) Qᵀ is not a rescaling: its Schur factors' powers, all frames at once
+    (only where ``power_frames`` affords them, so never a curve that stops short of K)."""
     h, _, kind, spread, s, seed = key
     if kind != "nonnormal":
         return rescaled_power_norms(power_norms((h, 1.0, kind, spread, s, seed), K), rhos)
@@ -158,7 +182,7 @@ def own_matrix_facts(W: np.ndarray) -> MatrixFacts:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def own_power_norms(W: np.ndarray, K: int) -> np.ndarray:
-    return log10_power_norms(W, K)
+    return log10_power_norms(W, K, max_products=powers_afforded(W.shape[0]))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -220,20 +244,41 @@ def expansion(model: Model) -> dict:
 
 # --- products of Jacobians ---------------------------------------------------------------------
 
+# The heatmap's grid: its n²/2 products and norms of h×h matrices cost about n²h³/2 multiply-adds, this many
+# at most (about half a second here); the products of the steps between grid points cost the rest.
+HEATMAP_WORK = 3e9
+
+
+def heatmap_steps(steps: int, h: int) -> int:
+    """How many of the first ``steps`` steps the heatmap covers: all, but at large T·h³, where multiplying
+    their Jacobians alone would take more than half of ``CURVE_BUDGET``."""
+    return max(1, min(steps, int(0.5 * CURVE_BUDGET / (CURVE_COST["lag"] * h ** 3))))
+
+
+def lag_reach(model: Model, activations) -> int:
+    """The longest lag K ≤ T whose curves for every activation of ``activations`` fit ``CURVE_BUDGET``: T but
+    at large T·h³. The identity's lags are W_hh's powers, free where their norms are ρᵏ (a normal W_hh)."""
+    free = model.kind in ("symmetric", "normal") or model.s == 0.0
+    per_lag = sum(CURVE_COST["lag"] if act != "identity" else 0.0 if free else power_cost(model.spread)
+                  for act in activations) * model.h ** 3
+    return model.T if per_lag == 0.0 else max(1, min(model.T, int(CURVE_BUDGET / per_lag)))
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
-def lag_curve(model: Model):
-    """(log10‖∂h_T/∂h_{T−k}‖ for k = 0 … T, the bound k·log10(σ₁γ), σ₁, forward overflow step)."""
+def lag_curve(model: Model, K: int):
+    """(log10‖∂h_T/∂h_{T−k}‖ for k = 0 … K ≤ T, the bound k·log10(σ₁γ), σ₁, forward overflow step)."""
     rnn, X, _ = problem(model)
     trace = forward(rnn, X)
     if model.activation == "identity":
         # φ' = 1: every step Jacobian is W_hh, so the product of the last k is W_hh^k, whose norms the
         # Eigenvalues view has (on the Schur factor, shared cache): for a normal W_hh they cost nothing.
-        lags = power_norms(model.matrix_key(), model.T)
+        # Within lag_reach every k up to K fits the powers' budget too.
+        lags = power_norms(model.matrix_key(), K)
     else:
         # The step Jacobians diag(φ'(a_t)) W_hh, kept as their factors: no (T, h, h) array of 524 MB.
-        lags = log10_lag_norms(factored_step_jacobians(rnn, trace))
+        lags = log10_lag_norms(factored_step_jacobians(rnn, trace), K)
     sigma1 = float(singular_values(rnn.W_hh)[0])
-    bound = log10_norm_bound(sigma1, GAMMA[model.activation], np.arange(model.T + 1))
+    bound = log10_norm_bound(sigma1, GAMMA[model.activation], np.arange(K + 1))
     return lags, bound, sigma1, trace.overflow_step
 
 
@@ -285,7 +330,7 @@ def jacobian_heatmap(model: Model, steps: int, max_cells: int):
     """(log10‖∂h_t/∂h_s‖₂ on a grid, the grid's steps, its stride) over the first ``steps`` steps."""
     rnn, X, _ = problem(model)
     J = factored_step_jacobians(rnn, forward(rnn, X))[:steps]
-    stride = grid_stride(steps, model.h, max_cells=max_cells)
+    stride = grid_stride(steps, model.h, max_cells=max_cells, max_work=HEATMAP_WORK)
     return log10_jacobian_norms_on_grid(J, stride), np.arange(0, steps + 1, stride), stride
 
 

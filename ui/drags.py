@@ -92,7 +92,7 @@ def matrix_drag(model: Model, chart) -> tuple[tuple[Drag, ...], str]:
 
 def powers_drag(model: Model, K: int) -> tuple[tuple[Drag, ...], str]:
     """ρ on log10‖W_hh^k‖: a rescaling of one curve, or (non-normal) as many new products as the budget affords."""
-    frames = power_frames(K, model.h, model.kind)
+    frames = power_frames(K, model.h, model.kind, model.spread)
     if frames is not None and frames < MIN_AFFORDED:
         return (), _too_costly(f"At h = {model.h} and K = {K} a non-normal Wₕₕ needs K·h³ multiply-adds for every ρ")
     rhos = control_values("rho", max_frames=frames)

@@ -104,10 +104,19 @@ def powers_tab(m: Matrix):
     drags, about_drag = ((), "") if m.own is not None else powers_drag(m.model, K)
     show_chart(power_norms_figure(lv, rho=m.facts.rho, sigma_max=float(m.facts.sv[0])), key="eigenvalues_powers",
                drags=drags,
-               caption=f"log₁₀‖Wₕₕᵏ‖₂ of {m.name} for k = 0 … {K} (black) between ρᵏ (dashed) and ‖Wₕₕ‖₂ᵏ "
+               caption=f"log₁₀‖Wₕₕᵏ‖₂ of {m.name} for k = 0 … {lv.size - 1} (black) between ρᵏ (dashed) and ‖Wₕₕ‖₂ᵏ "
                        "(dotted), on a linear axis of log₁₀ values, computed exactly in renormalised log space so "
-                       "that it stays finite past float64." + about_drag)
+                       "that it stays finite past float64." + powers_cut(m, K, lv) + about_drag)
     st.markdown(power_norm_summary(lv, rho=m.facts.rho))
+
+def powers_cut(m: Matrix, K: int, lv: np.ndarray) -> str:
+    """What the caption says when the curve stops short of K (its norms need a product per power)."""
+    if lv.size == K + 1:
+        return ""
+    return (f" It stops at k = {lv.size - 1} of the K = {K} asked: this Wₕₕ is not normal, so every power costs a "
+            f"product of two {m.h}×{m.h} matrices, and {K} of them would take more than a second; a smaller h "
+            "shows more powers.")
+
 
 def alignment_tab(m: Matrix):
     K = view_widget("K")
@@ -124,14 +133,15 @@ def animation_tab(m: Matrix):
         st.info("Every eigenvalue of this Wₕₕ is 0: there is no ρ to scale.", icon=":material/info:")
         return
     # ‖(cW)^k‖ = c^k ‖W^k‖: every frame from the cached curve of the "Powers of W_hh" tab.
-    sweep = rescaled_power_norms(m.powers(K), [r / m.facts.rho for r in ANIMATION_RHOS])
+    lv = m.powers(K)
+    sweep = rescaled_power_norms(lv, [r / m.facts.rho for r in ANIMATION_RHOS])
     show_chart(rho_animation(m.facts.designed, m.facts.rho, ANIMATION_RHOS, sweep),
                key="eigenvalues_animation",
                caption=f"{m.name[0].upper() + m.name[1:]} scaled to ρ = {ANIMATION_RHOS[0]} … {ANIMATION_RHOS[-1]}: its eigenvalues (left) "
-                       f"and log₁₀‖Wₕₕᵏ‖₂ for k = 0 … {K} with the line ρᵏ (right). Press ▶ Play: the frames play "
+                       f"and log₁₀‖Wₕₕᵏ‖₂ for k = 0 … {lv.size - 1} with the line ρᵏ (right). Press ▶ Play: the frames play "
                        "in the browser, without a round trip to the server. Powers scale as ‖(cW)ᵏ‖ = cᵏ ‖Wᵏ‖, so "
                        "all frames come from one computation, and the gap between the curve and its ρᵏ line is the "
-                       "same in every frame.")
+                       "same in every frame." + powers_cut(m, K, lv))
 
 
 st.title("Eigenvalues of Wₕₕ")

@@ -10,7 +10,7 @@ import streamlit as st
 from bptt_core import GAMMA
 from charts.findings import lag_sentence, saturation_sentence
 from charts.jacobians import dphi_histogram, jacobian_heatmap
-from ui.compute import finite_dphi, jacobian_heatmap as heatmap_on_grid, lag_curve
+from ui.compute import finite_dphi, heatmap_steps, jacobian_heatmap as heatmap_on_grid, lag_curve, lag_reach
 from ui.controls import Model
 from ui.drags import lags_chart, lags_drag
 from ui.figures import show_chart
@@ -29,7 +29,8 @@ SLOW_LAGS = 2_000_000
 
 def lags_tab(model: Model):
     with st.spinner("Multiplying Jacobians …") if model.T * model.h ** 2 > SLOW_LAGS else nullcontext():
-        results = {act: lag_curve(model._replace(activation=act)) for act in LINE_ACTIVATIONS}
+        reach = lag_reach(model, LINE_ACTIVATIONS)
+        results = {act: lag_curve(model._replace(activation=act), reach) for act in LINE_ACTIVATIONS}
     sigma1 = results["identity"][2]
     identity_overflow = results["identity"][3]
     if identity_overflow is not None:
@@ -38,11 +39,14 @@ def lags_tab(model: Model):
                    icon=":material/warning:")
     lags = {act: r[0] for act, r in results.items()}
     bounds = {act: r[1] for act, r in results.items()}
-    drags, about_drag = lags_drag(model, LINE_ACTIVATIONS)
+    drags, about_drag = lags_drag(model, LINE_ACTIVATIONS) if reach == model.T else ((), "")
+    shorter = "" if reach == model.T else (
+        f" The lags stop at k = {reach} of the T = {model.T}: each lag costs a product of two {model.h}×{model.h} "
+        "matrices per activation, and all of them would take more than a second; a smaller T or h shows them all.")
     show_chart(lags_chart(lags, sigma1), key="jacobians_lags", drags=drags, caption=(
         f"How far back a gradient reaches: log₁₀ of the norm of the product of the last k Jacobians of the sidebar's "
         f"RNN (T = {model.T}, h = {model.h}, ρ = {model.rho:.2f}, σ₁ = ‖Wₕₕ‖₂ = {sigma1:.3g}) with three "
-        "activations; long dashes with markers: the bound k·log₁₀(σ₁γ) in the same colour." + about_drag))
+        "activations; long dashes with markers: the bound k·log₁₀(σ₁γ) in the same colour." + shorter + about_drag))
     st.markdown(lag_sentence(lags, bounds, sigma1=sigma1, gammas=GAMMA))
 
 
@@ -60,14 +64,18 @@ def heatmap_tab(model: Model):
     if steps < 1:
         st.info("No step before the overflow: there is no Jacobian to show.")
         return
+    covered = heatmap_steps(steps, model.h)
     with st.spinner("Computing the heatmap …"):
-        M, grid, stride = heatmap_on_grid(model, steps, MAX_CELLS)
-    every = "every step" if stride == 1 else f"every {stride}th step"
+        M, grid, stride = heatmap_on_grid(model, covered, MAX_CELLS)
+    every = "every step" if stride == 1 else f"steps 0, {stride}, {2 * stride}, …"
+    first = "" if covered == steps else (
+        f" It covers the first {covered} of the {steps} steps: each step costs a product of two {model.h}×{model.h} "
+        "matrices, and all of them would take more than a second; a smaller T or h shows them all.")
     show_chart(jacobian_heatmap(M, grid, activation=model.activation), key="jacobians_heatmap", caption=(
         f"Every pair of steps, φ = {model.activation}: each cell is log₁₀‖∂hₜ/∂hₛ‖₂ for source s (x) and target t "
         f"(y), on {every}: a {grid.size}×{grid.size} grid (at most {MAX_CELLS} per side, fewer for large h so it "
-        "stays about a second). The upper triangle (s > t) is empty, because hₜ is computed before hₛ and does "
-        "not depend on it."))
+        "stays within a second). The upper triangle (s > t) is empty, because hₜ is computed before hₛ and does "
+        "not depend on it." + first))
 
 
 def saturation_tab(model: Model):

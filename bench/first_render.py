@@ -1,0 +1,91 @@
+"""The first render of every view and tab at the controls' extremes: seconds of compute, caches cleared.
+
+Each view and tab opens (AppTest, in this process, BLAS at one thread as in the server) at a few
+corners of the sidebar's model at its heaviest (T = 1000, h = 256, ρ = 3, K = 2000): a non-normal
+Wₕₕ with every eigenvalue of one modulus (spread 0, non-normality 10: the norm tracker cannot certify)
+and with spread 0.5, and a symmetric one, each with tanh. "Cold" is the run with every cache cleared;
+"warm" the same run again, every result cached: Streamlit's own work and the charts' drawing. Compute
+is cold − warm, the target ≤ 1 s (the issue's "≤ 1 s of compute"); PASS/MISS, exit status 0 either way.
+A tab with a dragged chart builds the drag's frames in that run too (their own budget, up to a second,
+``ui.compute.DRAG_BUDGET``; bench/scrub.py measures them apart).
+
+Run from the repository root: ``.venv/bin/python bench/first_render.py`` (about five minutes),
+``--views eigenvalues,jacobians`` for some views.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGET_S = 1.0
+HEAVY = dict(T=1000, h=256, rho=3.0, K=2000, activation="tanh")
+CORNERS = {
+    "non-normal, spread 0, s = 10": dict(HEAVY, kind="nonnormal", spread=0.0, nonnormality=10.0),
+    "non-normal, spread 0.5, s = 2": dict(HEAVY, kind="nonnormal", spread=0.5, nonnormality=2.0),
+    "symmetric": dict(HEAVY, kind="symmetric", spread=0.5),
+}
+SKIP = {"training"}  # the training lab computes on its Run button, measured by bench/train.py
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--views", default="", help="comma-separated url paths (default: every view but training)")
+    args = ap.parse_args()
+    os.environ.setdefault("BPTT_OFFLINE", "1")
+    import logging
+    logging.disable(logging.WARNING)  # AppTest in bare mode warns of its missing runtime on every run
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+    from threadpoolctl import threadpool_limits
+
+    from ui.controls import encode_value
+    from ui.registry import VIEWS, tab_param
+
+    wanted = {v for v in args.views.split(",") if v}
+    views = [v for v in VIEWS if v.url_path not in SKIP and (not wanted or v.url_path in wanted)]
+
+    def opened(view, values: dict, tab: str | None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        for key, value in values.items():
+            at.query_params[key] = encode_value(value)
+        at.switch_page(view.path)
+        if tab is not None:
+            at.query_params[tab_param(view.url_path)] = tab
+        return at
+
+    print("| corner | view · tab | cold (s) | warm (s) | compute (s) | target |\n|---|---|---:|---:|---:|:---:|")
+    worst = 0.0
+    with threadpool_limits(limits=1, user_api="blas"):
+        for view in views:
+            labels = [o for s in opened(view, {}, None).run().segmented_control for o in s.options] or [None]
+            for label in labels:
+                for corner, values in CORNERS.items():
+                    at = opened(view, values, label)
+                    st.cache_data.clear()
+                    st.cache_resource.clear()
+                    t0 = time.perf_counter()
+                    at.run()
+                    cold = time.perf_counter() - t0
+                    if at.exception:
+                        print(f"| {corner} | {view.url_path} · {label} | error: {at.exception[0].message} | | | |")
+                        continue
+                    t0 = time.perf_counter()
+                    at.run()
+                    warm = time.perf_counter() - t0
+                    compute = max(cold - warm, 0.0)
+                    worst = max(worst, compute)
+                    print(f"| {corner} | {view.url_path} · {label or '—'} | {cold:.2f} | {warm:.2f} | {compute:.2f} | "
+                          f"{'PASS' if compute <= TARGET_S else 'MISS'} |", flush=True)
+    print(f"\nWorst compute: {worst:.2f} s (target ≤ {TARGET_S:.0f} s).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
