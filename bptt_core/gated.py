@@ -1,0 +1,456 @@
+"""Gates against vanishing: the GRU and the LSTM of the book's "Modern Recurrent Neural Networks", with
+exact backpropagation through time under every strategy of the lab.
+
+Notation and layout are the book's sections' (row vectors, X_t (B, d) @ W_x* (d, h)):
+
+GRU   R_t = σ(X_t W_xr + H_{t−1} W_hr + b_r)            reset gate
+      Z_t = σ(X_t W_xz + H_{t−1} W_hz + b_z)            update gate
+      H̃_t = tanh(X_t W_xh + (R_t ⊙ H_{t−1}) W_hh + b_h)  candidate state
+      H_t = Z_t ⊙ H_{t−1} + (1 − Z_t) ⊙ H̃_t
+
+LSTM  I_t = σ(X_t W_xi + H_{t−1} W_hi + b_i)   F_t = σ(X_t W_xf + H_{t−1} W_hf + b_f)
+      O_t = σ(X_t W_xo + H_{t−1} W_ho + b_o)   C̃_t = tanh(X_t W_xc + H_{t−1} W_hc + b_c)
+      C_t = F_t ⊙ C_{t−1} + I_t ⊙ C̃_t         H_t = O_t ⊙ tanh(C_t)
+
+and for both the output Y_t = H_t W_hq + b_q with the lab's losses, L = (1/T) Σ_t l(Y_t, target_t)
+(averaged over a batch too). (The book's output is O_t; here ``O`` is the output gate, as in its LSTM.)
+
+The strategies are the plain RNN's (``bptt_core.bptt``): ξ_t scales the whole flow of gradient from
+step t back into the state it read, S_{t−1} = H_{t−1} (GRU) or (H_{t−1}, C_{t−1}) (LSTM: both paths);
+sliding truncation lets each l_t reach the steps t … t−τ+1. Step t's parameters always receive the
+gradient that reached S_t. One step backward, given ∂L/∂S_t (``_gru_back``, ``_lstm_back``), is the
+chain rule through the equations above, line by line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .bptt import Full, Strategy, Truncated, check_strategy, multipliers
+from .checks import as_choice, as_float, as_float_array, as_int, describe
+from .losses import check_targets, loss_and_grad
+from .jacobians import JacobianStack
+from .model import first_nonfinite_step
+
+CELLS = ("gru", "lstm")
+GATES = {"gru": ("r", "z", "h"), "lstm": ("i", "f", "o", "c")}  # the order of the stacked columns
+
+
+def parameter_names(cell: str) -> tuple[str, ...]:
+    """The parameters of a cell, in the book's names: W_x*, W_h*, b_* per gate, then W_hq, b_q."""
+    gates = GATES[as_choice("cell", cell, CELLS)]
+    return tuple(f"{kind}{g}" for g in gates for kind in ("W_x", "W_h", "b_")) + ("W_hq", "b_q")
+
+
+@dataclass(frozen=True, eq=False)
+class GatedRNN:
+    """A GRU or an LSTM: ``cell`` ∈ {"gru", "lstm"} and ``params`` by the book's names
+    (``parameter_names``): W_x* (d, h), W_h* (h, h), b_* (h,), W_hq (h, q), b_q (q,). Float64, finite,
+    read-only copies; a wrong name, shape or value raises ``ValueError`` naming it."""
+
+    cell: str
+    params: dict = field(repr=False)
+
+    def __post_init__(self):
+        names = parameter_names(self.cell)
+        if not isinstance(self.params, dict) or set(self.params) != set(names):
+            got = sorted(self.params) if isinstance(self.params, dict) else describe(self.params)
+            raise ValueError(f"params: expected the {self.cell} parameters {list(names)}, got {got}")
+        W_hq = as_float_array("W_hq", self.params["W_hq"], (2,))
+        h, q = W_hq.shape
+        d = as_float_array(names[0], self.params[names[0]], (2,)).shape[0]
+        want = {"W_x": (d, h), "W_h": (h, h), "b_": (h,)}
+        own = {}
+        for name in names:
+            arr = as_float_array(name, self.params[name], (1, 2))
+            shape = (h, q) if name == "W_hq" else (q,) if name == "b_q" else want[name[:3] if name[0] == "W" else "b_"]
+            if arr.shape != shape:
+                raise ValueError(f"{name}: expected shape {shape} (d = {d}, h = {h}, q = {q}), got {arr.shape}")
+            arr = arr.copy()
+            arr.setflags(write=False)
+            own[name] = arr
+        object.__setattr__(self, "params", own)
+        gates = GATES[self.cell]
+        # Stacked per gate, in GATES order: one product for all gates' input terms (and, but the GRU's
+        # candidate, their recurrent terms) at each step.
+        Wx = np.concatenate([own[f"W_x{g}"] for g in gates], axis=1)
+        Wh = np.concatenate([own[f"W_h{g}"] for g in gates], axis=1)
+        b = np.concatenate([own[f"b_{g}"] for g in gates])
+        for arr in (Wx, Wh, b):
+            arr.setflags(write=False)
+        object.__setattr__(self, "_stacked", (Wx, Wh, b))
+
+    @property
+    def d(self) -> int:
+        return self.params[f"W_x{GATES[self.cell][0]}"].shape[0]
+
+    @property
+    def h(self) -> int:
+        return self.params["W_hq"].shape[0]
+
+    @property
+    def q(self) -> int:
+        return self.params["W_hq"].shape[1]
+
+    @property
+    def state_size(self) -> int:
+        """Entries of the recurrent state S_t: h (GRU: H_t), 2h (LSTM: H_t and C_t)."""
+        return self.h * (2 if self.cell == "lstm" else 1)
+
+
+def init_gated(cell: str, d: int, h: int, q: int, *, seed: int = 0, sigma: float = 0.01,
+               W_h=None, biases: dict | None = None) -> GatedRNN:
+    """A cell with every weight N(0, σ²) (the book's ``init_weight``, σ = 0.01) and zero biases, drawn from
+    ``seed``; ``W_h`` (h, h), if given, is every recurrent W_h* (the lab's W_hh, so a gated cell can
+    share its scale), and ``biases`` sets chosen biases to a constant, e.g. {"b_f": 1.0}."""
+    names = parameter_names(cell)
+    d, h, q = (as_int(n, v, minimum=1) for n, v in (("d", d), ("h", h), ("q", q)))
+    sigma = as_float("sigma", sigma, low=0.0)
+    rng = np.random.default_rng(as_int("seed", seed, minimum=0))
+    shapes = {"W_x": (d, h), "W_h": (h, h), "W_hq": (h, q)}
+    params = {}
+    for name in names:
+        if name.startswith("b_"):
+            params[name] = np.zeros(q if name == "b_q" else h)
+        else:
+            params[name] = sigma * rng.standard_normal(shapes["W_hq" if name == "W_hq" else name[:3]])
+    if W_h is not None:
+        W_h = as_float_array("W_h", W_h, (2,))
+        if W_h.shape != (h, h):
+            raise ValueError(f"W_h: expected shape ({h}, {h}), got {W_h.shape}")
+        for g in GATES[cell]:
+            params[f"W_h{g}"] = W_h
+    for name, value in (biases or {}).items():
+        if name not in names or not name.startswith("b_") or name == "b_q":
+            raise ValueError(f"biases: {name!r} is not a gate bias of the {cell} ({[n for n in names if n.startswith('b_')][:-1]})")
+        params[name] = np.full(h, as_float(name, value))
+    return GatedRNN(cell, params)
+
+
+@dataclass(frozen=True, eq=False)
+class GatedTrace:
+    """The forward pass: X (T, [B,] d); H (T+1, [B,] h) with H[0] = H_0; C likewise (LSTM; None for the GRU);
+    gates[g] (T, [B,] h) for g in GATES[cell] (for the GRU, "h" is the candidate H̃_t; for the LSTM,
+    "c" is C̃_t); Y (T, [B,] q) the outputs. Every gate and state is bounded, so nothing overflows forward."""
+
+    X: np.ndarray
+    H: np.ndarray
+    C: np.ndarray | None
+    gates: dict
+    Y: np.ndarray
+
+    @property
+    def T(self) -> int:
+        return self.X.shape[0]
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    # σ(a) = ½(1 + tanh(a/2)): no overflow for any finite a, and exactly 0 or 1 far out.
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def _check_inputs(net: GatedRNN, X, H0, C0):
+    X = as_float_array("X", X, (2, 3))
+    if X.shape[-1] != net.d or X.shape[0] == 0:
+        raise ValueError(f"X: expected shape (T, [B,] {net.d}) with T ≥ 1, got {X.shape}")
+    rest = X.shape[1:-1]
+    states = []
+    for name, S in (("H0", H0), ("C0", C0)):
+        if S is None:
+            states.append(np.zeros(rest + (net.h,)))
+            continue
+        if name == "C0" and net.cell == "gru":
+            raise ValueError("C0: a GRU has no memory cell C")
+        S = as_float_array(name, S, (1, 2))
+        if S.shape != rest + (net.h,):
+            raise ValueError(f"{name}: expected shape {rest + (net.h,)}, got {S.shape}")
+        states.append(S)
+    return X, states[0], states[1]
+
+
+def gated_forward(net: GatedRNN, X, H0=None, C0=None) -> GatedTrace:
+    """The cell's forward pass over X (T, d) or (T, B, d), from H0 (and C0), zeros by default."""
+    if not isinstance(net, GatedRNN):
+        raise ValueError(f"net: expected a GatedRNN, got {describe(net)}")
+    X, H_prev, C_prev = _check_inputs(net, X, H0, C0)
+    return _forward(net, X, H_prev, C_prev, net._stacked[2])
+
+
+def _forward(net: GatedRNN, X: np.ndarray, H_prev: np.ndarray, C_prev: np.ndarray, b: np.ndarray) -> GatedTrace:
+    """``gated_forward`` on checked inputs, with the stacked biases b (G·h,), or ([B,] G·h) to give each
+    sequence of a batch its own (a sweep of one bias on the batch axis)."""
+    T, h = X.shape[0], net.h
+    Wx, Wh, _ = net._stacked
+    AX = X @ Wx + b                                 # every step's input terms at once (T, [B,] G·h)
+    H = np.empty((T + 1,) + H_prev.shape)
+    H[0] = H_prev
+    gates = {g: np.empty((T,) + H_prev.shape) for g in GATES[net.cell]}
+    C = None
+    if net.cell == "gru":
+        W_hh = net.params["W_hh"]
+        for t in range(T):
+            Hp = H[t]
+            a = AX[t, ..., :2 * h] + Hp @ Wh[:, :2 * h]
+            R, Z = _sigmoid(a[..., :h]), _sigmoid(a[..., h:])
+            N = np.tanh(AX[t, ..., 2 * h:] + (R * Hp) @ W_hh)
+            H[t + 1] = Z * Hp + (1.0 - Z) * N
+            gates["r"][t], gates["z"][t], gates["h"][t] = R, Z, N
+    else:
+        C = np.empty_like(H)
+        C[0] = C_prev
+        for t in range(T):
+            a = AX[t] + H[t] @ Wh
+            I, F, O = (_sigmoid(a[..., k * h:(k + 1) * h]) for k in range(3))
+            G = np.tanh(a[..., 3 * h:])
+            C[t + 1] = F * C[t] + I * G
+            H[t + 1] = O * np.tanh(C[t + 1])
+            gates["i"][t], gates["f"][t], gates["o"][t], gates["c"][t] = I, F, O, G
+    Y = H[1:] @ net.params["W_hq"] + net.params["b_q"]
+    C = C if net.cell == "lstm" else None
+    for arr in (H, Y, *gates.values()) + (() if C is None else (C,)):
+        arr.setflags(write=False)
+    return GatedTrace(X=X, H=H, C=C, gates=gates, Y=Y)
+
+
+@dataclass(frozen=True, eq=False)
+class GatedGradients:
+    """The result of ``gated_bptt``: params[name] = ∂L/∂name (each parameter's shape); dL_dh (T, [B,] h)
+    the ∂L/∂H_t that reached step t under the strategy (row t−1 is step t); dL_dc likewise for C_t (LSTM;
+    None for the GRU); dL_dy (T, [B,] q); loss; xi (T,) the multipliers used (None for sliding)."""
+
+    params: dict
+    dL_dh: np.ndarray
+    dL_dc: np.ndarray | None
+    dL_dy: np.ndarray
+    loss: float
+    xi: np.ndarray | None
+
+    def flat(self, cell: str) -> np.ndarray:
+        """Every parameter gradient as one vector, in ``parameter_names(cell)`` order."""
+        return np.concatenate([self.params[n].ravel() for n in parameter_names(cell)])
+
+    @property
+    def backward_overflow_step(self) -> int | None:
+        """First step t reached going backward (the largest) with a non-finite ∂L/∂H_t, else None."""
+        bad = first_nonfinite_step(self.dL_dh[::-1])
+        return None if bad is None else self.dL_dh.shape[0] - bad
+
+
+def _gru_back(net: GatedRNN, tr: GatedTrace, t: int, dH: np.ndarray, da: np.ndarray) -> np.ndarray:
+    """Step t (1-based) backward: given ∂L/∂H_t (rows), add ∂L/∂(gate pre-activations) of step t into
+    ``da`` ([B,] 3h, columns r, z, h) and return what flows into H_{t−1} (before ξ_t)."""
+    h = net.h
+    Hp, R, Z, N = tr.H[t - 1], tr.gates["r"][t - 1], tr.gates["z"][t - 1], tr.gates["h"][t - 1]
+    dN = dH * (1.0 - Z)                              # H_t = Z ⊙ H_{t−1} + (1 − Z) ⊙ H̃_t
+    dZ = dH * (Hp - N)
+    dHp = dH * Z
+    a_h = dN * (1.0 - N * N)                         # H̃_t = tanh(a_h)
+    dRH = a_h @ net.params["W_hh"].T                 # a_h = X W_xh + (R ⊙ H_{t−1}) W_hh + b_h
+    dHp += dRH * R
+    a_r = dRH * Hp * R * (1.0 - R)                   # R_t = σ(a_r)
+    a_z = dZ * Z * (1.0 - Z)                         # Z_t = σ(a_z)
+    da[..., :h] += a_r
+    da[..., h:2 * h] += a_z
+    da[..., 2 * h:] += a_h
+    dHp += np.concatenate([a_r, a_z], axis=-1) @ net._stacked[1][:, :2 * h].T
+    return dHp
+
+
+def _lstm_back(net: GatedRNN, tr: GatedTrace, t: int, dH: np.ndarray, dC_next: np.ndarray,
+               da: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step t (1-based) backward: given ∂L/∂H_t and the flow into C_t from step t+1, add ∂L/∂(gate
+    pre-activations) into ``da`` ([B,] 4h, columns i, f, o, c); return (∂L/∂C_t, the flows into H_{t−1}
+    and C_{t−1}, before ξ_t)."""
+    h = net.h
+    I, F, O, G = (tr.gates[g][t - 1] for g in GATES["lstm"])
+    tc = np.tanh(tr.C[t])
+    dC = dC_next + dH * O * (1.0 - tc * tc)          # H_t = O ⊙ tanh(C_t)
+    a = np.concatenate([dC * G * I * (1.0 - I),      # C_t = F ⊙ C_{t−1} + I ⊙ C̃_t, I = σ(a_i)
+                        dC * tr.C[t - 1] * F * (1.0 - F),   # F = σ(a_f)
+                        dH * tc * O * (1.0 - O),     # O = σ(a_o)
+                        dC * I * (1.0 - G * G)], axis=-1)  # C̃ = tanh(a_c)
+    da += a
+    return dC, a @ net._stacked[1].T, dC * F
+
+
+def gated_bptt(net: GatedRNN, X, Y, strategy: Strategy = Full(), loss: str = "mse", H0=None,
+               C0=None) -> GatedGradients:
+    """Gradients of L = (1/T) Σ_t l(Y_t, target_t) for a GRU or an LSTM, by backpropagation through time.
+
+    X (T, d) or (T, B, d); Y the targets: (T, [B,] q) for ``mse``, integer labels (T, [B]) for ``xent``;
+    H0, C0 ([B,] h), zeros by default. ``strategy`` as for ``bptt``: ξ_t multiplies
+    the flow from step t into S_{t−1} (for the LSTM both ∂L/∂H_{t−1} and ∂L/∂C_{t−1}); sliding truncation
+    lets each l_t reach steps t … t−τ+1. Bad arguments raise ``ValueError`` naming the argument.
+
+        ∂L/∂H_t = W_hqᵀ ∂L/∂Y_t + ξ_{t+1} (∂S_{t+1}/∂H_t)ᵀ ∂L/∂S_{t+1}
+        ∂L/∂W_x* = Σ_t X_tᵀ ∂L/∂a*_t,  ∂L/∂W_h* = Σ_t H_{t−1}ᵀ ∂L/∂a*_t  (R_t ⊙ H_{t−1} for the GRU's W_hh)
+
+    Checked against central differences of each strategy's surrogate loss, and the randomized
+    expectation over every ξ against full BPTT (tests/test_gated.py).
+    """
+    check_strategy(strategy)
+    as_choice("loss", loss, ("mse", "xent"))
+    tr = gated_forward(net, X, H0, C0)
+    target = check_targets(loss, Y, tr.Y.shape)
+    L, dY = loss_and_grad(loss, tr.Y, target)
+    T, h = tr.T, net.h
+    dq = dY @ net.params["W_hq"].T                   # what l_t sends into H_t: ∂L/∂Y_t W_hqᵀ
+    xi = multipliers(strategy, T)
+    da = np.zeros(tr.X.shape[:-1] + (len(GATES[net.cell]) * h,))
+    dL_dh = np.zeros(dq.shape)
+    dL_dc = np.zeros(dq.shape) if net.cell == "lstm" else None
+    with np.errstate(over="ignore", invalid="ignore"):
+        if xi is not None:
+            flow_h = np.zeros(dq.shape[1:])
+            flow_c = np.zeros(dq.shape[1:])
+            for t in range(T, 0, -1):
+                dL_dh[t - 1] = dq[t - 1] + flow_h
+                if net.cell == "gru":
+                    flow_h = _gru_back(net, tr, t, dL_dh[t - 1], da[t - 1])
+                else:
+                    dL_dc[t - 1], flow_h, flow_c = _lstm_back(net, tr, t, dL_dh[t - 1], flow_c, da[t - 1])
+                    flow_c = xi[t - 1] * flow_c if xi[t - 1] != 0.0 else np.zeros_like(flow_c)
+                flow_h = xi[t - 1] * flow_h if xi[t - 1] != 0.0 else np.zeros_like(flow_h)
+        elif isinstance(strategy, Truncated):
+            for i in range(T, 0, -1):                # l_i reaches steps i … i−τ+1
+                gh, gc = dq[i - 1], np.zeros(dq.shape[1:])
+                for t in range(i, max(i - strategy.tau, 0), -1):
+                    dL_dh[t - 1] += gh
+                    if net.cell == "gru":
+                        gh = _gru_back(net, tr, t, gh, da[t - 1])
+                    else:
+                        dC, gh, gc = _lstm_back(net, tr, t, gh, gc, da[t - 1])
+                        dL_dc[t - 1] += dC
+    return GatedGradients(params=_parameter_gradients(net, tr, da, dY), dL_dh=dL_dh, dL_dc=dL_dc, dL_dy=dY,
+                          loss=L, xi=xi)
+
+
+def _parameter_gradients(net: GatedRNN, tr: GatedTrace, da: np.ndarray, dY: np.ndarray) -> dict:
+    """Sums over the steps (and the batch) of each step's parameter gradients, as one product per kind."""
+    h, gates = net.h, GATES[net.cell]
+    flat = da.reshape(-1, da.shape[-1])
+    Hp = tr.H[:-1].reshape(-1, h)
+    dWx = tr.X.reshape(-1, net.d).T @ flat
+    db = flat.sum(axis=0)
+    if net.cell == "gru":   # the candidate's recurrent input is R_t ⊙ H_{t−1}
+        dWh = np.concatenate([Hp.T @ flat[:, :2 * h], (tr.gates["r"].reshape(-1, h) * Hp).T @ flat[:, 2 * h:]],
+                             axis=1)
+    else:
+        dWh = Hp.T @ flat
+    out = {}
+    for k, g in enumerate(gates):
+        cols = slice(k * h, (k + 1) * h)
+        out[f"W_x{g}"], out[f"W_h{g}"], out[f"b_{g}"] = dWx[:, cols], dWh[:, cols], db[cols]
+    out["W_hq"] = tr.H[1:].reshape(-1, h).T @ dY.reshape(-1, net.q)
+    out["b_q"] = dY.reshape(-1, net.q).sum(axis=0)
+    return out
+
+
+def gated_log10_dL_dh(net: GatedRNN, X, Y, loss: str = "mse", H0=None, C0=None) -> np.ndarray:
+    """log10 ‖∂L/∂H_t‖₂ (T,) under full BPTT (with a batch axis, the norm over the batch's rows), finite
+    where ∂L/∂H_t itself would overflow float64: the flow back is carried as 10^s · v with max|v| = 1,
+
+        ∂L/∂H_t = 10^S (10^(s−S) v + 10^(−S) W_hqᵀ ∂L/∂Y_t),   S = max(s, log10 max|W_hqᵀ ∂L/∂Y_t|),
+
+    so no number exceeds 1 in size, and each step backward (linear in the flow) is taken on v. Equal to
+    log10 of ``gated_bptt``'s ∂L/∂H_t norms where those are finite (tests/test_gated.py)."""
+    tr = gated_forward(net, X, H0, C0)
+    target = check_targets(as_choice("loss", loss, ("mse", "xent")), Y, tr.Y.shape)
+    return _log10_dL_dh(net, tr, loss_and_grad(loss, tr.Y, target)[1], rows=False)
+
+
+def _log10_dL_dh(net: GatedRNN, tr: GatedTrace, dY: np.ndarray, rows: bool) -> np.ndarray:
+    """log10‖∂L/∂H_t‖ (T,), or (B, T) per sequence with ``rows`` (each its own scale), in log space."""
+    T, h = tr.T, net.h
+    dq = dY @ net.params["W_hq"].T                  # (T, [B,] h)
+    shape = dq.shape[1:-1] if rows else ()
+    axes = (-1,) if rows else tuple(range(dq.ndim - 1))
+    v, w = np.zeros(dq.shape[1:]), np.zeros(dq.shape[1:])
+    s = np.zeros(shape)
+    out = np.empty((T,) + shape)
+    scratch = np.zeros(dq.shape[1:-1] + (len(GATES[net.cell]) * h,))
+
+    def expand(a):
+        return a[..., None] if rows else a
+
+    with np.errstate(divide="ignore"):
+        for t in range(T, 0, -1):
+            m = np.abs(dq[t - 1]).max(axis=axes)
+            S = np.where(m > 0, np.maximum(s, np.log10(np.where(m > 0, m, 1.0))), s)
+            keep = expand(10.0 ** (s - S))
+            dH = v * keep + dq[t - 1] * expand(10.0 ** -S)
+            norm = np.sqrt(np.sum(dH * dH, axis=axes))
+            out[t - 1] = S + np.log10(norm)
+            if net.cell == "gru":
+                v, w = _gru_back(net, tr, t, dH, scratch), w
+            else:
+                _, v, w = _lstm_back(net, tr, t, dH, w * keep, scratch)
+            c = np.maximum(np.abs(v).max(axis=axes), np.abs(w).max(axis=axes))
+            c = np.where(c > 0, c, 1.0)
+            v, w = v / expand(c), w / expand(c)
+            s = S + np.log10(c)
+    return out.T if rows else out
+
+
+def lstm_log10_dL_dh_over_forget_bias(net: GatedRNN, X, Y, b_fs, loss: str = "mse") -> np.ndarray:
+    """log10 ‖∂L/∂H_t‖₂ (F, T) of the LSTM ``net`` with every entry of b_f set to each value of b_fs (F,),
+    one sequence X (T, d): all F networks in one pass, the values on the batch axis (each row its own
+    biases and its own scale). Row f equals ``gated_log10_dL_dh`` of the net with b_f = b_fs[f]."""
+    if not isinstance(net, GatedRNN) or net.cell != "lstm":
+        raise ValueError(f"net: expected an LSTM GatedRNN, got {describe(net)}")
+    X, H0, C0 = _check_inputs(net, X, None, None)
+    if X.ndim != 2:
+        raise ValueError(f"X: expected one sequence (T, {net.d}), got shape {X.shape}")
+    b_fs = as_float_array("b_fs", b_fs, (1,))
+    F, T, h = b_fs.size, X.shape[0], net.h
+    b = np.repeat(net._stacked[2][None, :], F, axis=0)
+    b[:, h:2 * h] = b_fs[:, None]                   # the columns of F_t's bias (GATES order i, f, o, c)
+    XF = np.broadcast_to(X[:, None, :], (T, F, net.d))
+    zeros = np.zeros((F, h))
+    tr = _forward(net, XF, zeros, zeros, b)
+    target = check_targets(as_choice("loss", loss, ("mse", "xent")), np.broadcast_to(
+        np.asarray(Y)[:, None], (T, F) + np.asarray(Y).shape[1:]), tr.Y.shape)
+    # The batch's loss averages over its F rows: each row's own L = (1/T) Σ_t l has F times the gradient.
+    return _log10_dL_dh(net, tr, loss_and_grad(loss, tr.Y, target)[1] * F, rows=True)
+
+
+class GatedJacobians(JacobianStack):
+    """∂S_t/∂S_{t−1} (T, n, n) of one sequence's trace, n = ``net.state_size``, each made when indexed (an
+    LSTM at T = 1000, h = 256 would hold 2 GB): ``gated_step_jacobians`` without the array."""
+
+    def __init__(self, net: GatedRNN, tr: GatedTrace):
+        if not isinstance(tr, GatedTrace) or tr.X.ndim != 2:
+            raise ValueError(f"tr: expected the trace of one sequence, X (T, d); got {describe(tr)}"
+                             + (f" with X of shape {tr.X.shape}" if isinstance(tr, GatedTrace) else ""))
+        self.net, self.tr = net, tr
+        self.shape = (tr.T, net.state_size, net.state_size)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        """J[i] = ∂S_{i+1}/∂S_i, as column-vector Jacobians (row j: ∂(S_{i+1})_j)."""
+        net, tr, h, p = self.net, self.tr, self.net.h, self.net.params
+        if net.cell == "gru":
+            Hp, R, Z, N = tr.H[i], tr.gates["r"][i], tr.gates["z"][i], tr.gates["h"][i]
+            # ∂H̃/∂H_{t−1} = diag(1 − H̃²) W_hhᵀ (diag(R) + diag(H_{t−1} ⊙ R(1−R)) W_hrᵀ)
+            dN = (1.0 - N * N)[:, None] * (p["W_hh"].T * R + p["W_hh"].T @ ((Hp * R * (1 - R))[:, None] * p["W_hr"].T))
+            return np.diag(Z) + ((Hp - N) * Z * (1 - Z))[:, None] * p["W_hz"].T + (1.0 - Z)[:, None] * dN
+        I, F, O, G = (tr.gates[g][i] for g in GATES["lstm"])
+        Cp, tc = tr.C[i], np.tanh(tr.C[i + 1])
+        dC_dH = ((Cp * F * (1 - F))[:, None] * p["W_hf"].T + (G * I * (1 - I))[:, None] * p["W_hi"].T
+                 + (I * (1 - G * G))[:, None] * p["W_hc"].T)
+        dh = O * (1 - tc * tc)
+        J = np.zeros((2 * h, 2 * h))
+        J[:h, :h] = (tc * O * (1 - O))[:, None] * p["W_ho"].T + dh[:, None] * dC_dH
+        J[:h, h:] = np.diag(dh * F)
+        J[h:, :h] = dC_dH
+        J[h:, h:] = np.diag(F)
+        return J
+
+
+def gated_step_jacobians(net: GatedRNN, tr: GatedTrace) -> np.ndarray:
+    """∂S_t/∂S_{t−1} (T, n, n) for one sequence (no batch axis), n = ``net.state_size``, as column-vector
+    Jacobians (row i: ∂(S_t)_i): for the LSTM S = (H, C) stacked, so the blocks are
+    [[∂H_t/∂H_{t−1}, ∂H_t/∂C_{t−1}], [∂C_t/∂H_{t−1}, ∂C_t/∂C_{t−1} = diag(F_t)]]. Their products give the
+    lag curves (``log10_lag_norms``, which also takes ``GatedJacobians`` without the array)."""
+    return GatedJacobians(net, tr).dense()
