@@ -33,6 +33,7 @@ from .checks import as_choice, as_float, as_float_array, as_int, describe
 from .losses import check_targets, loss_and_grad
 from .jacobians import JacobianStack
 from .model import first_nonfinite_step
+from .sweeps import _log10_product_norms  # the renormalised product loop of every stacked lag curve
 
 CELLS = ("gru", "lstm")
 GATES = {"gru": ("r", "z", "h"), "lstm": ("i", "f", "o", "c")}  # the order of the stacked columns
@@ -122,11 +123,33 @@ def init_gated(cell: str, d: int, h: int, q: int, *, seed: int = 0, sigma: float
             raise ValueError(f"W_h: expected shape ({h}, {h}), got {W_h.shape}")
         for g in GATES[cell]:
             params[f"W_h{g}"] = W_h
-    for name, value in (biases or {}).items():
-        if name not in names or not name.startswith("b_") or name == "b_q":
-            raise ValueError(f"biases: {name!r} is not a gate bias of the {cell} ({[n for n in names if n.startswith('b_')][:-1]})")
-        params[name] = np.full(h, as_float(name, value))
-    return GatedRNN(cell, params)
+    net = GatedRNN(cell, params)
+    return net if not biases else init_with_biases(net, biases)
+
+
+def gated_like_rnn(cell: str, rnn, biases: dict | None = None) -> GatedRNN:
+    """A GRU or LSTM beside the lab's plain RNN (``bptt_core.model.RNN``, column convention): the same
+    hidden size and the same weights wherever a cell has a matrix in the same place: every input matrix
+    W_x* = W_hxᵀ, every recurrent matrix W_h* = W_hhᵀ (so ρ of each is the RNN's), W_hq = W_qhᵀ; biases
+    zero but those in ``biases`` (a constant per gate, e.g. {"b_f": 1.0}), b_q = 0."""
+    h, d, q = rnn.h, rnn.d, rnn.q
+    params = {name: np.zeros(q if name == "b_q" else h) for name in parameter_names(cell) if name.startswith("b_")}
+    for g in GATES[cell]:
+        params[f"W_x{g}"], params[f"W_h{g}"] = rnn.W_hx.T, rnn.W_hh.T
+    params["W_hq"] = rnn.W_qh.T
+    net = GatedRNN(cell, params)
+    return net if not biases else init_with_biases(net, biases)
+
+
+def init_with_biases(net: GatedRNN, biases: dict) -> GatedRNN:
+    """``net`` with the gate biases named in ``biases`` set to constants; others unchanged."""
+    gate_biases = [n for n in parameter_names(net.cell) if n.startswith("b_") and n != "b_q"]
+    params = dict(net.params)
+    for name, value in biases.items():
+        if name not in gate_biases:
+            raise ValueError(f"biases: {name!r} is not a gate bias of the {net.cell} ({gate_biases})")
+        params[name] = np.full(net.h, as_float(name, value))
+    return GatedRNN(net.cell, params)
 
 
 @dataclass(frozen=True, eq=False)
@@ -398,22 +421,44 @@ def lstm_log10_dL_dh_over_forget_bias(net: GatedRNN, X, Y, b_fs, loss: str = "ms
     """log10 ‖∂L/∂H_t‖₂ (F, T) of the LSTM ``net`` with every entry of b_f set to each value of b_fs (F,),
     one sequence X (T, d): all F networks in one pass, the values on the batch axis (each row its own
     biases and its own scale). Row f equals ``gated_log10_dL_dh`` of the net with b_f = b_fs[f]."""
-    if not isinstance(net, GatedRNN) or net.cell != "lstm":
-        raise ValueError(f"net: expected an LSTM GatedRNN, got {describe(net)}")
-    X, H0, C0 = _check_inputs(net, X, None, None)
-    if X.ndim != 2:
-        raise ValueError(f"X: expected one sequence (T, {net.d}), got shape {X.shape}")
-    b_fs = as_float_array("b_fs", b_fs, (1,))
-    F, T, h = b_fs.size, X.shape[0], net.h
-    b = np.repeat(net._stacked[2][None, :], F, axis=0)
-    b[:, h:2 * h] = b_fs[:, None]                   # the columns of F_t's bias (GATES order i, f, o, c)
-    XF = np.broadcast_to(X[:, None, :], (T, F, net.d))
-    zeros = np.zeros((F, h))
-    tr = _forward(net, XF, zeros, zeros, b)
+    tr, F = _lstm_over_forget_bias(net, X, b_fs)
+    T = tr.T
     target = check_targets(as_choice("loss", loss, ("mse", "xent")), np.broadcast_to(
         np.asarray(Y)[:, None], (T, F) + np.asarray(Y).shape[1:]), tr.Y.shape)
     # The batch's loss averages over its F rows: each row's own L = (1/T) Σ_t l has F times the gradient.
     return _log10_dL_dh(net, tr, loss_and_grad(loss, tr.Y, target)[1] * F, rows=True)
+
+
+def _step_jacobian(net: GatedRNN, tr: GatedTrace, i: int) -> np.ndarray:
+    """∂S_{i+1}/∂S_i ([B,] n, n) as column-vector Jacobians (row j: ∂(S_{i+1})_j), for every sequence of a
+    batched trace at once (the batch's rows may differ in their biases, as in a sweep of b_f)."""
+    p, h = net.params, net.h
+
+    def rows(v, W):                                  # diag(v) Wᵀ, batched over v's leading axes
+        return v[..., :, None] * W.T
+
+    def diag(v):
+        D = np.zeros(v.shape + (v.shape[-1],))
+        idx = np.arange(v.shape[-1])
+        D[..., idx, idx] = v
+        return D
+
+    if net.cell == "gru":
+        Hp, R, Z, N = tr.H[i], tr.gates["r"][i], tr.gates["z"][i], tr.gates["h"][i]
+        # ∂H̃/∂H_{t−1} = diag(1 − H̃²) W_hhᵀ (diag(R) + diag(H_{t−1} ⊙ R(1−R)) W_hrᵀ)
+        dN = rows(1.0 - N * N, np.eye(h)) @ (p["W_hh"].T * R[..., None, :] + p["W_hh"].T @ rows(Hp * R * (1 - R),
+                                                                                                 p["W_hr"]))
+        return diag(Z) + rows((Hp - N) * Z * (1 - Z), p["W_hz"]) + (1.0 - Z)[..., :, None] * dN
+    I, F, O, G = (tr.gates[g][i] for g in GATES["lstm"])
+    Cp, tc = tr.C[i], np.tanh(tr.C[i + 1])
+    dC_dH = rows(Cp * F * (1 - F), p["W_hf"]) + rows(G * I * (1 - I), p["W_hi"]) + rows(I * (1 - G * G), p["W_hc"])
+    dh = O * (1 - tc * tc)
+    J = np.zeros(F.shape[:-1] + (2 * h, 2 * h))
+    J[..., :h, :h] = rows(tc * O * (1 - O), p["W_ho"]) + dh[..., :, None] * dC_dH
+    J[..., :h, h:] = diag(dh * F)
+    J[..., h:, :h] = dC_dH
+    J[..., h:, h:] = diag(F)
+    return J
 
 
 class GatedJacobians(JacobianStack):
@@ -428,24 +473,33 @@ class GatedJacobians(JacobianStack):
         self.shape = (tr.T, net.state_size, net.state_size)
 
     def __getitem__(self, i: int) -> np.ndarray:
-        """J[i] = ∂S_{i+1}/∂S_i, as column-vector Jacobians (row j: ∂(S_{i+1})_j)."""
-        net, tr, h, p = self.net, self.tr, self.net.h, self.net.params
-        if net.cell == "gru":
-            Hp, R, Z, N = tr.H[i], tr.gates["r"][i], tr.gates["z"][i], tr.gates["h"][i]
-            # ∂H̃/∂H_{t−1} = diag(1 − H̃²) W_hhᵀ (diag(R) + diag(H_{t−1} ⊙ R(1−R)) W_hrᵀ)
-            dN = (1.0 - N * N)[:, None] * (p["W_hh"].T * R + p["W_hh"].T @ ((Hp * R * (1 - R))[:, None] * p["W_hr"].T))
-            return np.diag(Z) + ((Hp - N) * Z * (1 - Z))[:, None] * p["W_hz"].T + (1.0 - Z)[:, None] * dN
-        I, F, O, G = (tr.gates[g][i] for g in GATES["lstm"])
-        Cp, tc = tr.C[i], np.tanh(tr.C[i + 1])
-        dC_dH = ((Cp * F * (1 - F))[:, None] * p["W_hf"].T + (G * I * (1 - I))[:, None] * p["W_hi"].T
-                 + (I * (1 - G * G))[:, None] * p["W_hc"].T)
-        dh = O * (1 - tc * tc)
-        J = np.zeros((2 * h, 2 * h))
-        J[:h, :h] = (tc * O * (1 - O))[:, None] * p["W_ho"].T + dh[:, None] * dC_dH
-        J[:h, h:] = np.diag(dh * F)
-        J[h:, :h] = dC_dH
-        J[h:, h:] = np.diag(F)
-        return J
+        """J[i] = ∂S_{i+1}/∂S_i."""
+        return _step_jacobian(self.net, self.tr, i)
+
+
+def lstm_lag_norms_over_forget_bias(net: GatedRNN, X, b_fs, K: int) -> np.ndarray:
+    """log10 ‖∂S_T/∂S_{T−k}‖₂ (F, K+1), k = 0 … K ≤ T, S = (H, C), of the LSTM ``net`` with every entry of b_f
+    set to each value of b_fs (F,), one sequence X (T, d): the F networks' forward passes and Jacobian
+    products with the values on an array axis. Row f equals ``log10_lag_norms(GatedJacobians(...), K)`` of
+    the net with b_f = b_fs[f] (to ~1e-11 in log10: its norms are certified bounds)."""
+    tr, F = _lstm_over_forget_bias(net, X, b_fs)
+    K = as_int("K", K, minimum=0, maximum=tr.T)
+    return _log10_product_norms(lambda k: _step_jacobian(net, tr, tr.T - k), F, 2 * net.h, K)
+
+
+def _lstm_over_forget_bias(net: GatedRNN, X, b_fs) -> tuple[GatedTrace, int]:
+    """The forward pass of the LSTM at every b_f of b_fs (F,), the values on the batch axis."""
+    if not isinstance(net, GatedRNN) or net.cell != "lstm":
+        raise ValueError(f"net: expected an LSTM GatedRNN, got {describe(net)}")
+    X, _, _ = _check_inputs(net, X, None, None)
+    if X.ndim != 2:
+        raise ValueError(f"X: expected one sequence (T, {net.d}), got shape {X.shape}")
+    b_fs = as_float_array("b_fs", b_fs, (1,))
+    F, T, h = b_fs.size, X.shape[0], net.h
+    b = np.repeat(net._stacked[2][None, :], F, axis=0)
+    b[:, h:2 * h] = b_fs[:, None]                   # the columns of F_t's bias (GATES order i, f, o, c)
+    zeros = np.zeros((F, h))
+    return _forward(net, np.broadcast_to(X[:, None, :], (T, F, net.d)), zeros, zeros, b), F
 
 
 def gated_step_jacobians(net: GatedRNN, tr: GatedTrace) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 from bptt_core import (History, Update, chunked_xi_sweep, full_boundaries, log10_dL_dh_sweep,
                        log10_power_norms_scaled, make_corpus, random_batches, randomized_boundaries,
                        regular_boundaries, sequential_batches, spectrum, toy_problem, unrolled_gradients, w_hh_schur)
-from charts import animation, eigenvalues, jacobians, randomized, scalar, training, truncation, unrolled
+from charts import animation, eigenvalues, gates, jacobians, randomized, scalar, training, truncation, unrolled
 
 _T = 40
 _t = np.arange(_T + 1, dtype=float)
@@ -110,6 +110,10 @@ BUILDERS = {
     "perplexity": lambda: training.perplexity_figure(_RUNS, x="updates", vocab_size=27),
     "perplexity_seconds": lambda: training.perplexity_figure(_RUNS, x="seconds", vocab_size=27),
     "training_gradients": lambda: training.gradient_norm_figure(_RUNS, theta=1.0),
+    "cells_lags": lambda: gates.cells_lag_figure({"RNN": -0.05 * _t, "GRU": -0.2 * _t, "LSTM": -0.01 * _t}),
+    "cells_over_time": lambda: gates.cells_over_time_figure({"RNN": -0.02 * _t[1:], "GRU": -0.03 * _t[1:],
+                                                             "LSTM": 0.001 * _t[1:]}),
+    "gate_heatmap": lambda: gates.gate_heatmap(np.linspace(0, 1, 5 * _T).reshape(_T, 5), gate="Fₜ", cell="LSTM"),
     "minibatches": _minibatches,
     "rho_animation": _rho_animation,
     "tau_animation": _tau_animation,

@@ -292,6 +292,63 @@ def training_book_run(v):
                                                                or v["train_randomized"])
 
 
+# --- gates against vanishing: the lag curves as views/gates.py computes them ------------------------
+
+def gate_lags(v) -> dict:
+    from bptt_core import GatedJacobians, gated_forward, gated_like_rnn
+    rnn, X, _ = model(v)
+    out = {"RNN": log10_lag_norms(factored_step_jacobians(rnn, forward(rnn, X)))}
+    for cell, name, bias in (("gru", "GRU", "b_z"), ("lstm", "LSTM", "b_f")):
+        net = gated_like_rnn(cell, rnn, {bias: v[bias]})
+        out[name] = log10_lag_norms(GatedJacobians(net, gated_forward(net, X)))
+    return out
+
+
+def gate_values(v, cell: str, gate: str) -> np.ndarray:
+    from bptt_core import gated_forward, gated_like_rnn
+    rnn, X, _ = model(v)
+    return gated_forward(gated_like_rnn(cell, rnn, {"b_f": v["b_f"]} if cell == "lstm" else {"b_z": v["b_z"]}),
+                         X).gates[gate]
+
+
+def gates_half_shut(v):
+    # "the LSTM's forget gates sit near ½, and a change of its state fades over the T steps faster than the RNN's"
+    assert abs(gate_values(v, "lstm", "f").mean() - 0.5) < 0.1
+    lags_ = gate_lags(v)
+    assert lags_["LSTM"][-1] < lags_["RNN"][-1]
+
+
+def gates_open(v):
+    # "the LSTM keeps more of a change of its state across all T steps than the RNN"
+    lags_ = gate_lags(v)
+    assert lags_["LSTM"][-1] > lags_["RNN"][-1]
+
+
+def gates_carousel(v):
+    # "the RNN loses a change of its state by tens of orders of magnitude over T steps; … the LSTM keeps all of it"
+    lags_ = gate_lags(v)
+    assert lags_["RNN"][-1] < -20 and lags_["LSTM"].min() >= -1e-9
+
+
+def gates_gru_copies(v):
+    # "the GRU's update gates are nearly one, H_t ≈ H_{t−1}, and its lag curve stays within an order of magnitude of one"
+    assert gate_values(v, "gru", "z").mean() > 0.99
+    assert np.abs(gate_lags(v)["GRU"]).max() < 1
+
+
+def gates_forget_near_one(v):
+    # "nearly every F_t is above nine tenths"
+    assert np.mean(gate_values(v, "lstm", "f") > 0.9) > 0.95
+
+
+def tour_gates_carousel(v):
+    # "The RNN's curve falls by tens of orders of magnitude; the LSTM's stays level … drag b_f down to zero: it falls too"
+    gates_carousel(v)
+    lags_ = gate_lags(v)
+    assert np.ptp(lags_["LSTM"]) < 2
+    assert gate_lags(dict(v, b_f=0.0))["LSTM"][-1] < -10
+
+
 CHECKS = {
     ("unrolled", "Vanishing, ρ = {rho:g}"): unrolled_vanishing,
     ("unrolled", "Edge, ρ = {rho:g}"): unrolled_edge,
@@ -317,6 +374,11 @@ CHECKS = {
     ("scalar", "Exploding, c = {c:g}"): scalar_exploding,
     ("scalar", "Random cₜ, c = {c:g} ± {c_noise:g}"): scalar_random,
     ("scalar", "Butterfly, ρ = {rho:g}"): scalar_butterfly,
+    ("gates", "Forget gate half shut, b_f = {b_f:g}"): gates_half_shut,
+    ("gates", "Forget gate open, b_f = {b_f:g}"): gates_open,
+    ("gates", "Constant error carousel, b_f = {b_f:g}"): gates_carousel,
+    ("gates", "GRU copies, b_z = {b_z:g}"): gates_gru_copies,
+    ("gates", "Memory path open, b_f = {b_f:g}"): gates_forget_near_one,
     ("training", "Regular vs randomized, τ = {tau}"): training_comparison,
     ("training", "Exploding, ρ₀ = {init_rho:g}, no clipping"): training_exploding,
     ("training", "Exploding, ρ₀ = {init_rho:g}, θ = {theta:g}"): training_exploding,
@@ -377,7 +439,7 @@ def tour_scalar_exploding(v):
 
 TOUR_CHECKS = [tour_unrolled_vanishing, tour_unrolled_exploding, tour_transient, tour_power_iteration,
                tour_sigmoid, tour_saturation, truncation_book, tour_monte_carlo, tour_scalar_exploding,
-               scalar_butterfly, training_comparison, training_exploding]
+               scalar_butterfly, tour_gates_carousel, training_comparison, training_exploding]
 
 
 def test_every_claim_has_a_check():

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from bptt_core import Full, Randomized, Truncated
-from bptt_core.gated import (CELLS, GATES, GatedRNN, gated_bptt, gated_forward, gated_log10_dL_dh,
-                             gated_step_jacobians, init_gated, lstm_log10_dL_dh_over_forget_bias, parameter_names)
+from bptt_core import log10_lag_norms
+from bptt_core.gated import (CELLS, GATES, GatedJacobians, GatedRNN, _step_jacobian, gated_bptt, gated_forward,
+                             gated_like_rnn, gated_log10_dL_dh, gated_step_jacobians, init_gated,
+                             lstm_lag_norms_over_forget_bias, lstm_log10_dL_dh_over_forget_bias, parameter_names)
 
 
 def sig(a):
@@ -266,3 +268,42 @@ def test_forget_bias_sweep_rows_are_the_single_networks():
         np.testing.assert_allclose(grid[f], gated_log10_dL_dh(single, X, Y), rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="net"):
         lstm_log10_dL_dh_over_forget_bias(init_gated("gru", 3, 4, 3), X, Y, b_fs)
+
+
+def test_forget_bias_lag_sweep_rows_are_the_single_networks():
+    net, X, _ = problem("lstm", 0, "mse", T=20, seed=8)
+    b_fs = np.array([-2.0, 0.0, 3.0, 8.0])
+    grid = lstm_lag_norms_over_forget_bias(net, X, b_fs, 20)
+    assert grid.shape == (4, 21)
+    for f, b in enumerate(b_fs):
+        single = GatedRNN("lstm", dict(net.params, b_f=np.full(net.h, b)))
+        want = log10_lag_norms(GatedJacobians(single, gated_forward(single, X)), 20)
+        np.testing.assert_allclose(grid[f], want, rtol=0, atol=1e-10)
+    assert (np.diff(grid[:, -1]) > 0).all()   # an open forget gate carries a change of the state farther back
+    np.testing.assert_array_equal(lstm_lag_norms_over_forget_bias(net, X, b_fs, 5), grid[:, :6])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_batched_step_jacobians_are_each_sequences(cell):
+    net, X, _ = problem(cell, 3, "mse", T=4, seed=9)
+    tr = gated_forward(net, X)
+    for i in range(4):
+        batched = _step_jacobian(net, tr, i)
+        for b in range(3):
+            single = gated_forward(net, X[:, b])
+            np.testing.assert_allclose(batched[b], GatedJacobians(net, single)[i], rtol=0, atol=1e-15)
+
+
+def test_gated_like_rnn_shares_the_rnns_matrices():
+    from bptt_core import init_rnn
+    rnn = init_rnn(3, 5, 2, activation="tanh", spectral_radius=1.3, seed=0)
+    for cell in CELLS:
+        net = gated_like_rnn(cell, rnn, {"b_f": 2.0} if cell == "lstm" else {"b_z": -1.0})
+        for g in GATES[cell]:
+            np.testing.assert_array_equal(net.params[f"W_h{g}"], rnn.W_hh.T)
+            np.testing.assert_array_equal(net.params[f"W_x{g}"], rnn.W_hx.T)
+        np.testing.assert_array_equal(net.params["W_hq"], rnn.W_qh.T)
+        bias = "b_f" if cell == "lstm" else "b_z"
+        assert (net.params[bias] == (2.0 if cell == "lstm" else -1.0)).all()
+    with pytest.raises(ValueError, match="biases"):
+        gated_like_rnn("gru", rnn, {"b_f": 1.0})

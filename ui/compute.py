@@ -15,7 +15,8 @@ from typing import NamedTuple
 import numpy as np
 import streamlit as st
 
-from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, STRATEGY_KEYS, alignment_with_top_eigenvector,
+from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, GatedJacobians, gated_forward, gated_like_rnn, gated_log10_dL_dh,
+                       lstm_lag_norms_over_forget_bias, lstm_log10_dL_dh_over_forget_bias, STRATEGY_KEYS, alignment_with_top_eigenvector,
                        boundaries_from_xi, bptt, butterfly, chunked_xi_sweep, compare_recursion_and_terms,
                        compare_strategies, eigenvalue_drift, eigenvalues, expanded_dL_dh, factored_step_jacobians,
                        forward, full_boundaries, grid_stride, lab_problem, lab_w_hh_over_rho, log10_dL_dh_over_rho,
@@ -332,6 +333,79 @@ def jacobian_heatmap(model: Model, steps: int, max_cells: int):
     J = factored_step_jacobians(rnn, forward(rnn, X))[:steps]
     stride = grid_stride(steps, model.h, max_cells=max_cells, max_work=HEATMAP_WORK)
     return log10_jacobian_norms_on_grid(J, stride), np.arange(0, steps + 1, stride), stride
+
+
+# --- gates against vanishing -------------------------------------------------------------------
+
+CELL_NAMES = ("RNN", "GRU", "LSTM")
+
+
+def gated_cells(model: Model, b_f: float, b_z: float) -> dict:
+    """The GRU and the LSTM beside the model's RNN (``gated_like_rnn``: its W_hx, W_hh, W_qh in every place)."""
+    rnn, _, _ = problem(model)
+    return {"GRU": gated_like_rnn("gru", rnn, {"b_z": b_z}), "LSTM": gated_like_rnn("lstm", rnn, {"b_f": b_f})}
+
+
+@st.cache_data(max_entries=32, show_spinner="Backpropagating through the three cells…")
+def cells_gradients(model: Model, b_f: float, b_z: float) -> dict:
+    """{"RNN"|"GRU"|"LSTM": log10‖∂L/∂h_t‖ (T,)} under full BPTT, in log space, on the model's X and Y."""
+    rnn, X, Y = problem(model)
+    out = {"RNN": log10_gradient_norms(rnn, X, Y).log10_dL_dh}
+    for name, net in gated_cells(model, b_f, b_z).items():
+        out[name] = gated_log10_dL_dh(net, X, Y)
+    return out
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cells_gates(model: Model, b_f: float, b_z: float) -> dict:
+    """{"F": F_t (T, h) of the LSTM, "Z": Z_t (T, h) of the GRU} on the model's inputs."""
+    _, X, _ = problem(model)
+    nets = gated_cells(model, b_f, b_z)
+    return {"F": np.asarray(gated_forward(nets["LSTM"], X).gates["f"]),
+            "Z": np.asarray(gated_forward(nets["GRU"], X).gates["z"])}
+
+
+def cells_lag_reach(model: Model) -> int:
+    """The longest lag the three cells' lag curves reach within ``CURVE_BUDGET``: per lag one h×h product for
+    the RNN, two for the GRU (its Jacobian holds W_hhᵀ times W_hrᵀ), one 2h×2h (8 h×h) for the LSTM."""
+    return max(1, min(model.T, int(CURVE_BUDGET / (11 * CURVE_COST["lag"] * model.h ** 3))))
+
+
+@st.cache_data(max_entries=32, show_spinner="Multiplying the three cells' Jacobians…")
+def cells_lags(model: Model, b_f: float, b_z: float, K: int) -> dict:
+    """{"RNN"|"GRU"|"LSTM": log10‖∂S_T/∂S_{T−k}‖ (K+1,)}, S the state (the LSTM's (H, C)); no "RNN" when its
+    forward pass left float64 with a φ whose Jacobians depend on hₜ (the identity's are W_hh whatever hₜ is)."""
+    rnn, X, _ = problem(model)
+    trace = forward(rnn, X)
+    out = {}
+    if model.activation == "identity":
+        out["RNN"] = power_norms(model.matrix_key(), K)
+    elif trace.overflow_step is None:
+        out["RNN"] = log10_lag_norms(factored_step_jacobians(rnn, trace), K)
+    for name, net in gated_cells(model, b_f, b_z).items():
+        out[name] = log10_lag_norms(GatedJacobians(net, gated_forward(net, X)), K)
+    return out
+
+
+def forget_bias_frames(model: Model, K: int) -> tuple[int, int]:
+    """How many values of b_f fit the drag's budget: (over time, each a forward and backward pass of the
+    LSTM, 8h² per step; against the lag, K products of 2h×2h Jacobians each)."""
+    return (frames_afforded(4 * FRAME_COST["dL_dh"] * model.T * model.h ** 2),
+            frames_afforded(8 * FRAME_COST["lags"] * K * model.h ** 3))
+
+
+@st.cache_data(max_entries=16, show_spinner="Backpropagating through the LSTM for every b_f…")
+def forget_bias_over_time(model: Model, b_z: float, b_fs: tuple) -> np.ndarray:
+    """log10‖∂L/∂h_t‖ (F, T) of the LSTM at every b_f of ``b_fs``, in one pass with b_f on the batch axis."""
+    rnn, X, Y = problem(model)
+    return lstm_log10_dL_dh_over_forget_bias(gated_cells(model, 0.0, b_z)["LSTM"], X, Y, b_fs)
+
+
+@st.cache_data(max_entries=16, show_spinner="Multiplying the LSTM's Jacobians for every b_f…")
+def forget_bias_lags(model: Model, b_z: float, b_fs: tuple, K: int) -> np.ndarray:
+    """log10‖∂S_T/∂S_{T−k}‖ (F, K+1) of the LSTM at every b_f of ``b_fs``, b_f on an array axis."""
+    _, X, _ = problem(model)
+    return lstm_lag_norms_over_forget_bias(gated_cells(model, 0.0, b_z)["LSTM"], X, b_fs, K)
 
 
 # --- truncation strategies ---------------------------------------------------------------------

@@ -77,6 +77,11 @@ _CONTROLS = [
     Control("c_noise", "Randomness of cₜ", "float", 0.0, 0.0, 1.0, 0.05, fmt="%.2f",
             help="cₜ is drawn uniformly from c ± this amount (0: constant)."),
     Control("log_eps", "Perturbation log₁₀ ε", "int", -8, -12, -1, 1, help="Size of the change to h₀ in the butterfly plot."),
+    # Gates against vanishing.
+    Control("b_f", "Forget-gate bias b_f (LSTM)", "float", 0.0, -4.0, 10.0, 0.25, fmt="%.2f",
+            help="Added to every unit's forget gate: b_f = 1 is the classic initialisation; large b_f keeps Fₜ ≈ 1."),
+    Control("b_z", "Update-gate bias b_z (GRU)", "float", 0.0, -4.0, 10.0, 0.25, fmt="%.2f",
+            help="Added to every unit's update gate: large b_z keeps Zₜ ≈ 1, so Hₜ ≈ Hₜ₋₁."),
     # Training lab: its own network (a character RNN over the vocabulary, not the sidebar's model) ...
     Control("train_T", "Window T (characters)", "int", 35, 2, 200, 1,
             help="Characters per training window: the book's num_steps (35; 32 in d2l 1.0)."),

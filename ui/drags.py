@@ -14,11 +14,13 @@ import numpy as np
 
 from bptt_core import GAMMA, log10_norm_bound
 from charts.eigenvalues import eigen_plane, moduli_and_singular_values, power_norms_figure
+from charts.gates import cells_lag_figure, cells_over_time_figure
 from charts.jacobians import lag_norms_figure
 from charts.scalar import recursion_vs_terms, scalar_term_bars
 from charts.truncation import gradient_norms_figure
 from charts.unrolled import gradient_norms_over_time, unrolled_graph
-from ui.compute import (DRAG_BUDGET, FRAME_COST, dL_dh_frames, eigenvalues_over_rho, gradient_over_rho, graph_gradients_over_rho,
+from ui.compute import (DRAG_BUDGET, FRAME_COST, dL_dh_frames, eigenvalues_over_rho, forget_bias_frames, forget_bias_lags,
+                        forget_bias_over_time, gradient_over_rho, graph_gradients_over_rho,
                         lag_curves_over_rho, lag_frames, per_step_over_pi, per_step_over_tau, power_frames,
                         power_norms_over_rho, recursion_frames, scalar_checks_over, scalar_over_c, singular_frames,
                         singular_values_over_rho, truncation_cost)
@@ -103,6 +105,24 @@ def powers_drag(model: Model, K: int) -> tuple[tuple[Drag, ...], str]:
     drag = Drag("rho", "ρ", ("powers", K) + key,
                 lambda rho: power_norms_figure(curves[at[rho]], rho=rho, sigma_max=float(sv[at[rho], 0])), rhos)
     return (drag,), DRAG_NOTE + _fewer(rhos, "ρ")
+
+
+# --- gates against vanishing -------------------------------------------------------------------
+
+def forget_bias_drag(model: Model, b_z: float, K: int, chart: str, fixed: dict) -> tuple[tuple[Drag, ...], str]:
+    """b_f on one of the three cells' charts, ``chart`` "lags" (k = 0 … K) or "over_time": only the LSTM's curve
+    moves (the RNN's and the GRU's, ``fixed``, do not depend on b_f), every frame from one pass with b_f on
+    an array axis, as many b_f as the budget affords (none when not even a few); and what the caption adds."""
+    frames = forget_bias_frames(model, K)[chart == "lags"]
+    if frames < MIN_AFFORDED:
+        return (), f" At T = {model.T} and h = {model.h} every b_f costs too much to draw ahead: move the b_f slider instead."
+    rest = model.canonical()
+    b_fs = control_values("b_f", max_frames=frames)
+    grid = forget_bias_lags(rest, b_z, b_fs, K) if chart == "lags" else forget_bias_over_time(rest, b_z, b_fs)
+    figure = cells_lag_figure if chart == "lags" else cells_over_time_figure
+    at = {b: f for f, b in enumerate(b_fs)}
+    drag = Drag("b_f", "b_f", (chart, b_z, K) + rest, lambda b: figure({**fixed, "LSTM": grid[at[b]]}), b_fs)
+    return (drag,), DRAG_NOTE + " Only the LSTM's curve depends on b_f." + _fewer(b_fs, "b_f")
 
 
 # --- products of Jacobians ---------------------------------------------------------------------

@@ -41,6 +41,9 @@ VIEWS = (
     View("views/scalar.py", "The scalar model", ":material/functions:", "scalar",
          "aₜ = bₜ + cₜ aₜ₋₁: the terms Π cⱼ bᵢ vanish or explode, and the butterfly effect.",
          (MODEL, "c", "c_noise", "log_eps")),
+    View("views/gates.py", "Gates against vanishing", ":material/door_open:", "gates",
+         "The plain RNN beside a GRU and an LSTM on the same sequence: ‖∂L/∂hₜ‖, the lag curves, and the gates.",
+         (MODEL, "b_f", "b_z")),
     View("views/training.py", "Training lab", ":material/model_training:", "training",
          "A character RNN trained on The Time Machine with each strategy: perplexity, gradient norms, clipping.",
          ("train_T", "train_h", "train_activation", "seed", "pipeline", "init_at_rho", "init_rho", "train_full",
@@ -100,6 +103,8 @@ DRAGGED = (
     ("truncation", "Per-step gradients", ("tau", "pi")),
     ("scalar", "Terms", ("c",)),
     ("scalar", "Recursion = sum", ("c",)),
+    ("gates", "Against the lag", ("b_f",)),
+    ("gates", "Gradient over time", ("b_f",)),
 )
 
 
@@ -173,6 +178,23 @@ SCENARIOS = {
         ("Butterfly, ρ = {rho:g}", "{activation} φ, ρ = {rho:g}, log₁₀ ε = {log_eps}: the two runs part like ρᵗ",
          dict(activation="identity", rho=1.2, log_eps=-8), "Butterfly effect"),
     ),
+    "gates": _scenarios(
+        "gates",
+        ("Forget gate half shut, b_f = {b_f:g}", "{activation} φ, ρ = {rho:g}, T = {T}: with b_f = {b_f:g} the LSTM's "
+         "forget gates sit near ½, and a change of its state fades over the T steps faster than the RNN's",
+         dict(activation="identity", rho=0.9, T=50, b_f=0.0), "Against the lag"),
+        ("Forget gate open, b_f = {b_f:g}", "{activation} φ, ρ = {rho:g}, T = {T}: with b_f = {b_f:g} the forget gates "
+         "open, and the LSTM keeps more of a change of its state across all T steps than the RNN",
+         dict(activation="identity", rho=0.9, T=50, b_f=3.0), "Against the lag"),
+        ("Constant error carousel, b_f = {b_f:g}", "{activation} φ, ρ = {rho:g}, T = {T}: the RNN loses a change of "
+         "its state by tens of orders of magnitude over T steps; with b_f = {b_f:g} the forget gates are all but "
+         "open and the LSTM keeps all of it", dict(activation="tanh", rho=0.9, T=100, b_f=6.0), "Against the lag"),
+        ("GRU copies, b_z = {b_z:g}", "{activation} φ, ρ = {rho:g}, T = {T}: with b_z = {b_z:g} the GRU's update "
+         "gates are nearly one, Hₜ ≈ Hₜ₋₁, and its lag curve stays within an order of magnitude of one",
+         dict(activation="identity", rho=0.9, T=50, b_z=6.0), "Against the lag"),
+        ("Memory path open, b_f = {b_f:g}", "b_f = {b_f:g}: nearly every Fₜ is above nine tenths, the cell's memory "
+         "path open at every step", dict(b_f=6.0), "The gates"),
+    ),
     "training": _scenarios(
         "training",
         ("Regular vs randomized, τ = {tau}", "{train_activation} φ, τ = {tau}, π matched to τ: the two "
@@ -244,6 +266,10 @@ TOUR = (
     _step("scalar", "Butterfly, ρ = {rho:g}",
           "The same in the forward pass: a change of h₀ by ε grows like ρᵗ. This is why long products are "
           "fragile, and why the book truncates."),
+    _step("gates", "Constant error carousel, b_f = {b_f:g}",
+          "Gated cells: the same weights in an LSTM, with its forget-gate bias at b_f = {b_f:g}. The RNN's curve "
+          "falls by tens of orders of magnitude; the LSTM's stays level, since along its cell the step Jacobian "
+          "is diag(Fₜ) ≈ I. Drag b_f on the chart down to zero and watch it fall too."),
     _step("training", "Regular vs randomized, τ = {tau}",
           "Now train: press Run and compare the perplexity regular truncation (τ = {tau}) and randomized "
           "truncation of the same expected length reach. The section says randomized does not work much better."),
