@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .bptt import Full, Strategy, Truncated, check_strategy, multipliers
+from .bptt import Full, Strategy, check_strategy, multipliers
 from .checks import as_choice, as_float, as_float_array, as_int, describe
 from .losses import check_targets, loss_and_grad
 from .jacobians import JacobianStack
@@ -201,12 +201,15 @@ def gated_forward(net: GatedRNN, X, H0=None, C0=None) -> GatedTrace:
     return _forward(net, X, H_prev, C_prev, net._stacked[2])
 
 
-def _forward(net: GatedRNN, X: np.ndarray, H_prev: np.ndarray, C_prev: np.ndarray, b: np.ndarray) -> GatedTrace:
+def _forward(net: GatedRNN, X: np.ndarray, H_prev: np.ndarray, C_prev: np.ndarray, b: np.ndarray,
+             AX: np.ndarray | None = None) -> GatedTrace:
     """``gated_forward`` on checked inputs, with the stacked biases b (G·h,), or ([B,] G·h) to give each
-    sequence of a batch its own (a sweep of one bias on the batch axis)."""
+    sequence of a batch its own (a sweep of one bias on the batch axis). ``AX`` (T, [B,] G·h), if given,
+    are the input terms X_t W_x + b already (a character's row of W_x, looked up: see gated_train)."""
     T, h = X.shape[0], net.h
     Wx, Wh, _ = net._stacked
-    AX = X @ Wx + b                                 # every step's input terms at once (T, [B,] G·h)
+    if AX is None:
+        AX = X @ Wx + b                             # every step's input terms at once (T, [B,] G·h)
     H = np.empty((T + 1,) + H_prev.shape)
     H[0] = H_prev
     gates = {g: np.empty((T,) + H_prev.shape) for g in GATES[net.cell]}
@@ -318,10 +321,19 @@ def gated_bptt(net: GatedRNN, X, Y, strategy: Strategy = Full(), loss: str = "ms
     tr = gated_forward(net, X, H0, C0)
     target = check_targets(loss, Y, tr.Y.shape)
     L, dY = loss_and_grad(loss, tr.Y, target)
-    T, h = tr.T, net.h
     dq = dY @ net.params["W_hq"].T                   # what l_t sends into H_t: ∂L/∂Y_t W_hqᵀ
-    xi = multipliers(strategy, T)
-    da = np.zeros(tr.X.shape[:-1] + (len(GATES[net.cell]) * h,))
+    xi = multipliers(strategy, tr.T)
+    tau = strategy.tau if xi is None else None
+    da, dL_dh, dL_dc = _backward(net, tr, dq, xi, tau)
+    return GatedGradients(params=_parameter_gradients(net, tr, da, dY), dL_dh=dL_dh, dL_dc=dL_dc, dL_dy=dY,
+                          loss=L, xi=xi)
+
+
+def _backward(net: GatedRNN, tr: GatedTrace, dq: np.ndarray, xi: np.ndarray | None, tau: int | None):
+    """The backward sweep: (∂L/∂(gate pre-activations) (T, [B,] G·h), ∂L/∂H_t, ∂L/∂C_t or None) from dq
+    (T, [B,] h), the rows W_hqᵀ ∂L/∂Y_t, with multipliers ξ (T,), or sliding truncation of length ``tau``."""
+    T, h = tr.T, net.h
+    da = np.zeros(dq.shape[:-1] + (len(GATES[net.cell]) * h,))
     dL_dh = np.zeros(dq.shape)
     dL_dc = np.zeros(dq.shape) if net.cell == "lstm" else None
     with np.errstate(over="ignore", invalid="ignore"):
@@ -336,26 +348,26 @@ def gated_bptt(net: GatedRNN, X, Y, strategy: Strategy = Full(), loss: str = "ms
                     dL_dc[t - 1], flow_h, flow_c = _lstm_back(net, tr, t, dL_dh[t - 1], flow_c, da[t - 1])
                     flow_c = xi[t - 1] * flow_c if xi[t - 1] != 0.0 else np.zeros_like(flow_c)
                 flow_h = xi[t - 1] * flow_h if xi[t - 1] != 0.0 else np.zeros_like(flow_h)
-        elif isinstance(strategy, Truncated):
+        else:
             for i in range(T, 0, -1):                # l_i reaches steps i … i−τ+1
                 gh, gc = dq[i - 1], np.zeros(dq.shape[1:])
-                for t in range(i, max(i - strategy.tau, 0), -1):
+                for t in range(i, max(i - tau, 0), -1):
                     dL_dh[t - 1] += gh
                     if net.cell == "gru":
                         gh = _gru_back(net, tr, t, gh, da[t - 1])
                     else:
                         dC, gh, gc = _lstm_back(net, tr, t, gh, gc, da[t - 1])
                         dL_dc[t - 1] += dC
-    return GatedGradients(params=_parameter_gradients(net, tr, da, dY), dL_dh=dL_dh, dL_dc=dL_dc, dL_dy=dY,
-                          loss=L, xi=xi)
+    return da, dL_dh, dL_dc
 
 
-def _parameter_gradients(net: GatedRNN, tr: GatedTrace, da: np.ndarray, dY: np.ndarray) -> dict:
-    """Sums over the steps (and the batch) of each step's parameter gradients, as one product per kind."""
+def _parameter_gradients(net: GatedRNN, tr: GatedTrace, da: np.ndarray, dY: np.ndarray, dWx=None) -> dict:
+    """Sums over the steps (and the batch) of each step's parameter gradients, as one product per kind
+    (``dWx`` (d, G·h), if given: the input weights' gradient, summed by the caller)."""
     h, gates = net.h, GATES[net.cell]
     flat = da.reshape(-1, da.shape[-1])
     Hp = tr.H[:-1].reshape(-1, h)
-    dWx = tr.X.reshape(-1, net.d).T @ flat
+    dWx = tr.X.reshape(-1, net.d).T @ flat if dWx is None else dWx
     db = flat.sum(axis=0)
     if net.cell == "gru":   # the candidate's recurrent input is R_t ⊙ H_{t−1}
         dWh = np.concatenate([Hp.T @ flat[:, :2 * h], (tr.gates["r"].reshape(-1, h) * Hp).T @ flat[:, 2 * h:]],

@@ -60,6 +60,9 @@ from .bptt import (STRATEGY_KEYS, Full, Randomized, Strategy, Truncated, check_s
 from .checks import as_choice, as_float, as_int, describe
 from .clipping import clip_by_global_norm, global_norm
 from .corpus import Corpus, WindowBatch, WindowedText, d2l_time_machine, minibatches
+from .gated import CELLS
+from .gated_train import CharGated, char_gated_generate, char_gated_gradients, char_gated_mean_nll, init_char_gated
+from .lookup import column_sums
 
 OPTIMIZERS = ("sgd", "adagrad")
 DTYPES = ("float32", "float64")
@@ -225,16 +228,6 @@ def _softmax_xent(O: np.ndarray, y: np.ndarray, rows: np.ndarray) -> float:
     return loss
 
 
-def _column_sums(x: np.ndarray, D: np.ndarray, out: np.ndarray) -> None:
-    """out[v] = Σ_{i: x_i = v} D[i] for x (n,), D (n, h), out (V, h): rows grouped by a stable sort and
-    summed with one ``np.add.reduceat`` (``np.add.at`` goes row by row, unbuffered)."""
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    starts = np.flatnonzero(np.concatenate(([True], xs[1:] != xs[:-1])))
-    out[...] = 0.0
-    out[xs[starts]] = np.add.reduceat(D[order], starts, axis=0)
-
-
 def window_gradients(rnn: CharRNN, X, Y, h0=None, xi=None, *, sliding_tau: int | None = None,
                      grads: ParamGrads | None = None, ws: Workspace | None = None) -> tuple[float, ParamGrads, np.ndarray]:
     """(L, ∂L/∂θ, h_T) for one window: X, Y (T, B) character indices, h0 (B, h) or None (zeros).
@@ -287,7 +280,7 @@ def window_gradients(rnn: CharRNN, X, Y, h0=None, xi=None, *, sliding_tau: int |
         mul(G[0], dphi[0], G[0])
     np.dot(G2.T, H[:-1].reshape(T * B, h), out=g.W_hh)  # Σ δ_t h_{t-1}ᵀ in one product
     G2.sum(axis=0, out=g.b_h)
-    _column_sums(X.reshape(-1), G2, g.W_hx.T)  # ∂L/∂W_hx[:, v] = Σ_{t: x_t = v} δ_t
+    column_sums(X.reshape(-1), G2, g.W_hx.T)  # ∂L/∂W_hx[:, v] = Σ_{t: x_t = v} δ_t
     return loss, g, H[T].copy()
 
 
@@ -323,7 +316,9 @@ class TrainConfig:
     state carried over, else random with the state reset); "d2l-1.0", the 1.0 edition's
     overlapping windows (``d2l_time_machine``: ``num_train`` training and ``num_val``
     validation windows of ``num_steps`` + 1 characters, shuffled, h_0 = 0 every window;
-    ``sequential`` is not used). ``d2l_1_0_config()`` gives the book's 1.0 setting.
+    ``sequential`` is not used). ``d2l_1_0_config()`` gives the book's 1.0 setting. cell: "rnn" (the
+    section's network, ``CharRNN``), or "gru" / "lstm" (``bptt_core.gated_train.CharGated``, the book's
+    GRU and LSTM sections' cells, in float64 whatever ``dtype``; ``activation`` is the RNN's only).
     """
 
     strategy: Strategy = field(default_factory=Full)
@@ -346,9 +341,11 @@ class TrainConfig:
     pipeline: str = "d2l-2nd"
     num_train: int = 10_000
     num_val: int = 5_000
+    cell: str = "rnn"
 
     def __post_init__(self):
         check_strategy(self.strategy)
+        as_choice("cell", self.cell, ("rnn",) + CELLS)
         as_int("hidden", self.hidden, minimum=1)
         as_int("num_steps", self.num_steps, minimum=1)
         as_int("batch_size", self.batch_size, minimum=1)
@@ -454,7 +451,7 @@ class History:
         return float(measured[-1]) if measured.size else float("nan")
 
 
-def perplexity(rnn: CharRNN, tokens, streams: int = VALID_STREAMS) -> float:
+def perplexity(rnn: CharRNN | CharGated, tokens, streams: int = VALID_STREAMS) -> float:
     """exp of the mean −log p(next character) over ``tokens`` (N,), read as ``streams``
     parallel streams from h_0 = 0 (one product per step for all of them)."""
     tokens = np.asarray(tokens)
@@ -465,6 +462,9 @@ def perplexity(rnn: CharRNN, tokens, streams: int = VALID_STREAMS) -> float:
     L = n // B
     X = tokens[:B * L].reshape(B, L).T  # (L, B): stream b is tokens[bL : (b+1)L]
     Y = tokens[1:B * L + 1].reshape(B, L).T
+    if isinstance(rnn, CharGated):
+        nll = char_gated_mean_nll(rnn, X, Y)
+        return math.exp(nll) if nll < 709.0 else float("inf")
     ws = Workspace(rnn, L, B)
     with np.errstate(over="ignore", invalid="ignore"):
         _forward(rnn, X, None, ws)
@@ -489,7 +489,7 @@ def _mean_nll(rnn: CharRNN, X: np.ndarray, Y: np.ndarray, ws: Workspace) -> floa
         return float(np.log(np.exp(O).sum(axis=1)).sum() - z_y.sum(dtype=np.float64)) / (T * B)
 
 
-def windowed_perplexity(rnn: CharRNN, batches) -> float:
+def windowed_perplexity(rnn: CharRNN | CharGated, batches) -> float:
     """The book's 1.0 validation perplexity: (1/K) Σ_k exp(L_k) over the K minibatches ``batches``
     (``WindowBatch`` or (X, Y) pairs, (T, B_k)), L_k the mean −log p over the B_k·T predictions of
     minibatch k, every window from h_0 = 0. (d2l's ``validation_step`` logs exp(L_k) per minibatch
@@ -498,8 +498,11 @@ def windowed_perplexity(rnn: CharRNN, batches) -> float:
     ppl = []
     for batch in batches:
         X, Y = np.asarray(batch[0]), np.asarray(batch[1])
-        ws = spaces.get(X.shape) or spaces.setdefault(X.shape, Workspace(rnn, *X.shape))
-        nll = _mean_nll(rnn, X, Y, ws)
+        if isinstance(rnn, CharGated):
+            nll = char_gated_mean_nll(rnn, X, Y)
+        else:
+            ws = spaces.get(X.shape) or spaces.setdefault(X.shape, Workspace(rnn, *X.shape))
+            nll = _mean_nll(rnn, X, Y, ws)
         ppl.append(math.exp(nll) if nll < 709.0 else float("inf"))
     if not ppl:
         raise ValueError("batches: expected at least one validation minibatch")
@@ -560,9 +563,13 @@ class Trainer:
             self.windows = d2l_time_machine(corpus.text, config.num_steps, config.num_train, config.num_val)
         vocab = self.vocab
         init_seed, data_seed, xi_seed = np.random.SeedSequence(config.seed).spawn(3)
-        self.rnn = init_char_rnn(len(vocab), config.hidden, seed=int(init_seed.generate_state(1)[0]),
-                                 scale=config.init_scale, rho=config.init_rho, dtype=config.dtype,
-                                 activation=config.activation)
+        seed = int(init_seed.generate_state(1)[0])
+        self.gated = config.cell != "rnn"
+        self.rnn: CharRNN | CharGated = (
+            init_char_gated(config.cell, len(vocab), config.hidden, seed=seed, scale=config.init_scale,
+                            rho=config.init_rho) if self.gated else
+            init_char_rnn(len(vocab), config.hidden, seed=seed, scale=config.init_scale, rho=config.init_rho,
+                          dtype=config.dtype, activation=config.activation))
         self._data_rng = np.random.default_rng(data_seed)
         self._xi_rng = np.random.default_rng(xi_seed)
         self.grads = self.rnn.zeros_like()
@@ -612,6 +619,13 @@ class Trainer:
             return perplexity(self.rnn, self.corpus.valid)
         return windowed_perplexity(self.rnn, self._valid)
 
+    def _window(self, X, Y, state, xi, sliding):
+        """(L, gradient buffer, state for the next window) of the model on one window."""
+        if self.gated:
+            return char_gated_gradients(self.rnn, X, Y, state, xi, sliding_tau=sliding, grads=self.grads)
+        return window_gradients(self.rnn, X, Y, state, xi, sliding_tau=sliding, grads=self.grads,
+                                ws=self._workspace(X.shape))
+
     def _xi(self, T: int) -> np.ndarray | None:
         """ξ (T,) for the next window (None for sliding truncation); randomized: a fresh draw every window."""
         s = self.config.strategy
@@ -646,10 +660,8 @@ class Trainer:
             state = None  # each epoch starts from h_0 = 0, as the book's train_epoch_ch8
             for i, (X, Y) in enumerate(batches):
                 started = time.perf_counter()
-                ws = self._workspace(X.shape)
                 with np.errstate(over="ignore", invalid="ignore"):
-                    loss, g, h_T = window_gradients(self.rnn, X, Y, state if carry else None, self._xi(c.num_steps),
-                                                    sliding_tau=sliding, grads=self.grads, ws=ws)
+                    loss, g, h_T = self._window(X, Y, state if carry else None, self._xi(c.num_steps), sliding)
                     # ‖g‖ (and the clipped g) in float64, whatever the model's dtype.
                     if c.theta is None:
                         step, norm = g.flat, global_norm(g.flat)
@@ -680,8 +692,9 @@ class Trainer:
     def generate(self, prefix: str | None = None, length: int | None = None) -> str:
         """Greedy text from the current model (defaults: the config's prefix and length)."""
         c = self.config
-        return generate(self.rnn, self.vocab, c.prefix if prefix is None else prefix,
-                        c.sample_length if length is None else length)
+        write = char_gated_generate if self.gated else generate
+        return write(self.rnn, self.vocab, c.prefix if prefix is None else prefix,
+                     c.sample_length if length is None else length)
 
     def history(self) -> History:
         return History.from_updates(self.updates_done, diverged=self.diverged, theta=self.config.theta,

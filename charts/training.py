@@ -3,8 +3,10 @@ clock seconds, the gradient norm before clipping with the threshold θ, and how 
 minibatches.
 
 Each run is a ``bptt_core.History`` keyed by strategy name (``full``, ``chunked``, ``sliding``,
-``randomized``); its colour, dash and name come from ``charts.style.STRATEGIES``. Non-finite
-values (a diverged run) are left out and a note under the chart says how many.
+``randomized``) for the section's RNN, or by cell and strategy (``gru·full``, ``lstm·chunked``: ``run_key``);
+its colour, dash and name come from ``charts.style.STRATEGIES`` (and, when cells are compared, its colour
+from the cell: ``run_styles``). Non-finite values (a diverged run) are left out and a note under the
+chart says how many.
 """
 
 from __future__ import annotations
@@ -22,14 +24,49 @@ TRAIN_OPACITY = 0.35  # the noisy per-window training perplexity sits behind the
 SPIKE_ROOM = 3.0      # the y axis ends this factor above the validation curves (and V)
 
 
+CELL_NAMES = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
+CELL_COLORS = {"rnn": PALETTE["vermillion"], "gru": PALETTE["blue"], "lstm": PALETTE["green"]}  # as on the gates view
+SEP = "·"
+
+
+def run_key(cell: str, strategy: str) -> str:
+    """A run's key: the strategy's for the RNN (``full``), else cell and strategy (``gru·full``)."""
+    return strategy if cell == "rnn" else f"{cell}{SEP}{strategy}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(cell, strategy) of a run's key."""
+    cell, _, strategy = key.rpartition(SEP)
+    return cell or "rnn", strategy
+
+
 def _check(histories: Mapping) -> None:
-    unknown = [k for k in histories if k not in STRATEGIES]
+    unknown = [k for k in histories if split_key(k)[1] not in STRATEGIES or split_key(k)[0] not in CELL_NAMES]
     if unknown:
-        raise ValueError(f"histories: unknown strategy names {unknown}; expected some of {list(STRATEGIES)}")
+        raise ValueError(f"histories: unknown run names {unknown}; expected strategies {list(STRATEGIES)}, "
+                         f"optionally after a cell ({', '.join(c + SEP for c in CELL_NAMES if c != 'rnn')})")
 
 
-def _name(key: str, labels: Mapping[str, str] | None) -> str:
-    return (labels or {}).get(key) or STRATEGIES[key]["name"]
+def run_styles(keys) -> dict:
+    """Each run's colour and dash: the strategy's, or, when runs of more than one cell are drawn, the cell's
+    colour (RNN vermillion, GRU blue, LSTM green) with the strategy's dash."""
+    keys = list(keys)
+    cells = {split_key(k)[0] for k in keys}
+    out = {}
+    for key in keys:
+        cell, strategy = split_key(key)
+        style = dict(STRATEGIES[strategy])
+        if len(cells) > 1:
+            style["color"] = CELL_COLORS[cell]
+        out[key] = style
+    return out
+
+
+def run_name(key: str, labels: Mapping[str, str] | None = None) -> str:
+    """A run's legend name: ``labels[key]``, else the strategy's name (after the cell's, for a gated cell)."""
+    cell, strategy = split_key(key)
+    default = STRATEGIES[strategy]["name"] if cell == "rnn" else f"{CELL_NAMES[cell]}, {STRATEGIES[strategy]['name']}"
+    return (labels or {}).get(key) or default
 
 
 def _dropped_note(fig: go.Figure, dropped: int, what: str) -> go.Figure:
@@ -53,8 +90,9 @@ def perplexity_figure(histories: Mapping, *, x: str = "updates", labels: Mapping
     fig = new_figure()
     dropped = 0
     x_max = 0.0
+    styles = run_styles(histories)
     for key, hist in histories.items():
-        style = STRATEGIES[key]
+        style = styles[key]
         xs = getattr(hist, field)
         tx, ty, d1 = finite_xy(xs, np.where(hist.train_perplexity > 0, hist.train_perplexity, np.nan))
         measured = np.isfinite(hist.valid_perplexity)
@@ -62,7 +100,7 @@ def perplexity_figure(histories: Mapping, *, x: str = "updates", labels: Mapping
         dropped += d1 + d2
         if tx.size:
             x_max = max(x_max, float(tx.max()))
-        name = _name(key, labels)
+        name = run_name(key, labels)
         fig.add_trace(scatter(x=tx, y=ty, mode="lines", name=f"{name}: training", legendgroup=key,
                               showlegend=False, opacity=TRAIN_OPACITY, hoverinfo="skip",
                               line=dict(color=style["color"], dash="solid", width=1)))
@@ -101,13 +139,14 @@ def gradient_norm_figure(histories: Mapping, *, theta: float | None = None,
     fig = new_figure()
     dropped = 0
     x_max = 0.0
+    styles = run_styles(histories)
     for key, hist in histories.items():
-        style = STRATEGIES[key]
+        style = styles[key]
         x, y, d = finite_xy(hist.index, np.where(hist.grad_norm > 0, hist.grad_norm, np.nan))
         dropped += d
         if x.size:
             x_max = max(x_max, float(x.max()))
-        fig.add_trace(scatter(x=x, y=y, mode="lines", name=_name(key, labels), legendgroup=key,
+        fig.add_trace(scatter(x=x, y=y, mode="lines", name=run_name(key, labels), legendgroup=key,
                               line=dict(color=style["color"], dash=style["dash"], width=1.5)))
     if theta is not None and x_max > 0:
         fig.add_trace(scatter(x=[1.0, x_max], y=[float(theta)] * 2, mode="lines", name=f"clipping threshold θ = {theta:g}",

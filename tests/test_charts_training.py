@@ -111,7 +111,7 @@ def test_minibatch_figure_shows_both_partitionings():
 
 
 def test_unknown_strategy_is_rejected():
-    with pytest.raises(ValueError, match="unknown strategy"):
+    with pytest.raises(ValueError, match="unknown run names"):
         perplexity_figure({"bogus": history()})
     with pytest.raises(ValueError, match="x: expected"):
         perplexity_figure(RUNS, x="epochs")
@@ -130,3 +130,17 @@ def test_a_training_spike_does_not_flatten_the_curves():
     assert high == 2  # the decade above 3 × the validation curve and V = 27 (e^60 is far above it)
     assert "1 training-window spikes above the axis" in fig.layout.annotations[0].text.replace("<br>", " ")
     assert nonfinite(decoded(fig)) == 0
+
+
+def test_cells_compared_take_the_cells_colours_and_names():
+    from charts.training import CELL_COLORS, run_key, run_styles
+    keys = [run_key("rnn", "full"), run_key("gru", "full"), run_key("lstm", "chunked")]
+    assert keys == ["full", "gru·full", "lstm·chunked"]
+    styles = run_styles(keys)
+    assert [styles[k]["color"] for k in keys] == [CELL_COLORS["rnn"], CELL_COLORS["gru"], CELL_COLORS["lstm"]]
+    assert styles["lstm·chunked"]["dash"] == STRATEGIES["chunked"]["dash"]
+    assert run_styles(["full", "chunked"])["full"]["color"] == STRATEGIES["full"]["color"]  # one cell: as before
+    hist = {k: history() for k in keys}
+    fig = perplexity_figure(hist)
+    names = [t.name for t in fig.data if t.meta == "validation"]
+    assert names == ["Full BPTT", "GRU, Full BPTT", "LSTM, Regular truncation (chunks of τ)"]

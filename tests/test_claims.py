@@ -292,6 +292,19 @@ def training_book_run(v):
                                                                or v["train_randomized"])
 
 
+def training_book_cells(v):
+    # "the book's d2l-1.0 pipeline with its GRU and LSTM sections' setting: … full BPTT, the two cells …"
+    from bptt_core import D2L_1_0
+    from bptt_core.gated_train import BOOK_CELL_SETTINGS
+    assert v["train_gru"] and v["train_lstm"] and not v["train_rnn"]
+    for cell in ("gru", "lstm"):
+        assert v["lr"] == BOOK_CELL_SETTINGS[cell]["lr"] and v["epochs"] == BOOK_CELL_SETTINGS[cell]["epochs"]
+    assert v["pipeline"] == D2L_1_0["pipeline"] and v["train_h"] == D2L_1_0["hidden"]
+    assert v["train_T"] == D2L_1_0["num_steps"] and v["theta"] == D2L_1_0["theta"] and v["clip"]
+    assert v["optimizer"] == D2L_1_0["optimizer"] and not v["init_at_rho"]
+    assert v["train_full"] and not (v["train_chunked"] or v["train_sliding"] or v["train_randomized"])
+
+
 # --- gates against vanishing: the lag curves as views/gates.py computes them ------------------------
 
 def gate_lags(v) -> dict:
@@ -383,6 +396,7 @@ CHECKS = {
     ("training", "Exploding, ρ₀ = {init_rho:g}, no clipping"): training_exploding,
     ("training", "Exploding, ρ₀ = {init_rho:g}, θ = {theta:g}"): training_exploding,
     ("training", "The book's {pipeline} run"): training_book_run,
+    ("training", "The book's GRU and LSTM runs"): training_book_cells,
 }
 
 

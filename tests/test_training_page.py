@@ -95,8 +95,10 @@ def test_a_tiny_run_trains_every_strategy_and_is_cached():
 def test_no_strategy_chosen_is_a_warning_not_an_error():
     at = open_page({"train_full": False, "train_chunked": False, "train_randomized": False})
     assert not at.exception and not at.error
-    assert any("at least one strategy" in w.value for w in at.warning)
+    assert any("at least one cell and one strategy" in w.value for w in at.warning)
     assert next(b for b in at.button if b.label == "Run").disabled
+    at = open_page({"train_rnn": False})
+    assert not at.exception and any("at least one cell" in w.value for w in at.warning)
 
 
 def test_a_window_too_long_for_the_text_is_explained():
@@ -176,3 +178,18 @@ def test_the_books_1_0_pipeline_needs_a_long_text_and_trains_on_the_book(monkeyp
     assert not at.exception and not at.error
     assert any("Uniform guessing over the 28 tokens" in c.value for c in at.caption), "the vocabulary has <unk>"
     assert not any(m.label.startswith("The book's own code") for m in at.metric), "one epoch is not the book's setting"
+
+
+def test_a_tiny_run_compares_the_three_cells():
+    at = open_page({**TINY, "train_sliding": False, "train_chunked": False, "train_randomized": False,
+                    "train_gru": True, "train_lstm": True})
+    next(b for b in at.button if b.label == "Run").click()
+    at.run()
+    finish_run(at)
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) == {f"{cell} · Full T = 10: perplexity" for cell in ("RNN", "GRU", "LSTM")}
+    assert all(float(v) > 1.0 for v in metrics.values())
+    fig = dict(chart_specs(at))["training_perplexity"]
+    names = [t["name"] for t in fig["data"] if t.get("meta") == "validation"]
+    assert names == ["RNN · Full T = 10", "GRU · Full T = 10", "LSTM · Full T = 10"]

@@ -96,7 +96,11 @@ _CONTROLS = [
             help="Off: the book's start, every weight ~ N(0, 0.01²). On: Wₕₕ random with spectral radius ρ₀."),
     Control("init_rho", "Initial spectral radius ρ₀", "float", 1.5, 0.1, 3.0, 0.05, fmt="%.2f",
             help="ρ(Wₕₕ) at the start of training, when the switch above is on."),
-    # ... which strategies to train (one toggle each), and the run's settings.
+    # ... which cells and strategies to train (one toggle each: every chosen cell with every chosen strategy),
+    # and the run's settings.
+    Control("train_rnn", "RNN", "bool", True, help="The section's network: hₜ = φ(Wₕₓ xₜ + Wₕₕ hₜ₋₁ + b_h)."),
+    Control("train_gru", "GRU", "bool", False, help="The book's gated recurrent unit (its GRU section, from scratch)."),
+    Control("train_lstm", "LSTM", "bool", False, help="The book's long short-term memory (its LSTM section, from scratch)."),
     Control("train_full", "Full BPTT", "bool", True, help="Backpropagate through the whole window of T steps."),
     Control("train_chunked", "Regular truncation (τ)", "bool", True,
             help="Cut the gradient every τ steps inside each window (the book's regular truncation)."),

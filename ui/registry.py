@@ -46,7 +46,8 @@ VIEWS = (
          (MODEL, "b_f", "b_z")),
     View("views/training.py", "Training lab", ":material/model_training:", "training",
          "A character RNN trained on The Time Machine with each strategy: perplexity, gradient norms, clipping.",
-         ("train_T", "train_h", "train_activation", "seed", "pipeline", "init_at_rho", "init_rho", "train_full",
+         ("train_T", "train_h", "train_activation", "seed", "pipeline", "init_at_rho", "init_rho", "train_rnn",
+          "train_gru", "train_lstm", "train_full",
           "train_chunked",
           "train_sliding", "train_randomized", "match_pi", "tau", "pi", "clip", "theta", "lr", "optimizer", "epochs")),
 )
@@ -205,6 +206,11 @@ SCENARIOS = {
         ("Exploding, ρ₀ = {init_rho:g}, θ = {theta:g}", "{train_activation} φ, Wₕₕ started at spectral radius "
          "ρ₀ = {init_rho:g}, clipped at θ = {theta:g}", dict(train_activation="tanh", init_at_rho=True, init_rho=3.0, clip=True, theta=1.0,
          train_chunked=False, train_randomized=False), "Gradient norms"),
+        ("The book's GRU and LSTM runs", "the book's {pipeline} pipeline with its GRU and LSTM sections' setting: "
+         "h = {train_h}, windows of T = {train_T}, θ = {theta:g}, η = {lr:g}, {epochs} epochs, full BPTT, the two "
+         "cells' perplexity on the same data", dict(pipeline="d2l-1.0", train_rnn=False, train_gru=True,
+         train_lstm=True, train_h=32, train_T=32, theta=1.0, lr=4.0, epochs=50, train_chunked=False,
+         train_randomized=False), "Perplexity"),
         ("The book's {pipeline} run", "the book's {pipeline} pipeline and setting: {train_activation} φ, h = {train_h}, "
          "windows of T = {train_T}, θ = {theta:g}, η = {lr:g}, {epochs} epochs, full BPTT; the perplexity it reaches is "
          "shown beside the book's own", dict(pipeline="d2l-1.0", train_activation="tanh", train_h=32, train_T=32,

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from charts.style import STRATEGIES
-from charts.training import perplexity_figure
+from charts.training import perplexity_figure, run_name
 from ui.figures import show_chart
 from ui.training_run import finished_runs, session_run, start_run, stop_run
 from ui.training_settings import RunPlan
@@ -22,11 +21,11 @@ def run_buttons(plan: RunPlan, run_col, stop_col) -> None:
     running = run is not None and run.running
     run_col.button("Run", type="primary", disabled=not plan.configs or running, icon=":material/play_arrow:",
                    width="stretch", on_click=start_run, args=(plan.key, plan.corpus, plan.configs, plan.updates_each),
-                   help="Train every chosen strategy with these settings, one after the other.")
+                   help="Train every chosen cell with every chosen strategy, one after the other.")
     stop_col.button("Stop", icon=":material/stop:", width="stretch", disabled=not running, on_click=stop_run,
                     help="Stop the run after its current update; what was trained so far stays on the page.")
     if not plan.configs:
-        st.warning("Choose at least one strategy to train.", icon=":material/checklist:")  # under the row
+        st.warning("Choose at least one cell and one strategy to train.", icon=":material/checklist:")  # under the row
 
 
 def progress(plan: RunPlan) -> None:
@@ -34,7 +33,7 @@ def progress(plan: RunPlan) -> None:
     run = session_run()
     if run is None or not run.running:
         st.rerun()  # the run ended since the last redraw: the results replace this panel
-    name = STRATEGIES[run.current]["name"] if run.current else "Starting"
+    name = run_name(run.current) if run.current else "Starting"
     st.progress(min(run.done / max(run.total, 1), 1.0),
                 text=f"{name}: {run.done} of {run.total} updates, {run.seconds:.0f} s")
     so_far = run.histories()

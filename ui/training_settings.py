@@ -15,6 +15,7 @@ import streamlit as st
 from bptt_core import (D2L_1_0, STRATEGY_KEYS, Corpus, TrainConfig, WindowedText, d2l_1_0_config, d2l_time_machine,
                        fit_batch_size, make_corpus, matched_pi, random_batches, sequential_batches, strategy_from_name)
 from charts.style import STRATEGIES
+from charts.training import CELL_NAMES, run_key
 from ui.compute import book_text
 from ui.controls import MIN_PI, value, widget
 from ui.own_data import OWN_TEXT, own_input
@@ -25,6 +26,7 @@ MIN_BATCHES = 4            # per epoch, at least
 CHECKPOINTS = 20           # validation perplexity and a sample about this many times per run
 SETTINGS_OPEN = "training_settings_open"  # the settings expander's open state
 NETWORK = ("pipeline", "train_T", "train_h", "train_activation", "seed", "init_at_rho", "init_rho")
+CELL_KEYS = tuple(CELL_NAMES)  # "rnn", "gru", "lstm": the cells the lab trains (bptt_core.TrainConfig.cell)
 
 
 class Network(NamedTuple):
@@ -106,6 +108,7 @@ def what_to_compare(plan_caption: str = "") -> None:
     """The strategies and the run's settings, in an expander whose label sums them up (outside any
     fragment: changing one reruns the page)."""
     chosen = [STRATEGIES[k]["short"].lower() for k in STRATEGY_KEYS if value(f"train_{k}")] or ["nothing yet"]
+    chosen = [CELL_NAMES[c] for c in CELL_KEYS if value(f"train_{c}")] + chosen
     clip = f"θ = {value('theta'):g}" if value("clip") else "no clipping"
     label = (f"What to compare: {', '.join(chosen)} · τ = {value('tau')} · {clip} · {value('optimizer')} "
              f"η = {value('lr'):g} · {value('epochs')} epoch{'s' if value('epochs') != 1 else ''}")
@@ -119,6 +122,8 @@ def what_to_compare(plan_caption: str = "") -> None:
 
 
 def _settings_panel() -> None:
+    for key, col in zip(CELL_KEYS, st.columns(len(STRATEGY_KEYS))):
+        widget(f"train_{key}", col)
     for key, col in zip(STRATEGY_KEYS, st.columns(len(STRATEGY_KEYS))):
         widget(f"train_{key}", col)
     left, middle, right = st.columns(3)
@@ -176,21 +181,27 @@ def run_plan(net: Network, text: str, is_book: bool) -> RunPlan | None:
     pi = keep_probability(tau)
     theta = value("theta") if value("clip") else None
     chosen = [k for k in STRATEGY_KEYS if value(f"train_{k}")]
+    cells = [c for c in CELL_KEYS if value(f"train_{c}")]
     n_updates = per_epoch * epochs
     common = dict(hidden=net.h, num_steps=net.T, lr=value("lr"), optimizer=value("optimizer"), theta=theta,
                   epochs=epochs, init_rho=net.init_rho, activation=net.activation, seed=net.seed, dtype="float32",
                   valid_every=max(1, n_updates // CHECKPOINTS))
+    runs = [(c, k) for c in cells for k in chosen]
     if pipeline == "d2l-1.0":
-        configs = {k: d2l_1_0_config(strategy=strategy_from_name(k, tau, pi), **common) for k in chosen}
+        configs = {run_key(c, k): d2l_1_0_config(strategy=strategy_from_name(k, tau, pi), cell=c, **common)
+                   for c, k in runs}
     else:
         prefix = "time traveller" if is_book else " ".join(text.split()[:2])
-        configs = {k: TrainConfig(strategy=strategy_from_name(k, tau, pi), batch_size=B, sequential=True,
-                                  prefix=prefix, **common) for k in chosen}
+        configs = {run_key(c, k): TrainConfig(strategy=strategy_from_name(k, tau, pi), batch_size=B, sequential=True,
+                                              prefix=prefix, cell=c, **common) for c, k in runs}
     shown = {"T": f"{net.T}", "τ": f"{tau}", "π": f"{pi:.2g}"}  # each strategy's run named by its parameter
-    labels = {k: f"{STRATEGIES[k]['short']} {STRATEGIES[k]['parameter']} = {shown[STRATEGIES[k]['parameter']]}"
-              for k in STRATEGY_KEYS}
+    named = {k: f"{STRATEGIES[k]['short']} {STRATEGIES[k]['parameter']} = {shown[STRATEGIES[k]['parameter']]}"
+             for k in STRATEGY_KEYS}
+    labels = {run_key(c, k): named[k] if len(cells) < 2 and c == "rnn" else f"{CELL_NAMES[c]} · {named[k]}"
+              for c in CELL_KEYS for k in STRATEGY_KEYS}
     text_id = hashlib.sha1(text.encode()).hexdigest()  # names the text in the key, whatever its length
-    key = (text_id, pipeline, net, tuple(chosen), tau, round(pi, 6), theta, value("lr"), value("optimizer"), epochs, B)
+    key = (text_id, pipeline, net, tuple(cells), tuple(chosen), tau, round(pi, 6), theta, value("lr"),
+           value("optimizer"), epochs, B)
     return RunPlan(key, corpus_of(text), configs, labels, B, n_updates, per_epoch, theta, pipeline, vocab_size)
 
 
@@ -198,7 +209,7 @@ def book_setting(plan: RunPlan) -> bool:
     """Whether every config of the plan is the book's 1.0 setting (its figure then stands beside the run's)."""
     shaping = {k: v for k, v in D2L_1_0.items() if k not in ("valid_every", "prefix", "sample_length")}
     return plan.pipeline == "d2l-1.0" and bool(plan.configs) and all(
-        getattr(c, field) == v for c in plan.configs.values() for field, v in shaping.items())
+        c.cell == "rnn" and getattr(c, field) == v for c in plan.configs.values() for field, v in shaping.items())
 
 
 def held_out(plan: RunPlan) -> str:
