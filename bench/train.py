@@ -32,12 +32,28 @@ Threads: PyTorch with ``torch.set_num_threads(1)``; NumPy's BLAS limited to
 one thread with threadpoolctl (and ``OPENBLAS_NUM_THREADS=1`` etc. set before
 numpy is imported, as in bench/core.py).
 
+The gated cells (``--cells``, on by default): one epoch of the GRU and of the LSTM in the book's setting
+for its GRU and LSTM sections (d2l 1.0: 10,000 overlapping windows of 32 + 1 characters, B = 1024, h = 32,
+full BPTT, θ = 1, SGD η = 4; ``bptt_core.gated_train``, float64), each against PyTorch (float64, one thread)
+on the same minibatches from the same parameters:
+
+- a hand-written cell loop with autograd (the book's ``GRUScratch`` / ``LSTMScratch`` equations, the
+  inputs looked up as rows of W_x*, as ours do), checked first: the first update's loss and the parameters
+  after it agree to 1e-10;
+- ``nn.GRU`` / ``nn.LSTM`` (one-hot inputs, as the book's concise sections feed them, and a linear output):
+  timing only. ``nn.GRU`` puts the reset gate after its recurrent product (r ⊙ (W_hn h + b_hn)), so it is
+  not the book's GRU; ``nn.LSTM`` is the book's LSTM with a second bias.
+
+Ours is timed by its ``Update.seconds`` (training only: the validation and the sample at the end of the
+epoch are left out, as PyTorch's side does not do them).
+
 Run
 ---
 From the repository root::
 
-    python bench/train.py              # both dtypes, 3 rounds, about a minute
-    python bench/train.py --quick      # 1 round on a tenth of the text
+    python bench/train.py              # both dtypes and the cells, 3 rounds, a few minutes
+    python bench/train.py --quick      # 1 round on a tenth of the text, the cells on a tenth of the windows
+    python bench/train.py --no-cells   # the RNN only
 """
 
 from __future__ import annotations
@@ -61,7 +77,10 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
-from bptt_core import Full, TrainConfig, Trainer, load_time_machine, make_corpus, preprocess  # noqa: E402
+from bptt_core import (Full, TrainConfig, Trainer, d2l_1_0_config, load_time_machine, make_corpus,  # noqa: E402
+                       preprocess)
+from bptt_core.gated import GATES  # noqa: E402
+from bptt_core.gated_train import BOOK_CELL_SETTINGS  # noqa: E402
 
 try:
     import torch
@@ -165,11 +184,163 @@ def first_update_agrees(corpus, dtype: str) -> tuple[bool, str]:
                 f"({'agree' if ok else 'DISAGREE'}, tolerance {tol:g})")
 
 
+# --- the gated cells ---------------------------------------------------------------------------
+
+def cell_config(cell: str, quick: bool) -> TrainConfig:
+    """The book's setting for the cell's section, one epoch, float64, validated only after the last update."""
+    sizes = dict(num_train=2_048, num_val=500) if quick else {}
+    return d2l_1_0_config(cell=cell, epochs=1, lr=BOOK_CELL_SETTINGS[cell]["lr"], dtype="float64",
+                          valid_every=10**9, **sizes)
+
+
+def cell_batches(corpus, cfg: TrainConfig) -> list:
+    """The epoch's minibatches as ours draws them (a fresh trainer: same seed, same generator state)."""
+    fresh = Trainer(corpus, cfg)
+    return [(torch.from_numpy(b.X.astype(np.int64)), torch.from_numpy(b.Y.astype(np.int64)))
+            for b in fresh.windows.batches(cfg.batch_size, train=True, rng=fresh._data_rng)]
+
+
+def ours_cell_epoch(corpus, cfg) -> tuple[float, list[float], Trainer]:
+    trainer = Trainer(corpus, cfg)
+    updates = list(trainer.updates())
+    return updates[-1].seconds, [u.loss for u in updates], trainer
+
+
+class TorchCellLoop:
+    """The book's GRUScratch / LSTMScratch step written out with autograd, from our initial parameters."""
+
+    def __init__(self, trainer: Trainer):
+        self.cell = trainer.config.cell
+        self.lr, self.theta = trainer.config.lr, trainer.config.theta
+        self.p = {n: torch.tensor(np.array(v), dtype=torch.float64, requires_grad=True)
+                  for n, v in trainer.rnn.views.items()}
+
+    def step(self, x, H, C):
+        p = self.p
+        if self.cell == "gru":
+            Z = torch.sigmoid(p["W_xz"][x] + H @ p["W_hz"] + p["b_z"])
+            R = torch.sigmoid(p["W_xr"][x] + H @ p["W_hr"] + p["b_r"])
+            H_tilde = torch.tanh(p["W_xh"][x] + (R * H) @ p["W_hh"] + p["b_h"])
+            return Z * H + (1 - Z) * H_tilde, None
+        I = torch.sigmoid(p["W_xi"][x] + H @ p["W_hi"] + p["b_i"])
+        F_ = torch.sigmoid(p["W_xf"][x] + H @ p["W_hf"] + p["b_f"])
+        O = torch.sigmoid(p["W_xo"][x] + H @ p["W_ho"] + p["b_o"])
+        C_tilde = torch.tanh(p["W_xc"][x] + H @ p["W_hc"] + p["b_c"])
+        C = F_ * C + I * C_tilde
+        return O * torch.tanh(C), C
+
+    def epoch(self, batches) -> tuple[float, list[float]]:
+        params = list(self.p.values())
+        losses = []
+        start = time.perf_counter()
+        for X, Y in batches:
+            for q in params:
+                q.grad = None
+            H = torch.zeros(X.shape[1], self.p["W_hq"].shape[0], dtype=torch.float64)
+            C = torch.zeros_like(H) if self.cell == "lstm" else None
+            outs = []
+            for t in range(X.shape[0]):
+                H, C = self.step(X[t], H, C)
+                outs.append(H)
+            O = torch.stack(outs) @ self.p["W_hq"] + self.p["b_q"]
+            loss = F.cross_entropy(O.reshape(-1, O.shape[-1]), Y.reshape(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, self.theta)
+            with torch.no_grad():
+                for q in params:
+                    q -= self.lr * q.grad
+            losses.append(float(loss.detach()))
+        return time.perf_counter() - start, losses
+
+
+class TorchCellModule:
+    """``nn.GRU`` / ``nn.LSTM`` over one-hot inputs with a linear output (timing only: its own initialisation)."""
+
+    def __init__(self, trainer: Trainer):
+        c = trainer.config
+        torch.manual_seed(0)
+        self.V = trainer.rnn.V
+        kind = torch.nn.GRU if c.cell == "gru" else torch.nn.LSTM
+        self.rnn = kind(self.V, c.hidden).double()
+        self.out = torch.nn.Linear(c.hidden, self.V).double()
+        self.params = list(self.rnn.parameters()) + list(self.out.parameters())
+        self.lr, self.theta = c.lr, c.theta
+
+    def epoch(self, batches) -> tuple[float, list[float]]:
+        losses = []
+        start = time.perf_counter()
+        for X, Y in batches:
+            for q in self.params:
+                q.grad = None
+            H, _ = self.rnn(F.one_hot(X, self.V).double())
+            loss = F.cross_entropy(self.out(H).reshape(-1, self.V), Y.reshape(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.params, self.theta)
+            with torch.no_grad():
+                for q in self.params:
+                    q -= self.lr * q.grad
+            losses.append(float(loss.detach()))
+        return time.perf_counter() - start, losses
+
+
+def cell_first_update_agrees(corpus, cfg) -> tuple[bool, str]:
+    trainer = Trainer(corpus, cfg)
+    loop = TorchCellLoop(trainer)
+    _, t_losses = loop.epoch(cell_batches(corpus, cfg)[:1])
+    u = next(trainer.updates())
+    loss_diff = abs(u.loss - t_losses[0]) / abs(t_losses[0])
+    after = np.concatenate([loop.p[n].detach().numpy().ravel() for n in trainer.rnn.views])
+    ours = trainer.rnn.flat
+    param_diff = float(np.max(np.abs(after - ours)) / np.max(np.abs(ours)))
+    ok = loss_diff <= 1e-10 and param_diff <= 1e-10
+    return ok, (f"{cfg.cell.upper()}: first loss ours {u.loss:.10f}, PyTorch loop {t_losses[0]:.10f} (relative Δ "
+                f"{loss_diff:.1e}); parameters after the update: max |Δ| / max |θ| = {param_diff:.1e} "
+                f"({'agree' if ok else 'DISAGREE'}, tolerance 1e-10)")
+
+
+def cells_part(corpus, rounds: int, quick: bool) -> bool:
+    """The GRU and LSTM table; False when a first update disagrees."""
+    print()
+    print("# One epoch of each gated cell: bptt_core.gated_train vs PyTorch (float64, one thread)")
+    print()
+    agree, notes, rows = True, [], []
+    for cell in ("gru", "lstm"):
+        cfg = cell_config(cell, quick)
+        ok, line = cell_first_update_agrees(corpus, cfg)
+        agree &= ok
+        notes.append(line)
+        batches = cell_batches(corpus, cfg)
+        times = {"ours": [], "loop": [], "module": []}
+        for _ in range(rounds):
+            seconds, losses, trainer = ours_cell_epoch(corpus, cfg)
+            times["ours"].append(seconds)
+            times["loop"].append(TorchCellLoop(Trainer(corpus, cfg)).epoch(batches)[0])
+            times["module"].append(TorchCellModule(trainer).epoch(batches)[0])
+        med = {k: statistics.median(v) for k, v in times.items()}
+        rows.append((cell, len(batches), med))
+    print(f"- the book's setting for its GRU and LSTM sections: d2l 1.0 windows, B = {cfg.batch_size}, "
+          f"T = {cfg.num_steps}, h = {cfg.hidden}, θ = {cfg.theta:g}, SGD η = {cfg.lr:g}, full BPTT; "
+          f"median of {rounds} alternating epochs")
+    print()
+    print("| cell | updates per epoch | ours (ms / epoch) | PyTorch hand-written loop (ms) | nn.GRU / nn.LSTM (ms) "
+          "| ours vs loop (× faster) | ours vs nn module (× faster) | target ≥ 1× the loop |")
+    print("|---|---:|---:|---:|---:|---:|---:|:---:|")
+    for cell, n, med in rows:
+        vs_loop, vs_module = med["loop"] / med["ours"], med["module"] / med["ours"]
+        print(f"| {cell.upper()} | {n} | {med['ours'] * 1e3:.0f} | {med['loop'] * 1e3:.0f} | {med['module'] * 1e3:.0f} "
+              f"| {vs_loop:.2f} | {vs_module:.2f} | {'PASS' if vs_loop >= 1.0 else 'MISS'} |")
+    print()
+    for line in notes:
+        print(f"- {line}")
+    return agree
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dtype", choices=("float32", "float64", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="one round on a tenth of the text (smoke test)")
+    parser.add_argument("--no-cells", action="store_true", help="leave out the GRU and LSTM")
     args = parser.parse_args(argv)
     text, source = load_text()
     if args.quick:
@@ -228,6 +399,8 @@ def main(argv=None) -> int:
                          + ("" if t_last is None else f", PyTorch {t_last:.4f}"))
         for line in notes:
             print(f"- {line}")
+        if not args.no_cells and torch is not None:
+            agree &= cells_part(make_corpus(load_text()[0]), args.rounds, args.quick)
     if not agree:
         print("\nFAILED: the first update disagrees (see above)", file=sys.stderr)
         return 1

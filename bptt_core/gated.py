@@ -18,7 +18,7 @@ and for both the output Y_t = H_t W_hq + b_q with the lab's losses, L = (1/T) Σ
 The strategies are the plain RNN's (``bptt_core.bptt``): ξ_t scales the whole flow of gradient from
 step t back into the state it read, S_{t−1} = H_{t−1} (GRU) or (H_{t−1}, C_{t−1}) (LSTM: both paths);
 sliding truncation lets each l_t reach the steps t … t−τ+1. Step t's parameters always receive the
-gradient that reached S_t. One step backward, given ∂L/∂S_t (``_gru_back``, ``_lstm_back``), is the
+gradient that reached S_t. One step backward, given ∂L/∂S_t (``_Backstep``), is the
 chain rule through the equations above, line by line.
 """
 
@@ -169,9 +169,13 @@ class GatedTrace:
         return self.X.shape[0]
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # σ(a) = ½(1 + tanh(a/2)): no overflow for any finite a, and exactly 0 or 1 far out.
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
+def _sigmoid_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """σ(a) into ``out``, as ½(1 + tanh(a/2)): no overflow for any finite a, and exactly 0 or 1 far out."""
+    np.multiply(a, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+    return out
 
 
 def _check_inputs(net: GatedRNN, X, H0, C0):
@@ -201,41 +205,82 @@ def gated_forward(net: GatedRNN, X, H0=None, C0=None) -> GatedTrace:
     return _forward(net, X, H_prev, C_prev, net._stacked[2])
 
 
+class Buffers:
+    """Arrays reused from one call to the next (a training loop's windows of one shape): a fresh array of
+    tens of MB costs a page fault per 4 kB on first touch, about a tenth of a window's time here."""
+
+    def __init__(self):
+        self._arrays: dict = {}
+
+    def empty(self, name: str, shape: tuple) -> np.ndarray:
+        arr = self._arrays.get(name)
+        if arr is None or arr.shape != shape:
+            arr = self._arrays[name] = np.empty(shape)
+        arr.setflags(write=True)
+        return arr
+
+    def zeros(self, name: str, shape: tuple) -> np.ndarray:
+        arr = self.empty(name, shape)
+        arr.fill(0.0)
+        return arr
+
+
 def _forward(net: GatedRNN, X: np.ndarray, H_prev: np.ndarray, C_prev: np.ndarray, b: np.ndarray,
-             AX: np.ndarray | None = None) -> GatedTrace:
+             AX: np.ndarray | None = None, buffers: Buffers | None = None) -> GatedTrace:
     """``gated_forward`` on checked inputs, with the stacked biases b (G·h,), or ([B,] G·h) to give each
     sequence of a batch its own (a sweep of one bias on the batch axis). ``AX`` (T, [B,] G·h), if given,
-    are the input terms X_t W_x + b already (a character's row of W_x, looked up: see gated_train)."""
+    are the input terms X_t W_x + b already (a character's row of W_x, looked up: see gated_train).
+    ``buffers``: where to keep the trace's arrays (overwritten by the next call with the same buffers)."""
+    buffers = Buffers() if buffers is None else buffers
     T, h = X.shape[0], net.h
     Wx, Wh, _ = net._stacked
     if AX is None:
         AX = X @ Wx + b                             # every step's input terms at once (T, [B,] G·h)
-    H = np.empty((T + 1,) + H_prev.shape)
+    H = buffers.empty("H", (T + 1,) + H_prev.shape)
     H[0] = H_prev
-    gates = {g: np.empty((T,) + H_prev.shape) for g in GATES[net.cell]}
+    # Every gate's values at every step in one array, in GATES order (the columns of AX): each step writes
+    # its activations in place, and ``gates`` are views of it.
+    acts = buffers.empty("acts", AX.shape[:-1] + (len(GATES[net.cell]) * h,))
+    gates = {g: acts[..., k * h:(k + 1) * h] for k, g in enumerate(GATES[net.cell])}
     C = None
     if net.cell == "gru":
-        W_hh = net.params["W_hh"]
+        W_hh, W_rz = net.params["W_hh"], np.ascontiguousarray(Wh[:, :2 * h])
+        a = np.empty(AX.shape[1:-1] + (2 * h,))
+        n, tmp = np.empty(H_prev.shape), np.empty(H_prev.shape)
         for t in range(T):
-            Hp = H[t]
-            a = AX[t, ..., :2 * h] + Hp @ Wh[:, :2 * h]
-            R, Z = _sigmoid(a[..., :h]), _sigmoid(a[..., h:])
-            N = np.tanh(AX[t, ..., 2 * h:] + (R * Hp) @ W_hh)
-            H[t + 1] = Z * Hp + (1.0 - Z) * N
-            gates["r"][t], gates["z"][t], gates["h"][t] = R, Z, N
+            Hp, out = H[t], acts[t]
+            np.matmul(Hp, W_rz, out=a)
+            a += AX[t, ..., :2 * h]
+            _sigmoid_into(a, out[..., :2 * h])            # R_t, Z_t
+            R, Z = out[..., :h], out[..., h:2 * h]
+            np.multiply(R, Hp, out=tmp)
+            np.matmul(tmp, W_hh, out=n)
+            n += AX[t, ..., 2 * h:]
+            N = np.tanh(n, out=out[..., 2 * h:])          # H̃_t
+            np.subtract(1.0, Z, out=tmp)                  # H_t = Z ⊙ H_{t−1} + (1 − Z) ⊙ H̃_t
+            tmp *= N
+            np.multiply(Z, Hp, out=H[t + 1])
+            H[t + 1] += tmp
     else:
-        C = np.empty_like(H)
+        C = buffers.empty("C", H.shape)
         C[0] = C_prev
+        a = np.empty(AX.shape[1:])
+        tmp = np.empty(H_prev.shape)
         for t in range(T):
-            a = AX[t] + H[t] @ Wh
-            I, F, O = (_sigmoid(a[..., k * h:(k + 1) * h]) for k in range(3))
-            G = np.tanh(a[..., 3 * h:])
-            C[t + 1] = F * C[t] + I * G
-            H[t + 1] = O * np.tanh(C[t + 1])
-            gates["i"][t], gates["f"][t], gates["o"][t], gates["c"][t] = I, F, O, G
-    Y = H[1:] @ net.params["W_hq"] + net.params["b_q"]
+            out = acts[t]
+            np.matmul(H[t], Wh, out=a)
+            a += AX[t]
+            _sigmoid_into(a[..., :3 * h], out[..., :3 * h])   # I_t, F_t, O_t
+            G = np.tanh(a[..., 3 * h:], out=out[..., 3 * h:])  # C̃_t
+            np.multiply(out[..., h:2 * h], C[t], out=C[t + 1])  # C_t = F_t ⊙ C_{t−1} + I_t ⊙ C̃_t
+            np.multiply(out[..., :h], G, out=tmp)
+            C[t + 1] += tmp
+            np.tanh(C[t + 1], out=tmp)                        # H_t = O_t ⊙ tanh(C_t)
+            np.multiply(out[..., 2 * h:3 * h], tmp, out=H[t + 1])
+    Y = np.matmul(H[1:], net.params["W_hq"], out=buffers.empty("Y", (T,) + H.shape[1:-1] + (net.q,)))
+    Y += net.params["b_q"]
     C = C if net.cell == "lstm" else None
-    for arr in (H, Y, *gates.values()) + (() if C is None else (C,)):
+    for arr in (H, Y, acts, *gates.values()) + (() if C is None else (C,)):
         arr.setflags(write=False)
     return GatedTrace(X=X, H=H, C=C, gates=gates, Y=Y)
 
@@ -264,41 +309,72 @@ class GatedGradients:
         return None if bad is None else self.dL_dh.shape[0] - bad
 
 
-def _gru_back(net: GatedRNN, tr: GatedTrace, t: int, dH: np.ndarray, da: np.ndarray) -> np.ndarray:
-    """Step t (1-based) backward: given ∂L/∂H_t (rows), add ∂L/∂(gate pre-activations) of step t into
-    ``da`` ([B,] 3h, columns r, z, h) and return what flows into H_{t−1} (before ξ_t)."""
-    h = net.h
-    Hp, R, Z, N = tr.H[t - 1], tr.gates["r"][t - 1], tr.gates["z"][t - 1], tr.gates["h"][t - 1]
-    dN = dH * (1.0 - Z)                              # H_t = Z ⊙ H_{t−1} + (1 − Z) ⊙ H̃_t
-    dZ = dH * (Hp - N)
-    dHp = dH * Z
-    a_h = dN * (1.0 - N * N)                         # H̃_t = tanh(a_h)
-    dRH = a_h @ net.params["W_hh"].T                 # a_h = X W_xh + (R ⊙ H_{t−1}) W_hh + b_h
-    dHp += dRH * R
-    a_r = dRH * Hp * R * (1.0 - R)                   # R_t = σ(a_r)
-    a_z = dZ * Z * (1.0 - Z)                         # Z_t = σ(a_z)
-    da[..., :h] += a_r
-    da[..., h:2 * h] += a_z
-    da[..., 2 * h:] += a_h
-    dHp += np.concatenate([a_r, a_z], axis=-1) @ net._stacked[1][:, :2 * h].T
-    return dHp
+class _Backstep:
+    """One step backward through the cell, given ∂L/∂S_t: the chain rule through its equations (``gru``,
+    ``lstm``). Linear in the gradient: the same step serves ξ patterns, sliding windows and log-space
+    sweeps. Each step's factors (σ'(a) = σ(1 − σ), tanh' = 1 − tanh², …) are made from that step's slices:
+    computed for all steps at once they were slower (arrays of T·B·h leave the cache)."""
 
+    def __init__(self, net: GatedRNN, tr: GatedTrace):
+        self.h, self.cell, self.tr = net.h, net.cell, tr
+        Wh = net._stacked[1]
+        if net.cell == "gru":
+            self.W_hhT = np.ascontiguousarray(net.params["W_hh"].T)
+            self.W_rzT = np.ascontiguousarray(Wh[:, :2 * net.h].T)
+        else:
+            self.WhT = np.ascontiguousarray(Wh.T)
 
-def _lstm_back(net: GatedRNN, tr: GatedTrace, t: int, dH: np.ndarray, dC_next: np.ndarray,
-               da: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Step t (1-based) backward: given ∂L/∂H_t and the flow into C_t from step t+1, add ∂L/∂(gate
-    pre-activations) into ``da`` ([B,] 4h, columns i, f, o, c); return (∂L/∂C_t, the flows into H_{t−1}
-    and C_{t−1}, before ξ_t)."""
-    h = net.h
-    I, F, O, G = (tr.gates[g][t - 1] for g in GATES["lstm"])
-    tc = np.tanh(tr.C[t])
-    dC = dC_next + dH * O * (1.0 - tc * tc)          # H_t = O ⊙ tanh(C_t)
-    a = np.concatenate([dC * G * I * (1.0 - I),      # C_t = F ⊙ C_{t−1} + I ⊙ C̃_t, I = σ(a_i)
-                        dC * tr.C[t - 1] * F * (1.0 - F),   # F = σ(a_f)
-                        dH * tc * O * (1.0 - O),     # O = σ(a_o)
-                        dC * I * (1.0 - G * G)], axis=-1)  # C̃ = tanh(a_c)
-    da += a
-    return dC, a @ net._stacked[1].T, dC * F
+    def gru(self, t: int, dH: np.ndarray, da: np.ndarray, add: bool = True) -> np.ndarray:
+        """Step t (1-based): ∂L/∂(a_r, a_z, a_h) into ``da`` ([B,] 3h), added, or written over it with
+        ``add=False``; return the flow into H_{t−1}."""
+        h, tr = self.h, self.tr
+        Hp, R, Z, N = tr.H[t - 1], tr.gates["r"][t - 1], tr.gates["z"][t - 1], tr.gates["h"][t - 1]
+        a = np.empty(dH.shape[:-1] + (3 * h,)) if add else da
+        u = 1.0 - Z
+        a_h = np.multiply(dH, u, out=a[..., 2 * h:])      # H_t = Z ⊙ H_{t−1} + (1 − Z) ⊙ H̃_t
+        a_h *= 1.0 - N * N                                # H̃_t = tanh(a_h)
+        dRH = a_h @ self.W_hhT                            # a_h = X W_xh + (R ⊙ H_{t−1}) W_hh + b_h
+        f = Hp * R
+        f *= 1.0 - R
+        np.multiply(dRH, f, out=a[..., :h])               # R_t = σ(a_r)
+        np.subtract(Hp, N, out=f)
+        f *= Z
+        f *= u
+        np.multiply(dH, f, out=a[..., h:2 * h])           # Z_t = σ(a_z)
+        if add:
+            da += a
+        dHp = dH * Z
+        dHp += dRH * R
+        dHp += a[..., :2 * h] @ self.W_rzT
+        return dHp
+
+    def lstm(self, t: int, dH: np.ndarray, dC_next: np.ndarray, da: np.ndarray, add: bool = True) -> tuple:
+        """Step t (1-based): given the flow into C_t from step t+1, ∂L/∂(a_i, a_f, a_o, a_c) into ``da``
+        ([B,] 4h), added, or written over it with ``add=False``; return (∂L/∂C_t, the flows into H_{t−1}
+        and C_{t−1})."""
+        h, tr = self.h, self.tr
+        I, F, O, G = (tr.gates[g][t - 1] for g in GATES["lstm"])
+        tc = np.tanh(tr.C[t])
+        dC = dH * O
+        dC *= 1.0 - tc * tc                               # H_t = O ⊙ tanh(C_t)
+        dC += dC_next
+        a = np.empty(dH.shape[:-1] + (4 * h,)) if add else da
+        f = G * I
+        f *= 1.0 - I
+        np.multiply(dC, f, out=a[..., :h])                # C_t = F ⊙ C_{t−1} + I ⊙ C̃_t, I = σ(a_i)
+        np.multiply(tr.C[t - 1], F, out=f)
+        f *= 1.0 - F
+        np.multiply(dC, f, out=a[..., h:2 * h])           # F = σ(a_f)
+        np.multiply(tc, O, out=f)
+        f *= 1.0 - O
+        np.multiply(dH, f, out=a[..., 2 * h:3 * h])       # O = σ(a_o)
+        np.multiply(G, G, out=f)
+        np.subtract(1.0, f, out=f)
+        f *= I
+        np.multiply(dC, f, out=a[..., 3 * h:])            # C̃ = tanh(a_c)
+        if add:
+            da += a
+        return dC, a @ self.WhT, dC * F
 
 
 def gated_bptt(net: GatedRNN, X, Y, strategy: Strategy = Full(), loss: str = "mse", H0=None,
@@ -329,13 +405,18 @@ def gated_bptt(net: GatedRNN, X, Y, strategy: Strategy = Full(), loss: str = "ms
                           loss=L, xi=xi)
 
 
-def _backward(net: GatedRNN, tr: GatedTrace, dq: np.ndarray, xi: np.ndarray | None, tau: int | None):
+def _backward(net: GatedRNN, tr: GatedTrace, dq: np.ndarray, xi: np.ndarray | None, tau: int | None,
+              buffers: Buffers | None = None):
     """The backward sweep: (∂L/∂(gate pre-activations) (T, [B,] G·h), ∂L/∂H_t, ∂L/∂C_t or None) from dq
     (T, [B,] h), the rows W_hqᵀ ∂L/∂Y_t, with multipliers ξ (T,), or sliding truncation of length ``tau``."""
     T, h = tr.T, net.h
-    da = np.zeros(dq.shape[:-1] + (len(GATES[net.cell]) * h,))
-    dL_dh = np.zeros(dq.shape)
-    dL_dc = np.zeros(dq.shape) if net.cell == "lstm" else None
+    buffers = Buffers() if buffers is None else buffers
+    # Every row of da is written by its step (ξ patterns) or added to (sliding windows, from zeros).
+    shape = dq.shape[:-1] + (len(GATES[net.cell]) * h,)
+    da = buffers.empty("da", shape) if xi is not None else buffers.zeros("da", shape)
+    dL_dh = buffers.zeros("dL_dh", dq.shape)
+    dL_dc = buffers.zeros("dL_dc", dq.shape) if net.cell == "lstm" else None
+    step = _Backstep(net, tr)
     with np.errstate(over="ignore", invalid="ignore"):
         if xi is not None:
             flow_h = np.zeros(dq.shape[1:])
@@ -343,9 +424,9 @@ def _backward(net: GatedRNN, tr: GatedTrace, dq: np.ndarray, xi: np.ndarray | No
             for t in range(T, 0, -1):
                 dL_dh[t - 1] = dq[t - 1] + flow_h
                 if net.cell == "gru":
-                    flow_h = _gru_back(net, tr, t, dL_dh[t - 1], da[t - 1])
+                    flow_h = step.gru(t, dL_dh[t - 1], da[t - 1], add=False)
                 else:
-                    dL_dc[t - 1], flow_h, flow_c = _lstm_back(net, tr, t, dL_dh[t - 1], flow_c, da[t - 1])
+                    dL_dc[t - 1], flow_h, flow_c = step.lstm(t, dL_dh[t - 1], flow_c, da[t - 1], add=False)
                     flow_c = xi[t - 1] * flow_c if xi[t - 1] != 0.0 else np.zeros_like(flow_c)
                 flow_h = xi[t - 1] * flow_h if xi[t - 1] != 0.0 else np.zeros_like(flow_h)
         else:
@@ -354,9 +435,9 @@ def _backward(net: GatedRNN, tr: GatedTrace, dq: np.ndarray, xi: np.ndarray | No
                 for t in range(i, max(i - tau, 0), -1):
                     dL_dh[t - 1] += gh
                     if net.cell == "gru":
-                        gh = _gru_back(net, tr, t, gh, da[t - 1])
+                        gh = step.gru(t, gh, da[t - 1])
                     else:
-                        dC, gh, gc = _lstm_back(net, tr, t, gh, gc, da[t - 1])
+                        dC, gh, gc = step.lstm(t, gh, gc, da[t - 1])
                         dL_dc[t - 1] += dC
     return da, dL_dh, dL_dc
 
@@ -370,8 +451,9 @@ def _parameter_gradients(net: GatedRNN, tr: GatedTrace, da: np.ndarray, dY: np.n
     dWx = tr.X.reshape(-1, net.d).T @ flat if dWx is None else dWx
     db = flat.sum(axis=0)
     if net.cell == "gru":   # the candidate's recurrent input is R_t ⊙ H_{t−1}
-        dWh = np.concatenate([Hp.T @ flat[:, :2 * h], (tr.gates["r"].reshape(-1, h) * Hp).T @ flat[:, 2 * h:]],
-                             axis=1)
+        dWh = Hp.T @ flat                           # the candidate's columns replaced below
+        RH = np.multiply(tr.gates["r"], tr.H[:-1]).reshape(-1, h)
+        dWh[:, 2 * h:] = RH.T @ flat[:, 2 * h:]
     else:
         dWh = Hp.T @ flat
     out = {}
@@ -406,6 +488,7 @@ def _log10_dL_dh(net: GatedRNN, tr: GatedTrace, dY: np.ndarray, rows: bool) -> n
     s = np.zeros(shape)
     out = np.empty((T,) + shape)
     scratch = np.zeros(dq.shape[1:-1] + (len(GATES[net.cell]) * h,))
+    step = _Backstep(net, tr)
 
     def expand(a):
         return a[..., None] if rows else a
@@ -419,9 +502,9 @@ def _log10_dL_dh(net: GatedRNN, tr: GatedTrace, dY: np.ndarray, rows: bool) -> n
             norm = np.sqrt(np.sum(dH * dH, axis=axes))
             out[t - 1] = S + np.log10(norm)
             if net.cell == "gru":
-                v, w = _gru_back(net, tr, t, dH, scratch), w
+                v, w = step.gru(t, dH, scratch, add=False), w
             else:
-                _, v, w = _lstm_back(net, tr, t, dH, w * keep, scratch)
+                _, v, w = step.lstm(t, dH, w * keep, scratch, add=False)
             c = np.maximum(np.abs(v).max(axis=axes), np.abs(w).max(axis=axes))
             c = np.where(c > 0, c, 1.0)
             v, w = v / expand(c), w / expand(c)

@@ -17,9 +17,8 @@ import math
 import numpy as np
 
 from .checks import as_choice, as_float, as_int
-from .gated import CELLS, GATES, GatedRNN, _backward, _forward, _parameter_gradients, parameter_names
-from .losses import loss_and_grad
-from .lookup import column_sums
+from .gated import CELLS, GATES, Buffers, GatedRNN, _backward, _forward, _parameter_gradients, parameter_names
+from .losses import loss_and_grad, softmax_xent_rows
 
 # The book's settings per section (d2l 1.0, chapters "Gated Recurrent Units" and "Long Short-Term Memory",
 # implementations from scratch): the data and network as for the RNN (h = 32, T = 32, B = 1024, θ = 1,
@@ -38,6 +37,7 @@ class CharGated:
         self.shapes = {n: self._shape(n) for n in parameter_names(cell)}
         self.flat = np.zeros(sum(int(np.prod(s)) for s in self.shapes.values()))
         self.views = self._views(self.flat)
+        self.buffers = Buffers()   # the window's arrays, reused from window to window
 
     def _shape(self, name: str) -> tuple[int, ...]:
         V, h = self.V, self.h
@@ -95,14 +95,24 @@ def char_gated_gradients(model: CharGated, X, Y, state=None, xi=None, *, sliding
     Wx, _, b = net._stacked
     zeros = np.zeros((B, net.h))
     H0, C0 = (zeros, zeros) if state is None else (state[0], zeros if state[1] is None else state[1])
-    tr = _forward(net, X, H0, C0, b, AX=Wx[X] + b)
-    L, dY = loss_and_grad("xent", tr.Y, Y)
-    dq = dY @ net.params["W_hq"].T
+    buffers = model.buffers
+    # The one-hot matrix of the window's characters (V, T·B): its product with W_x gives every step's input
+    # terms at once (the rows of W_x looked up), and with ∂L/∂a the input weights' gradient. With a
+    # vocabulary of a few dozen characters two products are faster than a gather and a grouped sum.
+    onehot = buffers.zeros("onehot", (model.V, T * B))
+    onehot[X.reshape(-1), np.arange(T * B)] = 1.0
+    AX = np.matmul(onehot.T, Wx, out=buffers.empty("AX", (T * B, Wx.shape[1]))).reshape(T, B, -1)
+    AX += b
+    tr = _forward(net, X, H0, C0, b, AX=AX, buffers=buffers)
+    dY = tr.Y                                  # the trace's outputs, turned into ∂L/∂Y in place
+    dY.setflags(write=True)
+    L = softmax_xent_rows(dY.reshape(T * B, -1), Y.reshape(-1), np.arange(T * B))
+    dq = np.matmul(dY, net.params["W_hq"].T, out=buffers.empty("dq", dY.shape[:-1] + (net.h,)))
     if sliding_tau is None and xi is None:
         xi = np.ones(T)
-    da, _, _ = _backward(net, tr, dq, None if sliding_tau is not None else np.asarray(xi, float), sliding_tau)
-    dWx = np.empty((model.V, da.shape[-1]))
-    column_sums(X.reshape(-1), da.reshape(T * B, -1), dWx)   # ∂L/∂W_x[v] = Σ_{t, b: x = v} ∂L/∂a_t
+    da, _, _ = _backward(net, tr, dq, None if sliding_tau is not None else np.asarray(xi, float), sliding_tau,
+                         buffers=buffers)
+    dWx = onehot @ da.reshape(T * B, -1)                     # ∂L/∂W_x[v] = Σ_{t, b: x = v} ∂L/∂a_t
     g = model.zeros_like() if grads is None else grads
     for name, value in _parameter_gradients(net, tr, da, dY, dWx=dWx).items():
         g.views[name][...] = value

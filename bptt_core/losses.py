@@ -54,3 +54,19 @@ def loss_and_grad(loss: str, O: np.ndarray, Y: np.ndarray) -> tuple[float, np.nd
         G = E / S
         np.put_along_axis(G, Y[..., None], np.take_along_axis(G, Y[..., None], axis=-1) - 1.0, axis=-1)
         return float(-logp.sum() / n), G / n
+
+
+def softmax_xent_rows(O: np.ndarray, y: np.ndarray, rows: np.ndarray) -> float:
+    """Mean −log softmax(o)[y] over the rows of O (n, V), in place: O becomes ∂L/∂O = (softmax − e_y)/n.
+    ``loss_and_grad("xent", …)`` for the trainers' windows (rows = ``np.arange(n)``), without a copy of O.
+    O may be float32 (the sums are float64)."""
+    n = O.shape[0]
+    O -= O.max(axis=1, keepdims=True)  # exp never overflows
+    z_y = O[rows, y]
+    np.exp(O, out=O)
+    S = O.sum(axis=1)
+    loss = float(np.log(S).sum() - z_y.sum(dtype=np.float64)) / n
+    O /= S[:, None]
+    O[rows, y] -= 1.0
+    O *= 1.0 / n
+    return loss

@@ -63,6 +63,7 @@ from .corpus import Corpus, WindowBatch, WindowedText, d2l_time_machine, minibat
 from .gated import CELLS
 from .gated_train import CharGated, char_gated_generate, char_gated_gradients, char_gated_mean_nll, init_char_gated
 from .lookup import column_sums
+from .losses import softmax_xent_rows
 
 OPTIMIZERS = ("sgd", "adagrad")
 DTYPES = ("float32", "float64")
@@ -214,20 +215,6 @@ def _forward(rnn: CharRNN, X: np.ndarray, h0, ws: Workspace) -> None:
             phi(act, A[t], out=H[t + 1])
 
 
-def _softmax_xent(O: np.ndarray, y: np.ndarray, rows: np.ndarray) -> float:
-    """Mean −log softmax(o)[y] over the rows of O (n, V); O becomes ∂L/∂O = (softmax − e_y)/n."""
-    n = O.shape[0]
-    O -= O.max(axis=1, keepdims=True)  # exp never overflows
-    z_y = O[rows, y]
-    np.exp(O, out=O)
-    S = O.sum(axis=1)
-    loss = float(np.log(S).sum() - z_y.sum(dtype=np.float64)) / n
-    O /= S[:, None]
-    O[rows, y] -= 1.0
-    O *= 1.0 / n
-    return loss
-
-
 def window_gradients(rnn: CharRNN, X, Y, h0=None, xi=None, *, sliding_tau: int | None = None,
                      grads: ParamGrads | None = None, ws: Workspace | None = None) -> tuple[float, ParamGrads, np.ndarray]:
     """(L, ∂L/∂θ, h_T) for one window: X, Y (T, B) character indices, h0 (B, h) or None (zeros).
@@ -254,7 +241,7 @@ def window_gradients(rnn: CharRNN, X, Y, h0=None, xi=None, *, sliding_tau: int |
     Hs = H[1:].reshape(T * B, h)
     np.dot(Hs, rnn.W_qh.T, out=O)  # o_t for every step at once
     O += rnn.b_q
-    loss = _softmax_xent(O, Y.reshape(-1), ws.rows[:T * B])
+    loss = softmax_xent_rows(O, Y.reshape(-1), ws.rows[:T * B])
     np.dot(O.T, Hs, out=g.W_qh)   # Σ ∂L/∂o_t h_tᵀ
     O.sum(axis=0, out=g.b_q)
     G2 = G.reshape(T * B, h)
