@@ -39,28 +39,30 @@ def _past_float64(fig: go.Figure, curves: dict) -> None:
         note(fig, f"{', '.join(past)}: past float64 (largest number about 10{sup('308')}), computed in log space.")
 
 
+def _cells_figure(curves: dict, *, x0: int, title: str, x: str, y: str, hover: str, zero: str) -> go.Figure:
+    """One line per cell of ``curves`` {"RNN"|"GRU"|"LSTM": log10 values}, x from ``x0``; a note for the
+    points left out (``zero``: why a value is −inf) and for the cells past float64."""
+    fig = new_figure()
+    shown, dropped = _lines(fig, curves, x0, hover)
+    layout(fig, title=title, x=x, y=y, yaxis=log10_axis(*shown))
+    if dropped:
+        note(fig, f"{dropped} point(s) left out: {zero}.")
+    _past_float64(fig, curves)
+    return fig
+
+
 def cells_over_time_figure(log10_dL_dh: dict, *, title: str = "‖∂L/∂hₜ‖ at each step t, three cells") -> go.Figure:
     """log10‖∂L/∂h_t‖ (T,) against t = 1..T for each cell of ``log10_dL_dh`` {"RNN"|"GRU"|"LSTM": (T,)}."""
-    fig = new_figure()
-    shown, dropped = _lines(fig, log10_dL_dh, 1, "log₁₀ ‖∂L/∂hₜ‖")
-    layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂hₜ‖", yaxis=log10_axis(*shown))
-    if dropped:
-        note(fig, f"{dropped} point(s) left out: the gradient there is exactly zero.")
-    _past_float64(fig, log10_dL_dh)
-    return fig
+    return _cells_figure(log10_dL_dh, x0=1, title=title, x="time step t", y="log₁₀ ‖∂L/∂hₜ‖",
+                         hover="log₁₀ ‖∂L/∂hₜ‖", zero="the gradient there is exactly zero")
 
 
 def cells_lag_figure(log10_lags: dict, *, title: str = "‖∂S<sub>T</sub>/∂S<sub>T−k</sub>‖₂ by lag k, three cells"
                      ) -> go.Figure:
     """log10 of the norm of the product of the last k step Jacobians of each cell's state S (the RNN's and
     GRU's h, the LSTM's (h, c)), k = 0..K, {"RNN"|"GRU"|"LSTM": (K+1,)}."""
-    fig = new_figure()
-    shown, dropped = _lines(fig, log10_lags, 0, "log₁₀ ‖∂S_T/∂S_{T−k}‖")
-    layout(fig, title=title, x="lag k", y="log₁₀ ‖∂Sᴛ/∂Sᴛ₋ₖ‖₂", yaxis=log10_axis(*shown))
-    if dropped:
-        note(fig, f"{dropped} point(s) left out: the product of Jacobians is exactly zero there.")
-    _past_float64(fig, log10_lags)
-    return fig
+    return _cells_figure(log10_lags, x0=0, title=title, x="lag k", y="log₁₀ ‖∂Sᴛ/∂Sᴛ₋ₖ‖₂",
+                         hover="log₁₀ ‖∂S_T/∂S_{T−k}‖", zero="the product of Jacobians is exactly zero there")
 
 
 def gate_heatmap(values, *, gate: str, cell: str, title: str | None = None) -> go.Figure:
@@ -68,12 +70,13 @@ def gate_heatmap(values, *, gate: str, cell: str, title: str | None = None) -> g
     GRU; 1 keeps the old state (and its gradient), 0 overwrites it."""
     V = np.asarray(values, dtype=float)
     T, h = V.shape
-    fig = new_figure(heatmap(z=V.T.tolist(), x=list(range(1, T + 1)), y=list(range(1, h + 1)), zmin=0.0, zmax=1.0,
+    # A numpy array goes to the browser as a typed array (T·h float64 in base64, not a JSON list of numbers).
+    fig = new_figure(heatmap(z=np.ascontiguousarray(V.T), x=np.arange(1, T + 1), y=np.arange(1, h + 1),
+                             zmin=0.0, zmax=1.0,
                              colorscale=GATE_SCALE, name=f"{gate} ({cell})",
                              colorbar=dict(title=dict(text=gate, side="right")),
                              hovertemplate=f"t = %{{x}}, unit %{{y}}: {gate} = %{{z:.4f}}<extra></extra>"))
-    layout(fig, title=title or f"{gate} of the {cell} at every step and unit", x="time step t", y="hidden unit",
-           height=360)
+    layout(fig, title=title or f"{gate} of the {cell}", x="time step t", y="hidden unit", height=330)
     return fig
 
 
@@ -98,7 +101,8 @@ def _ranked(values: dict, what: str) -> str:
 def cells_sentence(log10_dL_dh: dict) -> str:
     """How ‖∂L/∂h_1‖ compares with ‖∂L/∂h_T‖ for each cell, and which keeps the most (markdown)."""
     change = {n: float(np.asarray(y, dtype=float)[0] - np.asarray(y, dtype=float)[-1]) for n, y in log10_dL_dh.items()}
-    return "‖∂L/∂h₁‖ / ‖∂L/∂h_T‖, from the last step back to the first: " + _ranked(change, "gradient at both ends")
+    return ("$\\|\\partial L/\\partial h_1\\| \\,/\\, \\|\\partial L/\\partial h_T\\|$, from the last step back to the "
+            "first: " + _ranked(change, "gradient at both ends"))
 
 
 def cells_lag_sentence(log10_lags: dict) -> str:

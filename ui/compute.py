@@ -47,7 +47,7 @@ FRAME_COST = dict(dL_dh=2.5e-9, xi=0.6e-9, sliding=0.2e-9, lags=1.2e-9, powers=1
 # tracked bound fails (every eigenvalue of one modulus, spread 0: no gap at the top; a user's own W
 # is assumed the worst); a lag is one product of Jacobians per activation and its norm. Beyond the
 # budget a curve stops sooner, and its caption says where and why.
-CURVE_BUDGET = 0.55
+CURVE_BUDGET = 0.45
 CURVE_COST = dict(power=1.2e-10, power_no_gap=4e-10, lag=1.6e-10)
 
 

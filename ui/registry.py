@@ -181,37 +181,37 @@ SCENARIOS = {
     ),
     "gates": _scenarios(
         "gates",
-        ("Forget gate half shut, b_f = {b_f:g}", "{activation} φ, ρ = {rho:g}, T = {T}: with b_f = {b_f:g} the LSTM's "
+        ("Half shut, b_f = {b_f:g}", "{activation} φ, ρ = {rho:g}, T = {T}: with b_f = {b_f:g} the LSTM's "
          "forget gates sit near ½, and a change of its state fades over the T steps faster than the RNN's",
          dict(activation="identity", rho=0.9, T=50, b_f=0.0), "Against the lag"),
-        ("Forget gate open, b_f = {b_f:g}", "{activation} φ, ρ = {rho:g}, T = {T}: with b_f = {b_f:g} the forget gates "
+        ("Open, b_f = {b_f:g}", "{activation} φ, ρ = {rho:g}, T = {T}: with b_f = {b_f:g} the forget gates "
          "open, and the LSTM keeps more of a change of its state across all T steps than the RNN",
          dict(activation="identity", rho=0.9, T=50, b_f=3.0), "Against the lag"),
-        ("Constant error carousel, b_f = {b_f:g}", "{activation} φ, ρ = {rho:g}, T = {T}: the RNN loses a change of "
+        ("Carousel, b_f = {b_f:g}", "{activation} φ, ρ = {rho:g}, T = {T}: the RNN loses a change of "
          "its state by tens of orders of magnitude over T steps; with b_f = {b_f:g} the forget gates are all but "
          "open and the LSTM keeps all of it", dict(activation="tanh", rho=0.9, T=100, b_f=6.0), "Against the lag"),
         ("GRU copies, b_z = {b_z:g}", "{activation} φ, ρ = {rho:g}, T = {T}: with b_z = {b_z:g} the GRU's update "
          "gates are nearly one, Hₜ ≈ Hₜ₋₁, and its lag curve stays within an order of magnitude of one",
          dict(activation="identity", rho=0.9, T=50, b_z=6.0), "Against the lag"),
-        ("Memory path open, b_f = {b_f:g}", "b_f = {b_f:g}: nearly every Fₜ is above nine tenths, the cell's memory "
+        ("Gates near one, b_f = {b_f:g}", "b_f = {b_f:g}: nearly every Fₜ is above nine tenths, the cell's memory "
          "path open at every step", dict(b_f=6.0), "The gates"),
     ),
     "training": _scenarios(
         "training",
-        ("Regular vs randomized, τ = {tau}", "{train_activation} φ, τ = {tau}, π matched to τ: the two "
+        ("Regular vs random, τ = {tau}", "{train_activation} φ, τ = {tau}, π matched to τ: the two "
          "truncations side by side, full BPTT for reference", dict(train_activation="tanh", tau=5), "Perplexity"),
-        ("Exploding, ρ₀ = {init_rho:g}, no clipping", "{train_activation} φ, Wₕₕ started at spectral radius "
+        ("ρ₀ = {init_rho:g}, no clipping", "{train_activation} φ, Wₕₕ started at spectral radius "
          "ρ₀ = {init_rho:g}, clipping off: watch ‖g‖", dict(train_activation="tanh", init_at_rho=True, init_rho=3.0, clip=False,
          train_chunked=False, train_randomized=False), "Gradient norms"),
-        ("Exploding, ρ₀ = {init_rho:g}, θ = {theta:g}", "{train_activation} φ, Wₕₕ started at spectral radius "
+        ("ρ₀ = {init_rho:g}, clipped at θ = {theta:g}", "{train_activation} φ, Wₕₕ started at spectral radius "
          "ρ₀ = {init_rho:g}, clipped at θ = {theta:g}", dict(train_activation="tanh", init_at_rho=True, init_rho=3.0, clip=True, theta=1.0,
          train_chunked=False, train_randomized=False), "Gradient norms"),
-        ("The book's GRU and LSTM runs", "the book's {pipeline} pipeline with its GRU and LSTM sections' setting: "
+        ("Book: GRU, LSTM", "the book's {pipeline} pipeline with its GRU and LSTM sections' setting: "
          "h = {train_h}, windows of T = {train_T}, θ = {theta:g}, η = {lr:g}, {epochs} epochs, full BPTT, the two "
          "cells' perplexity on the same data", dict(pipeline="d2l-1.0", train_rnn=False, train_gru=True,
          train_lstm=True, train_h=32, train_T=32, theta=1.0, lr=4.0, epochs=50, train_chunked=False,
          train_randomized=False), "Perplexity"),
-        ("The book's {pipeline} run", "the book's {pipeline} pipeline and setting: {train_activation} φ, h = {train_h}, "
+        ("Book: {pipeline}", "the book's {pipeline} pipeline and setting: {train_activation} φ, h = {train_h}, "
          "windows of T = {train_T}, θ = {theta:g}, η = {lr:g}, {epochs} epochs, full BPTT; the perplexity it reaches is "
          "shown beside the book's own", dict(pipeline="d2l-1.0", train_activation="tanh", train_h=32, train_T=32,
          theta=1.0, lr=1.0, epochs=100, train_chunked=False, train_randomized=False), "Perplexity"),
@@ -272,14 +272,14 @@ TOUR = (
     _step("scalar", "Butterfly, ρ = {rho:g}",
           "The same in the forward pass: a change of h₀ by ε grows like ρᵗ. This is why long products are "
           "fragile, and why the book truncates."),
-    _step("gates", "Constant error carousel, b_f = {b_f:g}",
+    _step("gates", "Carousel, b_f = {b_f:g}",
           "Gated cells: the same weights in an LSTM, with its forget-gate bias at b_f = {b_f:g}. The RNN's curve "
           "falls by tens of orders of magnitude; the LSTM's stays level, since along its cell the step Jacobian "
           "is diag(Fₜ) ≈ I. Drag b_f on the chart down to zero and watch it fall too."),
-    _step("training", "Regular vs randomized, τ = {tau}",
+    _step("training", "Regular vs random, τ = {tau}",
           "Now train: press Run and compare the perplexity regular truncation (τ = {tau}) and randomized "
           "truncation of the same expected length reach. The section says randomized does not work much better."),
-    _step("training", "Exploding, ρ₀ = {init_rho:g}, no clipping",
+    _step("training", "ρ₀ = {init_rho:g}, no clipping",
           "Wₕₕ starts at spectral radius ρ₀ = {init_rho:g} and clipping is off: press Run and watch ‖g‖ spike far "
           "above θ. Then the next scenario button turns clipping on: run again and compare."),
 )

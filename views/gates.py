@@ -56,17 +56,14 @@ def over_time_tab(s: Settings):
 
 def gates_tab(s: Settings):
     gates = cells_gates(s.model, s.b_f, s.b_z)
-    left, right = st.columns(2)
-    with left:
-        show_chart(gate_heatmap(gates["F"], gate="Fₜ", cell="LSTM"), key="gates_forget", caption=(
-            f"The LSTM's forget gate Fₜ = σ(Xₜ Wₓf + Hₜ₋₁ Wₕf + b_f) at b_f = {s.b_f:.2f}: where Fₜ ≈ 1 the "
-            "cell keeps Cₜ₋₁ and ∂L/∂Cₜ passes back unchanged (the constant error carousel)."))
-        st.markdown(gate_sentence(gates["F"], gate="Fₜ", cell="LSTM"))
-    with right:
-        show_chart(gate_heatmap(gates["Z"], gate="Zₜ", cell="GRU"), key="gates_update", caption=(
-            f"The GRU's update gate Zₜ at b_z = {s.b_z:.2f}: Hₜ = Zₜ ⊙ Hₜ₋₁ + (1 − Zₜ) ⊙ H̃ₜ, so where Zₜ ≈ 1 the "
-            "state, and its gradient, is copied from the step before."))
-        st.markdown(gate_sentence(gates["Z"], gate="Zₜ", cell="GRU"))
+    show_chart(gate_heatmap(gates["F"], gate="Forget gate Fₜ", cell="LSTM"), key="gates_forget", caption=(
+        f"The LSTM's forget gate Fₜ = σ(Xₜ Wₓf + Hₜ₋₁ Wₕf + b_f) at b_f = {s.b_f:.2f}, every step and unit: where "
+        "Fₜ ≈ 1 the cell keeps Cₜ₋₁ and ∂L/∂Cₜ passes back unchanged (the constant error carousel)."))
+    st.markdown(gate_sentence(gates["F"], gate="Fₜ", cell="LSTM"))
+    show_chart(gate_heatmap(gates["Z"], gate="Update gate Zₜ", cell="GRU"), key="gates_update", caption=(
+        f"The GRU's update gate Zₜ at b_z = {s.b_z:.2f}: Hₜ = Zₜ ⊙ Hₜ₋₁ + (1 − Zₜ) ⊙ H̃ₜ, so where Zₜ ≈ 1 the "
+        "state, and its gradient, is copied from the step before."))
+    st.markdown(gate_sentence(gates["Z"], gate="Zₜ", cell="GRU"))
 
 
 st.title("Gates against vanishing")
