@@ -127,15 +127,29 @@ def init_gated(cell: str, d: int, h: int, q: int, *, seed: int = 0, sigma: float
     return net if not biases else init_with_biases(net, biases)
 
 
-def gated_like_rnn(cell: str, rnn, biases: dict | None = None) -> GatedRNN:
-    """A GRU or LSTM beside the lab's plain RNN (``bptt_core.model.RNN``, column convention): the same
-    hidden size and the same weights wherever a cell has a matrix in the same place: every input matrix
-    W_x* = W_hxᵀ, every recurrent matrix W_h* = W_hhᵀ (so ρ of each is the RNN's), W_hq = W_qhᵀ; biases
-    zero but those in ``biases`` (a constant per gate, e.g. {"b_f": 1.0}), b_q = 0."""
-    h, d, q = rnn.h, rnn.d, rnn.q
+CANDIDATE = {"gru": "h", "lstm": "c"}    # the gate in the RNN's place: H̃_t, C̃_t = tanh(X W_x + … W_h + b)
+GATE_DRAW = {"r": 1, "z": 2, "i": 3, "f": 4, "o": 5}   # each σ gate's own rotation, drawn from the seed
+
+
+def gated_like_rnn(cell: str, rnn, biases: dict | None = None, seed: int = 0) -> GatedRNN:
+    """A GRU or LSTM beside the lab's plain RNN (``bptt_core.model.RNN``, column convention), with the
+    same hidden size and the same recurrent scale. The candidate (the GRU's H̃_t, the LSTM's C̃_t), which
+    sits where the RNN's tanh(W_hx x + W_hh h) does, uses its matrices: W_x = W_hxᵀ, W_h = W_hhᵀ. Each σ
+    gate g uses them in a basis of its own, W_h = P_g W_hhᵀ P_gᵀ and W_x = W_hxᵀ P_gᵀ with P_g a random
+    rotation (``random_orthogonal``, from ``seed`` and the gate): the same eigenvalues and singular values
+    (ρ and σ₁ are the RNN's), but gates that are not copies of each other or of the candidate.
+    W_hq = W_qhᵀ; biases zero but those in ``biases`` (a constant per gate, e.g. {"b_f": 1.0}), b_q = 0."""
+    from .spectral import random_orthogonal
+
+    h, q = rnn.h, rnn.q
+    seed = as_int("seed", seed, minimum=0)
     params = {name: np.zeros(q if name == "b_q" else h) for name in parameter_names(cell) if name.startswith("b_")}
     for g in GATES[cell]:
-        params[f"W_x{g}"], params[f"W_h{g}"] = rnn.W_hx.T, rnn.W_hh.T
+        if g == CANDIDATE[cell]:
+            params[f"W_x{g}"], params[f"W_h{g}"] = rnn.W_hx.T, rnn.W_hh.T
+        else:
+            P = random_orthogonal(h, 8 * seed + GATE_DRAW[g])
+            params[f"W_x{g}"], params[f"W_h{g}"] = rnn.W_hx.T @ P.T, P @ rnn.W_hh.T @ P.T
     params["W_hq"] = rnn.W_qh.T
     net = GatedRNN(cell, params)
     return net if not biases else init_with_biases(net, biases)

@@ -29,12 +29,14 @@ def test_sentences_come_from_the_data():
     text = cells_lag_sentence(lags)
     assert "k = 2" in text and "S_{T-2}" in text
     assert "RNN $10^{-2.2}$" in text and "GRU $10^{-11.4}$" in text and "LSTM $10^{0.6}$" in text
-    assert "the **LSTM** keeps the most, 12.0 orders of magnitude more than the GRU" in text
+    assert "the **LSTM**'s is the largest, 12.0 orders of magnitude above the GRU's" in text
+    with_gates = cells_lag_sentence(lags, forget=np.full((3, 2), 0.5), update=np.full((3, 2), 0.25))
+    assert "forget gates average 0.50 (the GRU's update gates 0.25)" in with_gates
     over_time = {"RNN": np.array([-3.0, -1.0]), "GRU": np.array([-1.0, -1.0]), "LSTM": np.array([-1.02, -1.0])}
     text = cells_sentence(over_time)
-    assert "RNN $10^{-2.0}$" in text and "the **GRU** keeps the most, 2.0 orders" in text
+    assert "RNN $10^{-2.0}$" in text and "the **GRU**'s is the largest, 2.0 orders" in text
     same = cells_sentence({"RNN": np.array([0.0, 0.0]), "GRU": np.array([0.01, 0.0]), "LSTM": np.zeros(2)})
-    assert "about the same" in same
+    assert "about the same for every cell" in same
 
 
 def test_gate_heatmap_and_sentence():

@@ -312,7 +312,7 @@ def gate_lags(v) -> dict:
     rnn, X, _ = model(v)
     out = {"RNN": log10_lag_norms(factored_step_jacobians(rnn, forward(rnn, X)))}
     for cell, name, bias in (("gru", "GRU", "b_z"), ("lstm", "LSTM", "b_f")):
-        net = gated_like_rnn(cell, rnn, {bias: v[bias]})
+        net = gated_like_rnn(cell, rnn, {bias: v[bias]}, seed=v["seed"])
         out[name] = log10_lag_norms(GatedJacobians(net, gated_forward(net, X)))
     return out
 
@@ -320,8 +320,8 @@ def gate_lags(v) -> dict:
 def gate_values(v, cell: str, gate: str) -> np.ndarray:
     from bptt_core import gated_forward, gated_like_rnn
     rnn, X, _ = model(v)
-    return gated_forward(gated_like_rnn(cell, rnn, {"b_f": v["b_f"]} if cell == "lstm" else {"b_z": v["b_z"]}),
-                         X).gates[gate]
+    bias = {"b_f": v["b_f"]} if cell == "lstm" else {"b_z": v["b_z"]}
+    return gated_forward(gated_like_rnn(cell, rnn, bias, seed=v["seed"]), X).gates[gate]
 
 
 def gates_half_shut(v):
@@ -391,7 +391,7 @@ CHECKS = {
     ("gates", "Open, b_f = {b_f:g}"): gates_open,
     ("gates", "Carousel, b_f = {b_f:g}"): gates_carousel,
     ("gates", "GRU copies, b_z = {b_z:g}"): gates_gru_copies,
-    ("gates", "Gates near one, b_f = {b_f:g}"): gates_forget_near_one,
+    ("gates", "Gate heatmap, b_f = {b_f:g}"): gates_forget_near_one,
     ("training", "Regular vs random, τ = {tau}"): training_comparison,
     ("training", "ρ₀ = {init_rho:g}, no clipping"): training_exploding,
     ("training", "ρ₀ = {init_rho:g}, clipped at θ = {theta:g}"): training_exploding,

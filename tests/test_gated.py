@@ -294,16 +294,23 @@ def test_batched_step_jacobians_are_each_sequences(cell):
             np.testing.assert_allclose(batched[b], GatedJacobians(net, single)[i], rtol=0, atol=1e-15)
 
 
-def test_gated_like_rnn_shares_the_rnns_matrices():
-    from bptt_core import init_rnn
+def test_gated_like_rnn_shares_the_rnns_matrices_and_scale():
+    from bptt_core import init_rnn, singular_values
     rnn = init_rnn(3, 5, 2, activation="tanh", spectral_radius=1.3, seed=0)
-    for cell in CELLS:
-        net = gated_like_rnn(cell, rnn, {"b_f": 2.0} if cell == "lstm" else {"b_z": -1.0})
-        for g in GATES[cell]:
-            np.testing.assert_array_equal(net.params[f"W_h{g}"], rnn.W_hh.T)
-            np.testing.assert_array_equal(net.params[f"W_x{g}"], rnn.W_hx.T)
+    sv = singular_values(rnn.W_hh)
+    for cell, candidate in (("gru", "h"), ("lstm", "c")):
+        net = gated_like_rnn(cell, rnn, {"b_f": 2.0} if cell == "lstm" else {"b_z": -1.0}, seed=3)
+        np.testing.assert_array_equal(net.params[f"W_h{candidate}"], rnn.W_hh.T)   # the RNN's place
+        np.testing.assert_array_equal(net.params[f"W_x{candidate}"], rnn.W_hx.T)
+        gates = [g for g in GATES[cell] if g != candidate]
+        for g in gates:   # a rotation of W_hh: the same singular values (and ρ), not the same matrix
+            np.testing.assert_allclose(singular_values(net.params[f"W_h{g}"]), sv, rtol=1e-12)
+            assert not np.allclose(net.params[f"W_h{g}"], rnn.W_hh.T)
+        assert not np.allclose(net.params[f"W_h{gates[0]}"], net.params[f"W_h{gates[1]}"])
         np.testing.assert_array_equal(net.params["W_hq"], rnn.W_qh.T)
         bias = "b_f" if cell == "lstm" else "b_z"
         assert (net.params[bias] == (2.0 if cell == "lstm" else -1.0)).all()
+        again = gated_like_rnn(cell, rnn, seed=3)
+        np.testing.assert_array_equal(again.params[f"W_h{gates[0]}"], net.params[f"W_h{gates[0]}"])
     with pytest.raises(ValueError, match="biases"):
         gated_like_rnn("gru", rnn, {"b_f": 1.0})

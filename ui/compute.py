@@ -341,9 +341,10 @@ CELL_NAMES = ("RNN", "GRU", "LSTM")
 
 
 def gated_cells(model: Model, b_f: float, b_z: float) -> dict:
-    """The GRU and the LSTM beside the model's RNN (``gated_like_rnn``: its W_hx, W_hh, W_qh in every place)."""
+    """The GRU and the LSTM beside the model's RNN (``gated_like_rnn``: its matrices, each σ gate's rotated)."""
     rnn, _, _ = problem(model)
-    return {"GRU": gated_like_rnn("gru", rnn, {"b_z": b_z}), "LSTM": gated_like_rnn("lstm", rnn, {"b_f": b_f})}
+    return {"GRU": gated_like_rnn("gru", rnn, {"b_z": b_z}, seed=model.seed),
+            "LSTM": gated_like_rnn("lstm", rnn, {"b_f": b_f}, seed=model.seed)}
 
 
 @st.cache_data(max_entries=32, show_spinner="Backpropagating through the three cells…")

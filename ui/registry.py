@@ -193,7 +193,7 @@ SCENARIOS = {
         ("GRU copies, b_z = {b_z:g}", "{activation} φ, ρ = {rho:g}, T = {T}: with b_z = {b_z:g} the GRU's update "
          "gates are nearly one, Hₜ ≈ Hₜ₋₁, and its lag curve stays within an order of magnitude of one",
          dict(activation="identity", rho=0.9, T=50, b_z=6.0), "Against the lag"),
-        ("Gates near one, b_f = {b_f:g}", "b_f = {b_f:g}: nearly every Fₜ is above nine tenths, the cell's memory "
+        ("Gate heatmap, b_f = {b_f:g}", "b_f = {b_f:g}: nearly every Fₜ is above nine tenths, the cell's memory "
          "path open at every step", dict(b_f=6.0), "The gates"),
     ),
     "training": _scenarios(

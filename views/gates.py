@@ -1,6 +1,6 @@
 # Gates against vanishing (after the section: "before introducing a slew of modern RNN architectures"):
-# the sidebar's RNN beside a GRU and an LSTM of the same hidden size, whose every input, recurrent and output
-# matrix is the RNN's own (so ρ of each recurrent matrix is the sidebar's), on the same input sequence.
+# the sidebar's RNN beside a GRU and an LSTM of the same hidden size, built from the RNN's own matrices
+# (bptt_core.gated_like_rnn: every recurrent matrix has the sidebar's eigenvalues), on the same input sequence.
 # The lag curves and ‖∂L/∂hₜ‖ over t of the three, and the gates that decide what survives.
 
 import streamlit as st
@@ -22,8 +22,9 @@ Settings, settings = view_settings("b_f", "b_z")
 def cells_text(s: Settings) -> str:
     m = s.model
     return (f"the sidebar's RNN (φ = {m.activation}, h = {m.h}, ρ = {m.rho:.2f}, T = {m.T}) and a GRU "
-            f"(b_z = {s.b_z:.2f}) and an LSTM (b_f = {s.b_f:.2f}) that use its Wₕₓ, Wₕₕ and W_qh in every place "
-            "(each recurrent matrix has the same ρ; other biases 0), on the same inputs and targets")
+            f"(b_z = {s.b_z:.2f}) and an LSTM (b_f = {s.b_f:.2f}) whose candidate state uses its Wₕₓ and Wₕₕ and "
+            "whose σ gates use them in bases of their own (every recurrent matrix has the RNN's eigenvalues), "
+            "with its W_qh, other biases 0, on the same inputs and targets")
 
 
 def lags_tab(s: Settings):
@@ -40,7 +41,8 @@ def lags_tab(s: Settings):
         "How far back a change of the state reaches: log₁₀ of the norm of the product of the last k step "
         f"Jacobians ∂Sₜ/∂Sₜ₋₁ of each cell's state S (hₜ; for the LSTM (hₜ, cₜ)), for {cells_text(s)}."
         + missing + shorter + about_drag))
-    st.markdown(cells_lag_sentence(lags))
+    gates = cells_gates(s.model, s.b_f, s.b_z)
+    st.markdown(cells_lag_sentence(lags, forget=gates["F"], update=gates["Z"]))
 
 
 def over_time_tab(s: Settings):
@@ -58,7 +60,8 @@ def gates_tab(s: Settings):
     gates = cells_gates(s.model, s.b_f, s.b_z)
     show_chart(gate_heatmap(gates["F"], gate="Forget gate Fₜ", cell="LSTM"), key="gates_forget", caption=(
         f"The LSTM's forget gate Fₜ = σ(Xₜ Wₓf + Hₜ₋₁ Wₕf + b_f) at b_f = {s.b_f:.2f}, every step and unit: where "
-        "Fₜ ≈ 1 the cell keeps Cₜ₋₁ and ∂L/∂Cₜ passes back unchanged (the constant error carousel)."))
+        "Fₜ ≈ 1 the cell keeps Cₜ₋₁ and ∂L/∂Cₜ passes back unchanged (the constant error carousel). Each σ gate "
+        "uses the sidebar's Wₕₕ in a basis of its own (the same eigenvalues), so the gates differ from each other."))
     st.markdown(gate_sentence(gates["F"], gate="Fₜ", cell="LSTM"))
     show_chart(gate_heatmap(gates["Z"], gate="Update gate Zₜ", cell="GRU"), key="gates_update", caption=(
         f"The GRU's update gate Zₜ at b_z = {s.b_z:.2f}: Hₜ = Zₜ ⊙ Hₜ₋₁ + (1 − Zₜ) ⊙ H̃ₜ, so where Zₜ ≈ 1 the "

@@ -139,9 +139,11 @@ explain(
     "truncation *does not work much better*, and gradient clipping guards against the occasional huge "
     "gradient. Here the book's character-level RNN learns to predict the next character of *The Time "
     "Machine*, once per strategy, on the same minibatches from the same start; compare the perplexity "
-    "they reach, how fast, and the gradient norms on the way.",
+    "they reach, how fast, and the gradient norms on the way. The book's GRU and LSTM (the chapter after "
+    "the section) can train beside it, each with every chosen strategy: their gates let a gradient travel "
+    "further back (see *Gates against vanishing*).",
     r"\mathbf{h}_t = \phi(\mathbf{W}_{hx}\mathbf{x}_t + \mathbf{W}_{hh}\mathbf{h}_{t-1} + \mathbf{b}_h),\quad "
-    r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t + \mathbf{b}_q,\quad "
+    r"\mathbf{o}_t = \mathbf{W}_{qh}\mathbf{h}_t + \mathbf{b}_q",
     r"L = -\frac{1}{TB}\sum_{t,b}\log\operatorname{softmax}(\mathbf{o}_t)_{y_t},\quad "
     r"\text{perplexity} = e^{L}",
     r"\mathbf{g} \leftarrow \min\Big(1, \frac{\theta}{\|\mathbf{g}\|}\Big)\mathbf{g}",
