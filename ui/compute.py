@@ -340,6 +340,7 @@ def jacobian_heatmap(model: Model, steps: int, max_cells: int):
 CELL_NAMES = ("RNN", "GRU", "LSTM")
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)  # read-only networks, shared: their rotations cost QRs
 def gated_cells(model: Model, b_f: float, b_z: float) -> dict:
     """The GRU and the LSTM beside the model's RNN (``gated_like_rnn``: its matrices, each σ gate's rotated)."""
     rnn, _, _ = problem(model)
