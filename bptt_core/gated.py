@@ -330,7 +330,7 @@ class _Backstep:
     computed for all steps at once they were slower (arrays of T·B·h leave the cache)."""
 
     def __init__(self, net: GatedRNN, tr: GatedTrace):
-        self.h, self.cell, self.tr = net.h, net.cell, tr
+        self.h, self.tr = net.h, tr
         Wh = net._stacked[1]
         if net.cell == "gru":
             self.W_hhT = np.ascontiguousarray(net.params["W_hh"].T)

@@ -3,8 +3,9 @@
 ``d2l.Trainer(max_epochs=50, gradient_clip_val=1)``, SGD with lr = 4), for ``bptt_core.train.Trainer``.
 
 The cells are ``bptt_core.gated``'s, in the book's layout, with the vocabulary as the input: x_t is
-one-hot, so X_t W_x* is the row of W_x* at the character's index, looked up (never a product with a
-one-hot matrix), and ∂L/∂W_x* sums each step's ∂L/∂(pre-activation) into its character's row. The
+one-hot, so X_t W_x* is the row of W_x* at the character's index, and ∂L/∂W_x* sums each step's
+∂L/∂(pre-activation) into its character's row; for a window both are one product with the window's
+one-hot matrix (V, T·B), faster than a gather and a grouped sum for a vocabulary of a few dozen. The
 output is Y_t = H_t W_hq + b_q with L the mean −log softmax(Y_t)[y_t] over the window's T·B characters.
 Every strategy acts as in ``gated_bptt``; parameters live in one flat float64 buffer (clipping and the
 update are vector operations, as for ``CharRNN``).
@@ -17,7 +18,7 @@ import math
 import numpy as np
 
 from .checks import as_choice, as_float, as_int
-from .gated import CELLS, GATES, Buffers, GatedRNN, _backward, _forward, _parameter_gradients, parameter_names
+from .gated import CELLS, Buffers, GatedRNN, _backward, _forward, _parameter_gradients, parameter_names
 from .losses import loss_and_grad, softmax_xent_rows
 
 # The book's settings per section (d2l 1.0, chapters "Gated Recurrent Units" and "Long Short-Term Memory",
@@ -147,7 +148,3 @@ def char_gated_generate(model: CharGated, vocab, prefix: str, length: int) -> st
         if t >= idx.size - 1:
             out.append(int(np.argmax(tr.Y[0, 0])))
     return vocab.decode(out)
-
-
-__all__ = ["BOOK_CELL_SETTINGS", "CharGated", "GATES", "char_gated_generate", "char_gated_gradients",
-           "char_gated_mean_nll", "init_char_gated"]

@@ -337,9 +337,6 @@ def jacobian_heatmap(model: Model, steps: int, max_cells: int):
 
 # --- gates against vanishing -------------------------------------------------------------------
 
-CELL_NAMES = ("RNN", "GRU", "LSTM")
-
-
 @st.cache_resource(max_entries=16, show_spinner=False)  # read-only networks, shared: their rotations cost QRs
 def gated_cells(model: Model, b_f: float, b_z: float) -> dict:
     """The GRU and the LSTM beside the model's RNN (``gated_like_rnn``: its matrices, each σ gate's rotated)."""
@@ -378,12 +375,9 @@ def cells_lags(model: Model, b_f: float, b_z: float, K: int) -> dict:
     """{"RNN"|"GRU"|"LSTM": log10‖∂S_T/∂S_{T−k}‖ (K+1,)}, S the state (the LSTM's (H, C)); no "RNN" when its
     forward pass left float64 with a φ whose Jacobians depend on hₜ (the identity's are W_hh whatever hₜ is)."""
     rnn, X, _ = problem(model)
-    trace = forward(rnn, X)
     out = {}
-    if model.activation == "identity":
-        out["RNN"] = power_norms(model.matrix_key(), K)
-    elif trace.overflow_step is None:
-        out["RNN"] = log10_lag_norms(factored_step_jacobians(rnn, trace), K)
+    if model.activation == "identity" or forward(rnn, X).overflow_step is None:
+        out["RNN"] = lag_curve(model, K)[0]          # the Jacobians view's curve, from its cache
     for name, net in gated_cells(model, b_f, b_z).items():
         out[name] = log10_lag_norms(GatedJacobians(net, gated_forward(net, X)), K)
     return out
@@ -399,7 +393,7 @@ def forget_bias_frames(model: Model, K: int) -> tuple[int, int]:
 @st.cache_data(max_entries=16, show_spinner="Backpropagating through the LSTM for every b_f…")
 def forget_bias_over_time(model: Model, b_z: float, b_fs: tuple) -> np.ndarray:
     """log10‖∂L/∂h_t‖ (F, T) of the LSTM at every b_f of ``b_fs``, in one pass with b_f on the batch axis."""
-    rnn, X, Y = problem(model)
+    _, X, Y = problem(model)
     return lstm_log10_dL_dh_over_forget_bias(gated_cells(model, 0.0, b_z)["LSTM"], X, Y, b_fs)
 
 
