@@ -42,7 +42,8 @@ def monte_carlo_section(model: Model, pi: float, samples: int) -> None:
     stats = monte_carlo_stats(model.canonical(), pi, S)
     if not stats.exact_finite:
         st.warning("The exact gradient overflowed float64 (or is exactly zero) at these settings, so there is "
-                   "nothing finite to compare the randomized draws with. Lower ρ or T, or choose a saturating φ.")
+                   "nothing finite to compare the randomized draws with. Lower ρ or T"
+                   + (", or choose a saturating φ." if model.activation in ("identity", "relu") else "."))
         return
     if S < samples:
         st.info(f"{samples} draws at T = {model.T}, h = {model.h} would take too long here (each is a full backward "
