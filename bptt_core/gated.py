@@ -74,14 +74,19 @@ class GatedRNN:
             own[name] = arr
         object.__setattr__(self, "params", own)
         gates = GATES[self.cell]
-        # Stacked per gate, in GATES order: one product for all gates' input terms (and, but the GRU's
-        # candidate, their recurrent terms) at each step.
+        # Gate-major stacks (G, ·, h), in GATES order: each step's gates are one batched product, and each
+        # gate's values a contiguous (T, [B,] h) block (column slices of a stacked (…, G·h) array are
+        # strided, and NumPy's element-wise loops over them ran 3 to 5 times slower).
         Wx = np.concatenate([own[f"W_x{g}"] for g in gates], axis=1)
-        Wh = np.concatenate([own[f"W_h{g}"] for g in gates], axis=1)
         b = np.concatenate([own[f"b_{g}"] for g in gates])
-        for arr in (Wx, Wh, b):
+        Wh = np.stack([own[f"W_h{g}"] for g in gates])
+        WhT = np.ascontiguousarray(Wh.transpose(0, 2, 1))
+        table = np.stack([own[f"W_x{g}"] + own[f"b_{g}"] for g in gates])   # one-hot inputs' rows, looked up
+        for arr in (Wx, b, Wh, WhT, table):
             arr.setflags(write=False)
         object.__setattr__(self, "_stacked", (Wx, Wh, b))
+        object.__setattr__(self, "_WhT", WhT)
+        object.__setattr__(self, "_table", table)
 
     @property
     def d(self) -> int:
@@ -170,26 +175,42 @@ def init_with_biases(net: GatedRNN, biases: dict) -> GatedRNN:
 class GatedTrace:
     """The forward pass: X (T, [B,] d); H (T+1, [B,] h) with H[0] = H_0; C likewise (LSTM; None for the GRU);
     gates[g] (T, [B,] h) for g in GATES[cell] (for the GRU, "h" is the candidate H̃_t; for the LSTM,
-    "c" is C̃_t); Y (T, [B,] q) the outputs. Every gate and state is bounded, so nothing overflows forward."""
+    "c" is C̃_t); tanh_c (T, [B,] h) tanh(C_t) for t = 1 … T (LSTM; None for the GRU); Y (T, [B,] q) the
+    outputs. Every gate and state is bounded, so nothing overflows forward."""
 
     X: np.ndarray
     H: np.ndarray
     C: np.ndarray | None
     gates: dict
     Y: np.ndarray
+    tanh_c: np.ndarray | None = None
 
     @property
     def T(self) -> int:
         return self.X.shape[0]
 
 
-def _sigmoid_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """σ(a) into ``out``, as ½(1 + tanh(a/2)): no overflow for any finite a, and exactly 0 or 1 far out."""
-    np.multiply(a, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1.0
-    out *= 0.5
-    return out
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """σ(a) = 1 / (1 + e^(−a)) in place (under np.errstate(over="ignore"): e^(−a) = inf far below zero
+    gives exactly 0, and far above, exactly 1). Four passes, and e^x costs half of tanh in NumPy."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1.0
+    return np.divide(1.0, a, out=a)
+
+
+def input_terms(net: GatedRNN, X: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """X_t W_x* + b_* for every gate and step, gate-major: (G, T, [B,] h). b: the stacked biases (G·h,), or
+    ([B,] G·h), one row per sequence."""
+    G, h = len(GATES[net.cell]), net.h
+    A = X @ net._stacked[0] + b                     # (T, [B,] G·h)
+    return np.ascontiguousarray(np.moveaxis(A.reshape(A.shape[:-1] + (G, h)), -2, 0))
+
+
+def lookup_terms(net: GatedRNN, idx: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``input_terms`` of one-hot inputs given as indices idx (any shape, e.g. (T, B) or one step's (B,)):
+    row idx of W_x* plus b_*, looked up, gate-major (G, *idx.shape, h) (into ``out``, if given)."""
+    return np.take(net._table, idx, axis=1, out=out)
 
 
 def _check_inputs(net: GatedRNN, X, H0, C0):
@@ -239,64 +260,73 @@ class Buffers:
         return arr
 
 
-def _forward(net: GatedRNN, X: np.ndarray, H_prev: np.ndarray, C_prev: np.ndarray, b: np.ndarray,
-             AX: np.ndarray | None = None, buffers: Buffers | None = None) -> GatedTrace:
+def _forward(net: GatedRNN, X: np.ndarray, H_prev: np.ndarray, C_prev: np.ndarray, b: np.ndarray | None,
+             onehot: bool = False, buffers: Buffers | None = None) -> GatedTrace:
     """``gated_forward`` on checked inputs, with the stacked biases b (G·h,), or ([B,] G·h) to give each
-    sequence of a batch its own (a sweep of one bias on the batch axis). ``AX`` (T, [B,] G·h), if given,
-    are the input terms X_t W_x + b already (a character's row of W_x, looked up: see gated_train).
+    sequence of a batch its own (a sweep of one bias on the batch axis). With ``onehot``, X (T, [B]) holds
+    the indices of one-hot inputs, and each step's input terms are rows of W_x* + b_*, looked up when the
+    step needs them (``lookup_terms``; b unused): a (G, B, h) block that stays in the cache, where the
+    whole window's (G, T, B, h) would be written to memory and read back.
     ``buffers``: where to keep the trace's arrays (overwritten by the next call with the same buffers)."""
     buffers = Buffers() if buffers is None else buffers
-    T, h = X.shape[0], net.h
-    Wx, Wh, _ = net._stacked
-    if AX is None:
-        AX = X @ Wx + b                             # every step's input terms at once (T, [B,] G·h)
+    T = X.shape[0]
+    Wh = net._stacked[1]                            # (G, h, h)
+    if onehot:
+        ax = np.empty((len(GATES[net.cell]),) + H_prev.shape)
+
+        def inputs(t):                              # X_t W_x* + b_* (G, [B,] h)
+            return lookup_terms(net, X[t], out=ax)
+    else:
+        AX = input_terms(net, X, b)
+
+        def inputs(t):
+            return AX[:, t]
     H = buffers.empty("H", (T + 1,) + H_prev.shape)
     H[0] = H_prev
-    # Every gate's values at every step in one array, in GATES order (the columns of AX): each step writes
-    # its activations in place, and ``gates`` are views of it.
-    acts = buffers.empty("acts", AX.shape[:-1] + (len(GATES[net.cell]) * h,))
-    gates = {g: acts[..., k * h:(k + 1) * h] for k, g in enumerate(GATES[net.cell])}
-    C = None
-    if net.cell == "gru":
-        W_hh, W_rz = net.params["W_hh"], np.ascontiguousarray(Wh[:, :2 * h])
-        a = np.empty(AX.shape[1:-1] + (2 * h,))
-        n, tmp = np.empty(H_prev.shape), np.empty(H_prev.shape)
-        for t in range(T):
-            Hp, out = H[t], acts[t]
-            np.matmul(Hp, W_rz, out=a)
-            a += AX[t, ..., :2 * h]
-            _sigmoid_into(a, out[..., :2 * h])            # R_t, Z_t
-            R, Z = out[..., :h], out[..., h:2 * h]
-            np.multiply(R, Hp, out=tmp)
-            np.matmul(tmp, W_hh, out=n)
-            n += AX[t, ..., 2 * h:]
-            N = np.tanh(n, out=out[..., 2 * h:])          # H̃_t
-            np.subtract(1.0, Z, out=tmp)                  # H_t = Z ⊙ H_{t−1} + (1 − Z) ⊙ H̃_t
-            tmp *= N
-            np.multiply(Z, Hp, out=H[t + 1])
-            H[t + 1] += tmp
-    else:
-        C = buffers.empty("C", H.shape)
-        C[0] = C_prev
-        a = np.empty(AX.shape[1:])
-        tmp = np.empty(H_prev.shape)
-        for t in range(T):
-            out = acts[t]
-            np.matmul(H[t], Wh, out=a)
-            a += AX[t]
-            _sigmoid_into(a[..., :3 * h], out[..., :3 * h])   # I_t, F_t, O_t
-            G = np.tanh(a[..., 3 * h:], out=out[..., 3 * h:])  # C̃_t
-            np.multiply(out[..., h:2 * h], C[t], out=C[t + 1])  # C_t = F_t ⊙ C_{t−1} + I_t ⊙ C̃_t
-            np.multiply(out[..., :h], G, out=tmp)
-            C[t + 1] += tmp
-            np.tanh(C[t + 1], out=tmp)                        # H_t = O_t ⊙ tanh(C_t)
-            np.multiply(out[..., 2 * h:3 * h], tmp, out=H[t + 1])
+    # Every gate's values at every step, gate-major (G, T, [B,] h): each step writes its activations in
+    # place, and ``gates`` are views of it, each contiguous.
+    acts = buffers.empty("acts", (len(GATES[net.cell]), T) + H_prev.shape)
+    gates = {g: acts[k] for k, g in enumerate(GATES[net.cell])}
+    tmp = np.empty(H_prev.shape)
+    C = tanh_c = None
+    with np.errstate(over="ignore"):                # e^(−a) = inf in σ far below zero: σ = 0 exactly
+        if net.cell == "gru":
+            R, Z, N = acts
+            for t in range(T):
+                Hp, x = H[t], inputs(t)
+                rz = acts[:2, t]
+                np.matmul(Hp, Wh[:2], out=rz)
+                rz += x[:2]
+                _sigmoid_(rz)                                 # R_t, Z_t
+                np.multiply(R[t], Hp, out=tmp)
+                n = np.matmul(tmp, Wh[2], out=N[t])
+                n += x[2]
+                np.tanh(n, out=n)                             # H̃_t
+                np.subtract(1.0, Z[t], out=tmp)               # H_t = Z ⊙ H_{t−1} + (1 − Z) ⊙ H̃_t
+                tmp *= n
+                np.multiply(Z[t], Hp, out=H[t + 1])
+                H[t + 1] += tmp
+        else:
+            C = buffers.empty("C", H.shape)
+            C[0] = C_prev
+            tanh_c = buffers.empty("tanh_c", (T,) + H_prev.shape)
+            I, F, O, G = acts
+            for t in range(T):
+                a = acts[:, t]
+                np.matmul(H[t], Wh, out=a)
+                a += inputs(t)
+                _sigmoid_(acts[:3, t])                        # I_t, F_t, O_t
+                np.tanh(G[t], out=G[t])                       # C̃_t
+                np.multiply(F[t], C[t], out=C[t + 1])         # C_t = F_t ⊙ C_{t−1} + I_t ⊙ C̃_t
+                np.multiply(I[t], G[t], out=tmp)
+                C[t + 1] += tmp
+                np.tanh(C[t + 1], out=tanh_c[t])              # H_t = O_t ⊙ tanh(C_t)
+                np.multiply(O[t], tanh_c[t], out=H[t + 1])
     Y = np.matmul(H[1:], net.params["W_hq"], out=buffers.empty("Y", (T,) + H.shape[1:-1] + (net.q,)))
     Y += net.params["b_q"]
-    C = C if net.cell == "lstm" else None
-    for arr in (H, Y, acts, *gates.values()) + (() if C is None else (C,)):
+    for arr in (H, Y, acts, *gates.values()) + tuple(a for a in (C, tanh_c) if a is not None):
         arr.setflags(write=False)
-    return GatedTrace(X=X, H=H, C=C, gates=gates, Y=Y)
+    return GatedTrace(X=X, H=H, C=C, gates=gates, Y=Y, tanh_c=tanh_c)
 
 
 @dataclass(frozen=True, eq=False)
@@ -330,65 +360,72 @@ class _Backstep:
     computed for all steps at once they were slower (arrays of T·B·h leave the cache)."""
 
     def __init__(self, net: GatedRNN, tr: GatedTrace):
-        self.h, self.tr = net.h, tr
-        Wh = net._stacked[1]
-        if net.cell == "gru":
-            self.W_hhT = np.ascontiguousarray(net.params["W_hh"].T)
-            self.W_rzT = np.ascontiguousarray(Wh[:, :2 * net.h].T)
-        else:
-            self.WhT = np.ascontiguousarray(Wh.T)
+        self.tr, self.WhT = tr, net._WhT
 
     def gru(self, t: int, dH: np.ndarray, da: np.ndarray, add: bool = True) -> np.ndarray:
-        """Step t (1-based): ∂L/∂(a_r, a_z, a_h) into ``da`` ([B,] 3h), added, or written over it with
+        """Step t (1-based): ∂L/∂(a_r, a_z, a_h) into ``da`` (3, [B,] h), added, or written over it with
         ``add=False``; return the flow into H_{t−1}."""
-        h, tr = self.h, self.tr
+        tr, WhT = self.tr, self.WhT
         Hp, R, Z, N = tr.H[t - 1], tr.gates["r"][t - 1], tr.gates["z"][t - 1], tr.gates["h"][t - 1]
-        a = np.empty(dH.shape[:-1] + (3 * h,)) if add else da
-        u = 1.0 - Z
-        a_h = np.multiply(dH, u, out=a[..., 2 * h:])      # H_t = Z ⊙ H_{t−1} + (1 − Z) ⊙ H̃_t
-        a_h *= 1.0 - N * N                                # H̃_t = tanh(a_h)
-        dRH = a_h @ self.W_hhT                            # a_h = X W_xh + (R ⊙ H_{t−1}) W_hh + b_h
-        f = Hp * R
-        f *= 1.0 - R
-        np.multiply(dRH, f, out=a[..., :h])               # R_t = σ(a_r)
+        a = np.empty(da.shape) if add else da
+        u = np.subtract(1.0, Z)
+        f = np.multiply(N, N)
+        np.subtract(1.0, f, out=f)
+        f *= u
+        a_h = np.multiply(dH, f, out=a[2])               # H_t = Z ⊙ H_{t−1} + (1 − Z) ⊙ H̃_t, H̃_t = tanh(a_h)
+        dRH = a_h @ WhT[2]                               # a_h = X W_xh + (R ⊙ H_{t−1}) W_hh + b_h
+        np.subtract(1.0, R, out=f)
+        f *= R
+        f *= Hp
+        np.multiply(dRH, f, out=a[0])                    # R_t = σ(a_r)
         np.subtract(Hp, N, out=f)
         f *= Z
         f *= u
-        np.multiply(dH, f, out=a[..., h:2 * h])           # Z_t = σ(a_z)
+        np.multiply(dH, f, out=a[1])                     # Z_t = σ(a_z)
         if add:
             da += a
-        dHp = dH * Z
-        dHp += dRH * R
-        dHp += a[..., :2 * h] @ self.W_rzT
+        dHp = np.multiply(dH, Z, out=u)
+        dRH *= R
+        dHp += dRH
+        dHp += a[0] @ WhT[0]
+        dHp += a[1] @ WhT[1]
         return dHp
 
     def lstm(self, t: int, dH: np.ndarray, dC_next: np.ndarray, da: np.ndarray, add: bool = True) -> tuple:
         """Step t (1-based): given the flow into C_t from step t+1, ∂L/∂(a_i, a_f, a_o, a_c) into ``da``
-        ([B,] 4h), added, or written over it with ``add=False``; return (∂L/∂C_t, the flows into H_{t−1}
+        (4, [B,] h), added, or written over it with ``add=False``; return (∂L/∂C_t, the flows into H_{t−1}
         and C_{t−1})."""
-        h, tr = self.h, self.tr
+        tr, WhT = self.tr, self.WhT
         I, F, O, G = (tr.gates[g][t - 1] for g in GATES["lstm"])
-        tc = np.tanh(tr.C[t])
-        dC = dH * O
-        dC *= 1.0 - tc * tc                               # H_t = O ⊙ tanh(C_t)
+        tc = tr.tanh_c[t - 1]
+        f = np.multiply(tc, tc)
+        np.subtract(1.0, f, out=f)
+        f *= O
+        dC = np.multiply(dH, f)                          # H_t = O ⊙ tanh(C_t)
         dC += dC_next
-        a = np.empty(dH.shape[:-1] + (4 * h,)) if add else da
-        f = G * I
-        f *= 1.0 - I
-        np.multiply(dC, f, out=a[..., :h])                # C_t = F ⊙ C_{t−1} + I ⊙ C̃_t, I = σ(a_i)
-        np.multiply(tr.C[t - 1], F, out=f)
-        f *= 1.0 - F
-        np.multiply(dC, f, out=a[..., h:2 * h])           # F = σ(a_f)
-        np.multiply(tc, O, out=f)
-        f *= 1.0 - O
-        np.multiply(dH, f, out=a[..., 2 * h:3 * h])       # O = σ(a_o)
+        a = np.empty(da.shape) if add else da
+        np.subtract(1.0, I, out=f)
+        f *= I
+        f *= G
+        np.multiply(dC, f, out=a[0])                     # C_t = F ⊙ C_{t−1} + I ⊙ C̃_t, I = σ(a_i)
+        np.subtract(1.0, F, out=f)
+        f *= F
+        f *= tr.C[t - 1]
+        np.multiply(dC, f, out=a[1])                     # F = σ(a_f)
+        np.subtract(1.0, O, out=f)
+        f *= O
+        f *= tc
+        np.multiply(dH, f, out=a[2])                     # O = σ(a_o)
         np.multiply(G, G, out=f)
         np.subtract(1.0, f, out=f)
         f *= I
-        np.multiply(dC, f, out=a[..., 3 * h:])            # C̃ = tanh(a_c)
+        np.multiply(dC, f, out=a[3])                     # C̃ = tanh(a_c)
         if add:
             da += a
-        return dC, a @ self.WhT, dC * F
+        dHp = a[0] @ WhT[0]
+        for k in (1, 2, 3):
+            dHp += a[k] @ WhT[k]
+        return dC, dHp, np.multiply(dC, F, out=f)
 
 
 def gated_bptt(net: GatedRNN, X, Y, strategy: Strategy = Full(), loss: str = "mse", H0=None,
@@ -421,12 +458,13 @@ def gated_bptt(net: GatedRNN, X, Y, strategy: Strategy = Full(), loss: str = "ms
 
 def _backward(net: GatedRNN, tr: GatedTrace, dq: np.ndarray, xi: np.ndarray | None, tau: int | None,
               buffers: Buffers | None = None):
-    """The backward sweep: (∂L/∂(gate pre-activations) (T, [B,] G·h), ∂L/∂H_t, ∂L/∂C_t or None) from dq
-    (T, [B,] h), the rows W_hqᵀ ∂L/∂Y_t, with multipliers ξ (T,), or sliding truncation of length ``tau``."""
-    T, h = tr.T, net.h
+    """The backward sweep: (∂L/∂(gate pre-activations) (G, T, [B,] h), gate-major, ∂L/∂H_t, ∂L/∂C_t or None)
+    from dq (T, [B,] h), the rows W_hqᵀ ∂L/∂Y_t, with multipliers ξ (T,), or sliding truncation of length
+    ``tau``."""
+    T = tr.T
     buffers = Buffers() if buffers is None else buffers
-    # Every row of da is written by its step (ξ patterns) or added to (sliding windows, from zeros).
-    shape = dq.shape[:-1] + (len(GATES[net.cell]) * h,)
+    # Every step's slice of da is written by its step (ξ patterns) or added to (sliding windows, from zeros).
+    shape = (len(GATES[net.cell]),) + dq.shape
     da = buffers.empty("da", shape) if xi is not None else buffers.zeros("da", shape)
     dL_dh = buffers.zeros("dL_dh", dq.shape)
     dL_dc = buffers.zeros("dL_dc", dq.shape) if net.cell == "lstm" else None
@@ -436,44 +474,44 @@ def _backward(net: GatedRNN, tr: GatedTrace, dq: np.ndarray, xi: np.ndarray | No
             flow_h = np.zeros(dq.shape[1:])
             flow_c = np.zeros(dq.shape[1:])
             for t in range(T, 0, -1):
-                dL_dh[t - 1] = dq[t - 1] + flow_h
+                np.add(dq[t - 1], flow_h, out=dL_dh[t - 1])
                 if net.cell == "gru":
-                    flow_h = step.gru(t, dL_dh[t - 1], da[t - 1], add=False)
+                    flow_h = step.gru(t, dL_dh[t - 1], da[:, t - 1], add=False)
                 else:
-                    dL_dc[t - 1], flow_h, flow_c = step.lstm(t, dL_dh[t - 1], flow_c, da[t - 1], add=False)
-                    flow_c = xi[t - 1] * flow_c if xi[t - 1] != 0.0 else np.zeros_like(flow_c)
-                flow_h = xi[t - 1] * flow_h if xi[t - 1] != 0.0 else np.zeros_like(flow_h)
+                    dL_dc[t - 1], flow_h, flow_c = step.lstm(t, dL_dh[t - 1], flow_c, da[:, t - 1], add=False)
+                    if xi[t - 1] != 1.0:
+                        flow_c = xi[t - 1] * flow_c if xi[t - 1] != 0.0 else np.zeros_like(flow_c)
+                if xi[t - 1] != 1.0:
+                    flow_h = xi[t - 1] * flow_h if xi[t - 1] != 0.0 else np.zeros_like(flow_h)
         else:
             for i in range(T, 0, -1):                # l_i reaches steps i … i−τ+1
                 gh, gc = dq[i - 1], np.zeros(dq.shape[1:])
                 for t in range(i, max(i - tau, 0), -1):
                     dL_dh[t - 1] += gh
                     if net.cell == "gru":
-                        gh = step.gru(t, gh, da[t - 1])
+                        gh = step.gru(t, gh, da[:, t - 1])
                     else:
-                        dC, gh, gc = step.lstm(t, gh, gc, da[t - 1])
+                        dC, gh, gc = step.lstm(t, gh, gc, da[:, t - 1])
                         dL_dc[t - 1] += dC
     return da, dL_dh, dL_dc
 
 
 def _parameter_gradients(net: GatedRNN, tr: GatedTrace, da: np.ndarray, dY: np.ndarray, dWx=None) -> dict:
     """Sums over the steps (and the batch) of each step's parameter gradients, as one product per kind
-    (``dWx`` (d, G·h), if given: the input weights' gradient, summed by the caller)."""
+    and gate (``dWx`` (G, d, h), if given: the input weights' gradient, summed by the caller)."""
     h, gates = net.h, GATES[net.cell]
-    flat = da.reshape(-1, da.shape[-1])
-    Hp = tr.H[:-1].reshape(-1, h)
-    dWx = tr.X.reshape(-1, net.d).T @ flat if dWx is None else dWx
-    db = flat.sum(axis=0)
+    flat = da.reshape(len(gates), -1, h)            # (G, T·B, h)
+    HpT = tr.H[:-1].reshape(-1, h).T
+    dWx = np.matmul(tr.X.reshape(-1, net.d).T, flat) if dWx is None else dWx
+    db = flat.sum(axis=1)
     if net.cell == "gru":   # the candidate's recurrent input is R_t ⊙ H_{t−1}
-        dWh = Hp.T @ flat                           # the candidate's columns replaced below
         RH = np.multiply(tr.gates["r"], tr.H[:-1]).reshape(-1, h)
-        dWh[:, 2 * h:] = RH.T @ flat[:, 2 * h:]
+        dWh = np.concatenate([np.matmul(HpT, flat[:2]), (RH.T @ flat[2])[None]])
     else:
-        dWh = Hp.T @ flat
+        dWh = np.matmul(HpT, flat)
     out = {}
     for k, g in enumerate(gates):
-        cols = slice(k * h, (k + 1) * h)
-        out[f"W_x{g}"], out[f"W_h{g}"], out[f"b_{g}"] = dWx[:, cols], dWh[:, cols], db[cols]
+        out[f"W_x{g}"], out[f"W_h{g}"], out[f"b_{g}"] = dWx[k], dWh[k], db[k]
     out["W_hq"] = tr.H[1:].reshape(-1, h).T @ dY.reshape(-1, net.q)
     out["b_q"] = dY.reshape(-1, net.q).sum(axis=0)
     return out
@@ -494,14 +532,14 @@ def gated_log10_dL_dh(net: GatedRNN, X, Y, loss: str = "mse", H0=None, C0=None) 
 
 def _log10_dL_dh(net: GatedRNN, tr: GatedTrace, dY: np.ndarray, rows: bool) -> np.ndarray:
     """log10‖∂L/∂H_t‖ (T,), or (B, T) per sequence with ``rows`` (each its own scale), in log space."""
-    T, h = tr.T, net.h
+    T = tr.T
     dq = dY @ net.params["W_hq"].T                  # (T, [B,] h)
     shape = dq.shape[1:-1] if rows else ()
     axes = (-1,) if rows else tuple(range(dq.ndim - 1))
     v, w = np.zeros(dq.shape[1:]), np.zeros(dq.shape[1:])
     s = np.zeros(shape)
     out = np.empty((T,) + shape)
-    scratch = np.zeros(dq.shape[1:-1] + (len(GATES[net.cell]) * h,))
+    scratch = np.zeros((len(GATES[net.cell]),) + dq.shape[1:])
     step = _Backstep(net, tr)
 
     def expand(a):
@@ -559,7 +597,7 @@ def _step_jacobian(net: GatedRNN, tr: GatedTrace, i: int) -> np.ndarray:
                                                                                                  p["W_hr"]))
         return diag(Z) + rows((Hp - N) * Z * (1 - Z), p["W_hz"]) + (1.0 - Z)[..., :, None] * dN
     I, F, O, G = (tr.gates[g][i] for g in GATES["lstm"])
-    Cp, tc = tr.C[i], np.tanh(tr.C[i + 1])
+    Cp, tc = tr.C[i], tr.tanh_c[i]
     dC_dH = rows(Cp * F * (1 - F), p["W_hf"]) + rows(G * I * (1 - I), p["W_hi"]) + rows(I * (1 - G * G), p["W_hc"])
     dh = O * (1 - tc * tc)
     J = np.zeros(F.shape[:-1] + (2 * h, 2 * h))

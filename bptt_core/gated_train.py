@@ -3,10 +3,11 @@
 ``d2l.Trainer(max_epochs=50, gradient_clip_val=1)``, SGD with lr = 4), for ``bptt_core.train.Trainer``.
 
 The cells are ``bptt_core.gated``'s, in the book's layout, with the vocabulary as the input: x_t is
-one-hot, so X_t W_x* is the row of W_x* at the character's index, and ∂L/∂W_x* sums each step's
-∂L/∂(pre-activation) into its character's row; for a window both are one product with the window's
-one-hot matrix (V, T·B), faster than a gather and a grouped sum for a vocabulary of a few dozen. The
-output is Y_t = H_t W_hq + b_q with L the mean −log softmax(Y_t)[y_t] over the window's T·B characters.
+one-hot, so X_t W_x* + b_* is the row of W_x* + b_* at the character's index, looked up step by step
+(``_forward(onehot=True)``), and ∂L/∂W_x* sums each step's ∂L/∂(pre-activation) into its character's
+row, one product with the window's one-hot matrix (V, T·B) per gate: for a vocabulary of a few dozen,
+faster than a sort and a grouped sum. The output is Y_t = H_t W_hq + b_q with L the mean
+−log softmax(Y_t)[y_t] over the window's T·B characters.
 Every strategy acts as in ``gated_bptt``; parameters live in one flat float64 buffer (clipping and the
 update are vector operations, as for ``CharRNN``).
 """
@@ -18,7 +19,7 @@ import math
 import numpy as np
 
 from .checks import as_choice, as_float, as_int
-from .gated import CELLS, Buffers, GatedRNN, _backward, _forward, _parameter_gradients, parameter_names
+from .gated import CELLS, GATES, Buffers, GatedRNN, _backward, _forward, _parameter_gradients, parameter_names
 from .losses import loss_and_grad, softmax_xent_rows
 
 # The book's settings per section (d2l 1.0, chapters "Gated Recurrent Units" and "Long Short-Term Memory",
@@ -93,18 +94,11 @@ def char_gated_gradients(model: CharGated, X, Y, state=None, xi=None, *, sliding
     net = model.net()
     X, Y = np.asarray(X), np.asarray(Y)
     T, B = X.shape
-    Wx, _, b = net._stacked
     zeros = np.zeros((B, net.h))
     H0, C0 = (zeros, zeros) if state is None else (state[0], zeros if state[1] is None else state[1])
     buffers = model.buffers
-    # The one-hot matrix of the window's characters (V, T·B): its product with W_x gives every step's input
-    # terms at once (the rows of W_x looked up), and with ∂L/∂a the input weights' gradient. With a
-    # vocabulary of a few dozen characters two products are faster than a gather and a grouped sum.
-    onehot = buffers.zeros("onehot", (model.V, T * B))
-    onehot[X.reshape(-1), np.arange(T * B)] = 1.0
-    AX = np.matmul(onehot.T, Wx, out=buffers.empty("AX", (T * B, Wx.shape[1]))).reshape(T, B, -1)
-    AX += b
-    tr = _forward(net, X, H0, C0, b, AX=AX, buffers=buffers)
+    G = len(GATES[model.cell])
+    tr = _forward(net, X, H0, C0, None, onehot=True, buffers=buffers)
     dY = tr.Y                                  # the trace's outputs, turned into ∂L/∂Y in place
     dY.setflags(write=True)
     L = softmax_xent_rows(dY.reshape(T * B, -1), Y.reshape(-1), np.arange(T * B))
@@ -113,7 +107,12 @@ def char_gated_gradients(model: CharGated, X, Y, state=None, xi=None, *, sliding
         xi = np.ones(T)
     da, _, _ = _backward(net, tr, dq, None if sliding_tau is not None else np.asarray(xi, float), sliding_tau,
                          buffers=buffers)
-    dWx = onehot @ da.reshape(T * B, -1)                     # ∂L/∂W_x[v] = Σ_{t, b: x = v} ∂L/∂a_t
+    # The one-hot matrix of the window's characters (V, T·B): its product with each gate's ∂L/∂a sums
+    # every step's ∂L/∂a into its character's row (∂L/∂W_x[v] = Σ_{t, b: x = v} ∂L/∂a_t); with a
+    # vocabulary of a few dozen characters one product is faster than a sort and a grouped sum.
+    onehot = buffers.zeros("onehot", (model.V, T * B))
+    onehot[X.reshape(-1), np.arange(T * B)] = 1.0
+    dWx = np.matmul(onehot, da.reshape(G, T * B, net.h))
     g = model.zeros_like() if grads is None else grads
     for name, value in _parameter_gradients(net, tr, da, dY, dWx=dWx).items():
         g.views[name][...] = value
@@ -126,9 +125,8 @@ def char_gated_mean_nll(model: CharGated, X, Y) -> float:
     net = model.net()
     X = np.asarray(X)
     zeros = np.zeros((X.shape[1], net.h))
-    Wx, _, b = net._stacked
     with np.errstate(over="ignore", invalid="ignore"):
-        tr = _forward(net, X, zeros, zeros, b, AX=Wx[X] + b)
+        tr = _forward(net, X, zeros, zeros, None, onehot=True)
         return loss_and_grad("xent", tr.Y, np.asarray(Y))[0]
 
 
@@ -139,11 +137,10 @@ def char_gated_generate(model: CharGated, vocab, prefix: str, length: int) -> st
     if idx.size == 0:
         raise ValueError("prefix: expected at least one character")
     out = list(idx.tolist())
-    Wx, _, b = net._stacked
     H = C = np.zeros((1, net.h))
     for t in range(idx.size + as_int("length", length, minimum=0) - 1):
         x = np.array([[out[t]]])
-        tr = _forward(net, x, H, C, b, AX=Wx[x] + b)
+        tr = _forward(net, x, H, C, None, onehot=True)
         H, C = tr.H[-1], (tr.C[-1] if tr.C is not None else C)
         if t >= idx.size - 1:
             out.append(int(np.argmax(tr.Y[0, 0])))
