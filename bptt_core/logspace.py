@@ -61,6 +61,19 @@ def _values(s: float, v: np.ndarray) -> np.ndarray:
     return np.sign(v) * 10.0 ** exponent
 
 
+def log10_sum_of_outer(s: np.ndarray, U: np.ndarray, V: np.ndarray) -> float:
+    """log10 ‖Σ_t 10^s_t u_t v_tᵀ‖_F for s (T,), U (T, a), V (T, b): one product after factoring out the
+    largest scale M, Σ_t 10^(s_t − M) u_t v_tᵀ, whose entries are at most T·max‖u‖‖v‖ (a term 10³⁰⁸ times
+    smaller than the largest underflows harmlessly, as in ``scaled_sum``); −inf when every term is zero."""
+    live = s > -np.inf
+    if not live.any():
+        return -np.inf
+    M = float(s[live].max())
+    w = np.where(live, 10.0 ** np.where(live, s - M, 0.0), 0.0)
+    n = float(np.linalg.norm((U * w[:, None]).T @ V))
+    return M + float(np.log10(n)) if n > 0.0 else -np.inf
+
+
 @dataclass(frozen=True)
 class LogNorms:
     """log10 norms of one BPTT run (unbatched), every entry finite or −inf (exact zero).
@@ -187,34 +200,26 @@ def log10_gradient_norms(rnn: RNN, X, Y, strategy=Full(), loss: str = "mse", h0=
     xi = multipliers(strategy, T)
     if xi is None:
         raise ValueError(f"strategy: expected Full, chunked or randomized truncation, got {describe(strategy)}")
-    W_hx, W_hh, W_qh = rnn.params
+    _, W_hh, W_qh = rnn.params
     hs, hv, dphi, do_s, do_v, log10_loss = log_forward(rnn, X, h0, Y, loss)
 
-    # Backward, with the parameter gradients accumulated as scaled matrices.
+    # Backward: ∂L/∂h_t and δ_t = φ'(a_t) ⊙ ∂L/∂h_t as scaled pairs, one step at a time.
     log_dh = np.empty(T)
     log_delta = np.empty(T)
-    log_terms_hh = np.empty(T)
-    acc = {name: (-np.inf, np.zeros(shape)) for name, shape in
-           (("W_hx", W_hx.shape), ("W_hh", W_hh.shape), ("W_qh", W_qh.shape))}
-
-    def accumulate(name, s, M):
-        acc[name] = scaled_sum(acc[name], (s, M))
-
+    delta_v = np.empty((T, rnn.h))
     g = (-np.inf, np.zeros(rnn.h))
     for t in range(T, 0, -1):
         dq = normalised(W_qh.T @ do_v[t - 1], do_s[t - 1])
         if t < T and xi[t] != 0.0:  # xi[t] is ξ_{t+1}
-            s_d, d_hat = delta
-            g = scaled_sum(dq, normalised(xi[t] * (W_hh.T @ d_hat), s_d))
+            g = scaled_sum(dq, normalised(xi[t] * (W_hh.T @ delta_v[t]), log_delta[t]))
         else:
             g = dq
         log_dh[t - 1] = g[0]
-        delta = normalised(dphi[t - 1] * g[1], g[0])
-        log_delta[t - 1] = delta[0]
-        log_terms_hh[t - 1] = delta[0] + hs[t - 1]
-        accumulate("W_hh", delta[0] + hs[t - 1], np.outer(delta[1], hv[t - 1]))
-        accumulate("W_hx", delta[0], np.outer(delta[1], X[t - 1]))
-        accumulate("W_qh", do_s[t - 1] + hs[t], np.outer(do_v[t - 1], hv[t]))
-    log_grads = np.array([acc[k][0] for k in ("W_hx", "W_hh", "W_qh")])
+        log_delta[t - 1], delta_v[t - 1] = normalised(dphi[t - 1] * g[1], g[0])
+    log_terms_hh = log_delta + hs[:-1]
+    # The parameter gradients, Σ_t δ_t h_{t−1}ᵀ and the like, each one product of the scaled pairs.
+    log_grads = np.array([log10_sum_of_outer(log_delta, delta_v, X),
+                          log10_sum_of_outer(log_terms_hh, delta_v, hv[:-1]),
+                          log10_sum_of_outer(do_s + hs[1:], do_v, hv[1:])])
     return LogNorms(log10_h=hs, log10_dL_dh=log_dh, log10_delta=log_delta, log10_W_hh_terms=log_terms_hh,
                     log10_grads=log_grads, log10_loss=log10_loss)
