@@ -54,6 +54,31 @@ def scaled_sum(a: tuple[float, np.ndarray], b: tuple[float, np.ndarray]) -> tupl
     return normalised(v1 * 10.0 ** (s1 - m) + v2 * 10.0 ** (s2 - m), m)
 
 
+def normalised_rows(V: np.ndarray, s) -> tuple[np.ndarray, np.ndarray]:
+    """``normalised`` of every row of V (n, k), at scales s (n,) or one scale: (s' (n,), V' (n, k))."""
+    m = np.abs(V).max(axis=1) if V.shape[1] else np.zeros(V.shape[0])
+    s = np.broadcast_to(np.asarray(s, dtype=float), m.shape)
+    live = (m > 0.0) & (s > -np.inf)
+    U = V / np.where(live, m, 1.0)[:, None]
+    n = np.sqrt(np.einsum("ij,ij->i", U, U))
+    U /= np.where(live, n, 1.0)[:, None]
+    U[~live] = 0.0
+    with np.errstate(divide="ignore"):
+        out = np.where(live, s + np.log10(np.where(live, m, 1.0)) + np.log10(np.where(live, n, 1.0)), -np.inf)
+    return out, U
+
+
+def scaled_sum_rows(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]):
+    """``scaled_sum`` of every row: 10^s₁ V₁ + 10^s₂ V₂ for s (n,), V (n, k), as normalised rows."""
+    (s1, V1), (s2, V2) = a, b
+    m = np.maximum(s1, s2)
+    dead = m == -np.inf
+    top = np.where(dead, 0.0, m)
+    w1 = np.where(s1 > -np.inf, 10.0 ** (np.where(s1 > -np.inf, s1, 0.0) - top), 0.0)
+    w2 = np.where(s2 > -np.inf, 10.0 ** (np.where(s2 > -np.inf, s2, 0.0) - top), 0.0)
+    return normalised_rows(V1 * w1[:, None] + V2 * w2[:, None], m)
+
+
 def _values(s: float, v: np.ndarray) -> np.ndarray:
     """10^s v in float64, saturating at ±10^300 (enough for tanh, σ and softmax, which saturate long before)."""
     with np.errstate(divide="ignore"):
@@ -130,8 +155,7 @@ def log_forward(rnn: RNN, X: np.ndarray, h0: np.ndarray, Y: np.ndarray, loss: st
     if trace.overflow_step is None:
         # Use forward's own states: a chaotic network (tanh, large ρ) would otherwise
         # drift onto another trajectory through rounding alone.
-        for t in range(T + 1):
-            hs[t], hv[t] = normalised(trace.H[t], 0.0)
+        hs[:], hv[:] = normalised_rows(trace.H, 0.0)
         dphi[:] = phi_prime(act, trace.A, trace.H[1:])
     else:
         hs[0], hv[0] = normalised(h0, 0.0)
@@ -147,25 +171,24 @@ def log_forward(rnn: RNN, X: np.ndarray, h0: np.ndarray, Y: np.ndarray, loss: st
             hs[t], hv[t] = normalised(h, 0.0)
             dphi[t - 1] = phi_prime(act, a, h)
 
-    # ∂L/∂o_t = ∂l/∂o_t / T, as pairs; the loss as log10 of a sum of scaled terms.
-    do_s = np.empty(T)
-    do_v = np.empty((T, rnn.q))
-    log_terms = np.empty(T)
-    for t in range(1, T + 1):
-        s_o, o_hat = hs[t], W_qh @ hv[t]
+    # ∂L/∂o_t = ∂l/∂o_t / T, as pairs; the loss as log10 of a sum of scaled terms (every step at once).
+    s_o, o_hat = hs[1:], hv[1:] @ W_qh.T           # o_t = 10^s_o ô_t
+    with np.errstate(divide="ignore"):
         if loss == "mse":
-            s_r, r = scaled_sum((s_o, o_hat), normalised(-Y[t - 1], 0.0))  # o_t − y_t
-            do_s[t - 1], do_v[t - 1] = s_r - np.log10(T), r
-            log_terms[t - 1] = 2 * s_r + np.log10(0.5) if s_r > -np.inf else -np.inf
+            s_r, do_v = scaled_sum_rows((s_o, o_hat), normalised_rows(-Y, 0.0))   # o_t − y_t
+            do_s = s_r - np.log10(T)
+            log_terms = np.where(s_r > -np.inf, 2 * s_r + np.log10(0.5), -np.inf)
         else:
-            o = _values(s_o, o_hat) if s_o > -np.inf else np.zeros(rnn.q)
-            z = o - o.max()
-            p = np.exp(z) / np.exp(z).sum()
-            g = p.copy()
-            g[Y[t - 1]] -= 1.0
-            do_s[t - 1], do_v[t - 1] = normalised(g / T, 0.0)
-            nll = np.log(np.exp(z).sum()) - z[Y[t - 1]]
-            log_terms[t - 1] = np.log10(nll) if nll > 0 else -np.inf
+            rows = np.arange(T)
+            z = _values(s_o[:, None], o_hat)
+            z -= z.max(axis=1, keepdims=True)
+            E = np.exp(z)
+            S = E.sum(axis=1)
+            g = E / S[:, None]
+            g[rows, Y] -= 1.0
+            do_s, do_v = normalised_rows(g / T, 0.0)
+            nll = np.log(S) - z[rows, Y]
+            log_terms = np.where(nll > 0, np.log10(np.where(nll > 0, nll, 1.0)), -np.inf)
     finite_terms = log_terms[log_terms > -np.inf]
     if finite_terms.size:
         m = finite_terms.max()
