@@ -34,7 +34,7 @@ from .jacobians import (FactoredJacobians, factored_step_jacobians, grid_stride,
 from .logspace import FLOAT64_LOG10_MAX, LogNorms, log10_gradient_norms
 from .losses import LOSSES
 from .model import RNN, Trace, forward, init_rnn
-from .problems import MATRIX_KINDS, MAX_H, TOY_D, TOY_Q, lab_problem, lab_w_hh_over_rho, toy_problem
+from .problems import MATRIX_KINDS, MAX_H, TOY_D, TOY_Q, lab_problem, lab_w_hh, lab_w_hh_over_rho, toy_problem
 from .gated import (CELLS, GATES, GatedGradients, GatedJacobians, GatedRNN, GatedTrace, gated_bptt, gated_forward,
                     gated_like_rnn, gated_log10_dL_dh, gated_step_jacobians, init_gated, init_with_biases,
                     lstm_lag_norms_over_forget_bias, lstm_log10_dL_dh_over_forget_bias, parameter_names)

@@ -189,6 +189,13 @@ def init_rnn(d: int, h: int, q: int, activation: str = "tanh", spectral_radius: 
     """
     from .spectral import scale_to_spectral_radius
 
+    W_hx, W_hh, W_qh = gaussian_weights(d, h, q, seed)
+    return RNN(W_hx, scale_to_spectral_radius(W_hh, spectral_radius), W_qh, activation=activation)
+
+
+def gaussian_weights(d: int, h: int, q: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``init_rnn``'s draws before W_hh is rescaled: W_hx ~ N(0, 1/d) (h, d), W_hh ~ N(0, 1/h) (h, h),
+    W_qh ~ N(0, 1/h) (q, h), in that order from ``seed``."""
     d = as_int("d", d, minimum=1)
     h = as_int("h", h, minimum=1)
     q = as_int("q", q, minimum=1)
@@ -196,5 +203,4 @@ def init_rnn(d: int, h: int, q: int, activation: str = "tanh", spectral_radius: 
     W_hx = rng.standard_normal((h, d)) / np.sqrt(d)
     W_hh = rng.standard_normal((h, h)) / np.sqrt(h)
     W_qh = rng.standard_normal((q, h)) / np.sqrt(h)
-    W_hh = scale_to_spectral_radius(W_hh, spectral_radius)
-    return RNN(W_hx, W_hh, W_qh, activation=activation)
+    return W_hx, W_hh, W_qh

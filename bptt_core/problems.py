@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import as_choice, as_float_array, as_int
-from .model import RNN, init_rnn
+from .model import RNN, gaussian_weights, init_rnn
 from .spectral import KINDS, w_hh, w_hh_affine
 
 
@@ -29,9 +29,11 @@ def toy_problem(T: int, h: int, activation: str = "identity", rho: float = 0.9, 
     (then it is used as it is and ``rho`` is ignored).
     """
     T = as_int("T", T, minimum=1)
-    rnn = init_rnn(TOY_D, h, TOY_Q, activation=activation, spectral_radius=rho, seed=seed)
-    if W_hh is not None:
-        rnn = RNN(rnn.W_hx, W_hh, rnn.W_qh, activation=activation)
+    if W_hh is None:
+        rnn = init_rnn(TOY_D, h, TOY_Q, activation=activation, spectral_radius=rho, seed=seed)
+    else:   # the same W_hx and W_qh, without rescaling a W_hh that is not used (an eigvals of h×h)
+        W_hx, _, W_qh = gaussian_weights(TOY_D, h, TOY_Q, seed)
+        rnn = RNN(W_hx, W_hh, W_qh, activation=activation)
     rng = np.random.default_rng(as_int("seed", seed, minimum=0) + 10_000)
     X = rng.standard_normal((T, TOY_D))
     Y = rng.standard_normal((T, TOY_Q))
@@ -47,9 +49,15 @@ def lab_problem(T: int, h: int, activation: str, rho: float, kind: str, spread: 
     the matrix whose eigenvalues the eigenvalue view draws (``nonnormality`` acts on "nonnormal" only).
     Same arguments, same (rnn, X (T, 4), Y (T, 2)).
     """
+    return toy_problem(T, h, activation, rho, seed, W_hh=lab_w_hh(h, rho, kind, spread, nonnormality, seed))
+
+
+def lab_w_hh(h: int, rho: float, kind: str, spread: float, nonnormality: float, seed: int) -> np.ndarray:
+    """``lab_problem``'s W_hh (h, h) alone: for "gaussian" ``init_rnn``'s (N(0, 1/h) rescaled to spectral
+    radius ρ), else ``spectral.w_hh``'s."""
     if as_choice("kind", kind, MATRIX_KINDS) == "gaussian":
-        return toy_problem(T, h, activation, rho, seed)
-    return toy_problem(T, h, activation, rho, seed, W_hh=w_hh(h, rho, kind, spread, nonnormality, seed))
+        return init_rnn(TOY_D, h, TOY_Q, spectral_radius=rho, seed=seed).W_hh
+    return w_hh(h, rho, kind, spread, nonnormality, seed)
 
 
 def lab_w_hh_over_rho(h: int, rhos, kind: str, spread: float, nonnormality: float, seed: int) -> np.ndarray:

@@ -80,3 +80,21 @@ def test_the_checks_find_a_copy():
     found = [s for _, s in literal_sets(copy)]
     assert frozenset(OPTIMIZERS) <= found[0] and frozenset(STRATEGY_KEYS) <= found[1]
     assert any(isinstance(n, ast.Constant) and n.value == MAX_H for n in ast.walk(copy))
+
+
+@pytest.mark.parametrize("kind", MATRIX_KINDS)
+def test_the_views_model_is_lab_problem(kind):
+    """One model: the views' cached problem (its W_hh shared across T and φ) is ``lab_problem``'s, exactly."""
+    import numpy as np
+
+    from bptt_core import lab_problem, lab_w_hh
+    from ui.compute import problem, w_hh
+    from ui.controls import Model
+
+    model = Model(T=7, h=9, activation="tanh", rho=1.3, kind=kind, spread=0.4, nonnormality=2.0, seed=3)
+    want = lab_problem(*model)
+    got = problem(model)
+    for a, b in zip((*want[0].params, want[1], want[2]), (*got[0].params, got[1], got[2])):
+        assert np.array_equal(a, b)
+    assert got[0].activation == "tanh"
+    assert np.array_equal(w_hh(model.matrix_key()), lab_w_hh(*model.matrix_key()))

@@ -19,14 +19,14 @@ from bptt_core import (BOOK_FIGURE_SEGMENTS, GAMMA, GatedJacobians, gated_forwar
                        lstm_lag_norms_over_forget_bias, lstm_log10_dL_dh_over_forget_bias, STRATEGY_KEYS, alignment_with_top_eigenvector,
                        boundaries_from_xi, bptt, butterfly, chunked_xi_sweep, compare_recursion_and_terms,
                        compare_strategies, eigenvalue_drift, eigenvalues, expanded_dL_dh, factored_step_jacobians,
-                       forward, full_boundaries, grid_stride, lab_problem, lab_w_hh_over_rho, log10_dL_dh_over_rho,
+                       forward, full_boundaries, grid_stride, lab_w_hh, lab_w_hh_over_rho, log10_dL_dh_over_rho,
                        log10_dL_dh_sweep, log10_gradient_norms, log10_jacobian_norms_on_grid, log10_lag_norms,
                        log10_lag_norms_over_rho, log10_norm_bound, log10_power_norms, log10_power_norms_stack,
                        log10_sliding_dL_dh_sweep, product_form_dL_dh, product_form_steps, randomized_boundaries,
                        randomized_xi_sweep, recursion_dL_dh, regular_boundaries, rescaled_power_norms,
                        scalar_checks_over_c, scalar_sequences, scalar_terms, scalar_terms_over_c, schur_affine, second_modulus_ratio,
                        singular_values, singular_values_stack, spectrum, spectrum_over_rho, strategy_from_name,
-                       unrolled_gradients, unrolled_gradients_over_w_hh, w_hh_schur, xi_from_segments)
+                       toy_problem, unrolled_gradients, unrolled_gradients_over_w_hh, w_hh_schur, xi_from_segments)
 from bptt_core.activations import phi_prime
 from bptt_core.logspace import FLOAT64_LOG10_MAX
 from bptt_core.text import CACHE_FILE, ENV_VAR, FALLBACK_TEXT, default_cache_dir, load_time_machine, preprocess
@@ -70,7 +70,8 @@ def frames_afforded(seconds_per_frame: float) -> int:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _problem(model: Model):
-    rnn, X, Y = lab_problem(*model)
+    # lab_problem(*model), with the W_hh every view shares (built once per matrix key, whatever T and φ).
+    rnn, X, Y = toy_problem(model.T, model.h, model.activation, model.rho, model.seed, W_hh=w_hh(model.matrix_key()))
     for array in (X, Y):
         array.setflags(write=False)  # shared by every session: read-only, like the RNN's weights
     return rnn, X, Y
@@ -103,10 +104,14 @@ def matrix_facts(key: tuple) -> MatrixFacts:
                        second_modulus_ratio(designed), float(abs(designed[0])))
 
 
+# A resource: every view and session reads the same read-only matrix (a non-normal one costs a Schur
+# basis to build).
+@st.cache_resource(max_entries=16, show_spinner=False)
 def w_hh(key: tuple) -> np.ndarray:
-    """The model's W_hh (h, h), from its ``Model.matrix_key()``."""
-    h, rho, kind, spread, s, seed = key
-    return lab_problem(1, h, "identity", rho, kind, spread, s, seed)[0].W_hh
+    """The model's W_hh (h, h), from its ``Model.matrix_key()``: ``lab_problem``'s."""
+    W = lab_w_hh(*key)
+    W.setflags(write=False)
+    return W
 
 
 def power_factor(key: tuple) -> np.ndarray:
