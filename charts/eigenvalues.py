@@ -42,7 +42,7 @@ def eigen_plane(eigvals, *, rho: float, computed=None,
     rho = float(rho)
     traces = []
     for radius, name, colour, dash in ((1.0, "unit circle |λ| = 1", PALETTE["grey"], "dash"),
-                                       (rho, f"circle |λ| = ρ = {rho:.3g}", PALETTE["blue"], "dot")):
+                                       (rho, f"circle |λ| = ρ = {rho:.2f}", PALETTE["blue"], "dot")):
         if math.isfinite(radius) and radius > 0:
             cx, cy = _circle(radius)
             traces.append(scatter(x=cx, y=cy, mode="lines", name=name, hoverinfo="skip",
@@ -116,13 +116,13 @@ def power_norms_figure(log10_norms, *, rho: float, sigma_max: float | None = Non
     shown = [y]
     if rho > 0:
         ref = k * math.log10(rho)
-        fig.add_trace(scatter(x=k, y=ref, mode="lines", name=f"ρᵏ (ρ = {rho:.3g})",
+        fig.add_trace(scatter(x=k, y=ref, mode="lines", name=f"ρᵏ (ρ = {rho:.2f})",
                               line=dict(color=PALETTE["blue"], width=2, dash="dash"),
                               hovertemplate="k = %{x}: k·log₁₀ρ = %{y:.4g}<extra></extra>"))
         shown.append(ref)
     if sigma_max is not None and float(sigma_max) > 0 and math.isfinite(float(sigma_max)):
         fig.add_trace(scatter(x=k, y=k * math.log10(float(sigma_max)), mode="lines",
-                              name=f"‖Wₕₕ‖₂ᵏ = σ₁ᵏ (σ₁ = {float(sigma_max):.3g}, upper bound)",
+                              name=f"‖Wₕₕ‖₂ᵏ = σ₁ᵏ (σ₁ = {float(sigma_max):.2f}, upper bound)",
                               line=dict(color=PALETTE["orange"], width=2, dash="dot"),
                               hovertemplate="k = %{x}: k·log₁₀σ₁ = %{y:.4g}<extra></extra>"))
     values = np.concatenate([v for v in shown if v.size]) if any(v.size for v in shown) else np.zeros(1)

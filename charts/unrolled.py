@@ -322,7 +322,7 @@ def gradient_norms_over_time(log10_dL_dh, *, rho: float | None = None, past_floa
     if rho is not None and rho > 0 and np.isfinite(y[-1]):
         ref = y[-1] + (T - t) * math.log10(rho)
         shown.append(ref)
-        fig.add_trace(scatter(x=t, y=ref, mode="lines", name=f"ρ{sup('T−t')} from t = T (ρ = {rho:g})",
+        fig.add_trace(scatter(x=t, y=ref, mode="lines", name=f"ρ{sup('T−t')} from t = T (ρ = {rho:.2f})",
                               line=dict(color=PALETTE["vermillion"], dash="dash", width=LINE_WIDTH - 0.5),
                               hovertemplate="t = %{x}<br>reference: %{y:.3f}<extra></extra>"))
     layout(fig, title=title, x="time step t", y="log₁₀ ‖∂L/∂hₜ‖", yaxis=log10_axis(*shown))

@@ -27,7 +27,7 @@ def test_eigen_plane(kind, rho):
     ev = spectrum(16, rho, kind, 0.5)
     fig = eigen_plane(ev, rho=rho)
     assert_clean(fig)
-    assert names(fig) == ["unit circle |λ| = 1", f"circle |λ| = ρ = {rho:.3g}", "eigenvalues λᵢ"]
+    assert names(fig) == ["unit circle |λ| = 1", f"circle |λ| = ρ = {rho:.2f}", "eigenvalues λᵢ"]
     assert fig.layout.xaxis.title.text == "Re λ" and fig.layout.yaxis.title.text == "Im λ"
     assert fig.layout.xaxis.type == "linear" and fig.layout.yaxis.type == "linear"
     assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1  # circles look round
@@ -80,7 +80,7 @@ def test_power_norms_figure_rho3_K2000():
     lv = log10_power_norms(W, 2000)
     fig = power_norms_figure(lv, rho=3.0, sigma_max=singular_values(W)[0])
     assert_clean(fig)
-    assert names(fig)[0] == "‖Wₕₕᵏ‖₂" and names(fig)[1] == "ρᵏ (ρ = 3)"
+    assert names(fig)[0] == "‖Wₕₕᵏ‖₂" and names(fig)[1] == "ρᵏ (ρ = 3.00)"
     assert names(fig)[2].startswith("‖Wₕₕ‖₂ᵏ")
     assert fig.layout.xaxis.title.text == "power k"
     assert fig.layout.yaxis.title.text == "log₁₀ ‖Wₕₕᵏ‖₂" and fig.layout.yaxis.type == "linear"

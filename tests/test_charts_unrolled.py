@@ -178,7 +178,7 @@ def test_gradient_norms_over_time_with_reference():
     ln = log10_gradient_norms(rnn, X, Y)
     fig = gradient_norms_over_time(ln.log10_dL_dh, rho=3.0)
     assert_clean(fig)
-    assert names(fig) == [STRATEGIES["full"]["name"], "ρᵀ⁻ᵗ from t = T (ρ = 3)"]
+    assert names(fig) == [STRATEGIES["full"]["name"], "ρᵀ⁻ᵗ from t = T (ρ = 3.00)"]
     assert fig.data[0].line.dash == STRATEGIES["full"]["dash"]
     assert fig.data[1].line.dash == "dash"
     assert fig.layout.yaxis.title.text == "log₁₀ ‖∂L/∂hₜ‖"
