@@ -65,7 +65,9 @@ def moving_axes(specs: Sequence[dict], base: dict) -> tuple[dict, list[dict]]:
 
     Returns ({axis name: {"log10": whether it is an axis of log10 values with whole-number ticks}},
     [{axis name: [lo, hi]} per frame of ``specs``], in the axis's own units: log10 on a log axis). An
-    axis that shows the same extent in every frame is left out: the chart draws it the same way anyway.
+    axis that shows the same extent in every frame has no spans (the chart draws it the same way
+    anyway) and is marked {"still": True}: the browser may move points along it without Plotly
+    (ui/live_chart.py, drawLines), as its autorange would not change.
     """
     each: list[dict[str, list[float]]] = []
     for spec in specs:
@@ -79,11 +81,9 @@ def moving_axes(specs: Sequence[dict], base: dict) -> tuple[dict, list[dict]]:
         spans = [one.get(name) for one in each]
         if axis.get("visible") is False or any(s is None or not all(map(math.isfinite, s)) for s in spans):
             continue
-        if all(s == spans[0] for s in spans):
-            continue
-        moving[name] = dict(log10=axis.get("tickmode") == "linear" and axis.get("tick0") == 0
-                            and axis.get("type") != "log")
-    return moving, [{name: one[name] for name in moving} for one in each]
+        log10 = axis.get("tickmode") == "linear" and axis.get("tick0") == 0 and axis.get("type") != "log"
+        moving[name] = dict(log10=log10, still=True) if all(s == spans[0] for s in spans) else dict(log10=log10)
+    return moving, [{name: one[name] for name in moving if not moving[name].get("still")} for one in each]
 
 
 def _plain(o):

@@ -1,7 +1,8 @@
 """Drag and see, in Debian's Chromium: a real drag (mouse down, moves, up) on every in-chart slider.
 
-During the drag the chart is redrawn from its frames at least 10 times while no WebSocket message
-leaves the page (the browser does it alone); after the release the control's widget, the address and
+During the drag the chart is redrawn from its frames at least 10 times, each a new picture, while no
+WebSocket message leaves the page (the browser does it alone); a frame drawn by its lines alone is the
+picture Plotly draws of it; after the release the control's widget, the address and
 the share link hold the value the chart shows, and the watcher (tests/browser_support.py) saw no error.
 """
 
@@ -20,9 +21,12 @@ require_browser()
 pytestmark = pytest.mark.browser
 
 SCRUB = '[data-testid="bpttScrub"] input[type=range]'
+# Each redraw, what it drew: the frame's name and the chart's SVG as it then is (a redraw that left the
+# picture as it was does not count).
 WATCH_FRAMES_JS = """() => { window.__frames = [];
   const gd = document.querySelector('[data-testid=bpttScrub]').parentElement.querySelector('.bptt-plot');
-  new MutationObserver(() => window.__frames.push(gd.getAttribute('data-frame')))
+  new MutationObserver(() => window.__frames.push(gd.getAttribute('data-frame') + '|'
+                                                  + [...gd.querySelectorAll('svg.main-svg')].map((e) => e.innerHTML).join('')))
     .observe(gd, {attributes: true, attributeFilter: ['data-frame']}); }"""
 
 
@@ -85,5 +89,86 @@ def test_arrow_keys_on_the_chart_slider_set_the_control(browser, lab_server):
         assert slider_value(pg, "c") == pytest.approx(CONTROLS["c"].default + step)
         assert "c=" in pg.evaluate("location.search")
         assert not watcher.check("scalar/arrow key"), watcher.report()
+    finally:
+        context.close()
+
+
+# Draw frame i of the chart's first slider as a drag does (the slider's input event), then as Plotly.react
+# draws the same frame; return what each drew (every scatter trace's line vertices and marker positions,
+# in pixels, and the legend's texts), and whether the first was drawn outside Plotly.react (drawLines).
+LINES_AGAINST_PLOTLY_JS = """async (i) => {
+  const gd = document.querySelector('[data-testid=bpttScrub]').parentElement.querySelector('.bptt-plot');
+  const input = document.querySelector('[data-testid=bpttScrub] input[type=range]');
+  const numbers = (text) => (text.match(/-?[0-9.]+(e[-+]?[0-9]+)?/g) || []).map(Number);
+  const drawn = () => [...gd.querySelectorAll('g.trace.scatter')].map((g) => ({
+      index: g.__data__[0].trace.index,
+      lines: [...g.querySelectorAll('path.js-line')].map((p) =>
+          (p.getAttribute('d') || '').split(/(?=[ML])/).filter((c) => c).map((c) => numbers(c.slice(1)))),
+      points: [...g.querySelectorAll('g.points path.point')].map((p) => numbers(p.getAttribute('transform') || ''))}))
+    .sort((a, b) => a.index - b.index);
+  const legend = () => [...gd.querySelectorAll('g.legend text.legendtext')].map((t) => t.textContent);
+  const painted = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  input.value = String(i);
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  await painted();
+  const lines = gd.__lines !== null && gd.__lines !== undefined;
+  const ours = {traces: drawn(), legend: legend()};
+  const scrub = window.__bpttFrames[Object.keys(window.__bpttFrames).find((k) => window.__bpttFrames[k].scrubs
+      .some((s) => s.key === input.getAttribute('data-key')))].scrubs.find((s) => s.key === input.getAttribute('data-key'));
+  const frame = scrub.frames[i], base = gd.__base;
+  const data = base.data.map((b, j) => Object.assign({}, b, frame.data[j] || {}));
+  // As ui/live_chart.py's drawFrame lays it out: the axes the drag holds at the ranges drawn.
+  const layout = Object.assign({}, gd.layout, {datarevision: Math.random()});
+  for (const name of Object.keys(frame.spans || {})) {
+    layout[name] = Object.assign({}, layout[name], {range: gd._fullLayout[name].range.slice(), autorange: false});
+  }
+  await gd.__plotly.react(gd, data, layout, gd.__config);
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  return {lines, ours, plotly: {traces: drawn(), legend: legend()}, width: xa._length, height: ya._length};
+}"""
+
+MOVED_ALONE = [("unrolled", "Gradient over time"), ("eigenvalues", "Eigenvalues"), ("eigenvalues", "Singular values"),
+               ("eigenvalues", "Powers of Wₕₕ"), ("truncation", "Per-step gradients"),
+               ("scalar", "Recursion = sum"), ("gates", "Gradient over time")]
+
+
+@pytest.mark.parametrize("url_path, tab", MOVED_ALONE, ids=[f"{v}-{t}" for v, t in MOVED_ALONE])
+def test_frames_drawn_outside_plotly_are_plotlys_picture(browser, lab_server, url_path, tab):
+    """A frame that moves only lines and points is drawn outside Plotly.react (ui/live_chart.py, drawLines):
+    every vertex of a line Plotly draws of the same frame, inside the plot, is one of ours, every marker
+    is where Plotly puts it (to 0.06 px), and the legend reads the same."""
+    context = new_context(browser)
+    pg = new_page(context)
+    watcher = Watcher(pg, lab_server)
+    try:
+        open_page(pg, view_url(lab_server.url, url_path, {tab_param(url_path): tab}), charts=1)
+        slider = pg.locator(SCRUB).first
+        last, now = int(slider.get_attribute("max")), int(slider.input_value())
+        outside = 0
+        # Next to the value at rest (within the ranges drawn: drawn outside Plotly), then the far ends.
+        for i in sorted({min(max(now + d, 0), last) for d in (-2, -1, 1, 2)}) + [0, last]:
+            got = pg.evaluate(LINES_AGAINST_PLOTLY_JS, i)
+            if not got["lines"]:
+                continue    # drawn by Plotly.react itself
+            outside += 1
+            ours, theirs = got["ours"], got["plotly"]
+            assert ours["legend"] == theirs["legend"], (url_path, tab, i)
+            assert [t["index"] for t in ours["traces"]] == [t["index"] for t in theirs["traces"]]
+            for mine, plotly in zip(ours["traces"], theirs["traces"]):
+                assert len(mine["points"]) == len(plotly["points"]), (url_path, tab, i, mine["index"])
+                for p, q in zip(mine["points"], plotly["points"]):
+                    assert abs(p[0] - q[0]) <= 0.06 and abs(p[1] - q[1]) <= 0.06, (url_path, tab, i, p, q)
+                assert len(mine["lines"]) == len(plotly["lines"])
+                for line, their_line in zip(mine["lines"], plotly["lines"]):
+                    at = {}
+                    for x, y in line:
+                        at.setdefault(round(x, 1), []).append(y)
+                    for x, y in their_line:
+                        if not (1 < x < got["width"] - 1 and 1 < y < got["height"] - 1):
+                            continue    # where Plotly clips a line at the plot's edge
+                        near = [v for k in (round(x, 1), round(x - 0.1, 1), round(x + 0.1, 1)) for v in at.get(k, [])]
+                        assert near and min(abs(v - y) for v in near) <= 0.06, (url_path, tab, i, x, y, near[:3])
+        assert outside >= 2, f"{url_path}/{tab}: {outside} frames were drawn outside Plotly.react"
+        assert not watcher.check(f"{url_path}/{tab}/drawn outside Plotly"), watcher.report()
     finally:
         context.close()

@@ -48,7 +48,9 @@ def test_frames_carry_their_extent_on_the_axes_that_move():
     """The browser widens a moving axis to every frame drawn during a drag; it needs each frame's extent."""
     figs = [curve(k) for k in (-5.0, 3.0, 40.0)]
     frames, moving = frames_and_axes(figs)
-    assert moving == {"yaxis": {"log10": True}}  # t = 1 … T in every frame: x does not move
+    assert moving["yaxis"] == {"log10": True}
+    assert moving["xaxis"]["still"]    # t = 1 … T in every frame: x does not move
+    assert all("xaxis" not in frame["spans"] for frame in frames)
     for frame, top in zip(frames, (-5.0, 3.0, 40.0)):
         lo, hi = frame["spans"]["yaxis"]
         y = np.concatenate([np.asarray(t.y, dtype=float) for t in curve(top).data])
