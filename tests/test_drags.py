@@ -84,3 +84,21 @@ def test_a_heavy_model_gets_fewer_frames_and_says_so():
     assert len(drag.values) < MIN_FRAMES and f"{len(drag.values)} values of ρ" in note
     assert drags.lags_drag(heavy, ("identity",))[0] == ()
     assert "move the sidebar's ρ" in drags.lags_drag(heavy, ("identity",))[1]
+
+
+def test_two_drags_with_the_same_ident_do_not_share_frames():
+    """The frames are a resource shared by every view: the Jacobians view's lag curves once drew the unrolled
+    view's gradient curve (both named their frames by the model alone). The builder's name is in the key."""
+    import plotly.graph_objects as go
+
+    from ui.drag import Drag, drag_frames
+
+    def line(y):
+        return lambda v: go.Figure(go.Scatter(x=[0, 1], y=[v, y]))
+
+    model = Model(**{k: CONTROLS[k].default for k in SHARED})
+    first = drag_frames(Drag("rho", "ρ", model, line(1.0), (0.5, 1.0)), lambda f: f, ("test",))
+    second = drag_frames(Drag("rho", "ρ", model, (lambda w: lambda v: go.Figure(go.Scatter(x=[0, 1], y=[v, w])))(7.0),
+                               (0.5, 1.0)), lambda f: f, ("test",))
+    assert first.version != second.version
+    assert repr(first.frames) != repr(second.frames)

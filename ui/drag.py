@@ -3,7 +3,8 @@
 A view describes the drag (``Drag``): which control it sets, the chart's own function at any value of
 it, and the values to offer. ``drag_frames`` builds the chart at every value once per setting of the
 rest of the page (``st.cache_data``), styled like the chart on screen, and reduces each to a frame
-(``charts.frames``); ``ui.live_chart`` draws the frame under the pointer with ``Plotly.react``. When the
+(``charts.frames``); ``ui.live_chart`` draws the frame under the pointer (its lines and markers in place
+where nothing else moves, else with ``Plotly.react``). When the
 hand lets go, the value becomes the control's value (``set_values``): the sidebar's slider, the address,
 the share link and the rest of the page follow in one rerun, which finds its frames in the cache.
 """
@@ -30,7 +31,8 @@ DRAG_NOTE = " Drag the slider on the chart to redraw it as the value moves; the 
 @dataclass(frozen=True)
 class Drag:
     """A control dragged on a chart: ``build(v)`` is the chart at value ``v`` of control ``key`` (a pure
-    chart function over cached core data); ``ident`` names what else the chart depends on (the cache key);
+    chart function over cached core data); ``ident`` names what else the chart depends on (the cache key,
+    with the name of ``build``'s function);
     ``values`` the values offered, in order (``control_values``)."""
 
     key: str
@@ -80,10 +82,13 @@ def _frames(key: str, ident: tuple, values: tuple, look: tuple, _build, _style) 
 
 def drag_frames(drag: Drag, style, look: tuple) -> Scrub:
     """The slider with its frames and the axes they move."""
-    frames, moving = _frames(drag.key, drag.ident, drag.values, look, drag.build, style)
+    # The frames are shared by every session and view: the chart function that builds them is part of
+    # their name, so two drags whose idents happen to be equal (the same model, say) never share frames.
+    ident = (f"{drag.build.__module__}.{drag.build.__qualname__}",) + tuple(drag.ident)
+    frames, moving = _frames(drag.key, ident, drag.values, look, drag.build, style)
     current = value(drag.key)
     index = drag.values.index(current) if current in drag.values else 0
-    version = hashlib.sha1(repr((drag.key, drag.ident, drag.values, look)).encode()).hexdigest()[:12]
+    version = hashlib.sha1(repr((drag.key, ident, drag.values, look)).encode()).hexdigest()[:12]
     return Scrub(drag.key, drag.symbol, drag.values, tuple(label(drag.key, v) for v in drag.values), index, frames,
                  moving, version)
 

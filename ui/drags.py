@@ -63,7 +63,7 @@ def over_time_drag(model: Model) -> tuple[tuple[Drag, ...], dict, str]:
     rest = model._replace(rho=0.0).canonical()
     stack, past = gradient_over_rho(rest, rhos)
     rows = {rho: (stack[f], bool(past[f])) for f, rho in enumerate(rhos)}
-    drag = Drag("rho", "ρ", rest, lambda rho: over_time_chart(rows[rho][0], model._replace(rho=rho), rows[rho][1]),
+    drag = Drag("rho", "ρ", ("over time",) + rest, lambda rho: over_time_chart(rows[rho][0], model._replace(rho=rho), rows[rho][1]),
                 rhos)
     return (drag,), rows, DRAG_NOTE + _fewer(rhos, "ρ")
 
@@ -145,7 +145,7 @@ def lags_drag(model: Model, activations: tuple) -> tuple[tuple[Drag, ...], str]:
     grids = {act: lag_curves_over_rho(rest._replace(activation=act), rhos) for act in activations}
     at = {rho: f for f, rho in enumerate(rhos)}
     sigma1 = grids[activations[0]][1]
-    drag = Drag("rho", "ρ", rest, lambda rho: lags_chart({a: g[0][at[rho]] for a, g in grids.items()},
+    drag = Drag("rho", "ρ", ("lags", activations) + rest, lambda rho: lags_chart({a: g[0][at[rho]] for a, g in grids.items()},
                                                          float(sigma1[at[rho]])), rhos)
     return (drag,), DRAG_NOTE + _fewer(rhos, "ρ")
 
