@@ -128,7 +128,7 @@ LINES_AGAINST_PLOTLY_JS = """async (i) => {
 }"""
 
 MOVED_ALONE = [("unrolled", "Gradient over time"), ("eigenvalues", "Eigenvalues"), ("eigenvalues", "Singular values"),
-               ("eigenvalues", "Powers of Wₕₕ"), ("truncation", "Per-step gradients"),
+               ("eigenvalues", "Powers of Wₕₕ"), ("jacobians", "Against the lag"), ("truncation", "Per-step gradients"),
                ("scalar", "Recursion = sum"), ("gates", "Gradient over time")]
 
 
@@ -142,6 +142,7 @@ def test_frames_drawn_outside_plotly_are_plotlys_picture(browser, lab_server, ur
     watcher = Watcher(pg, lab_server)
     try:
         open_page(pg, view_url(lab_server.url, url_path, {tab_param(url_path): tab}), charts=1)
+        settle(pg)
         slider = pg.locator(SCRUB).first
         last, now = int(slider.get_attribute("max")), int(slider.input_value())
         outside = 0

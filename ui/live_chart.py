@@ -260,11 +260,24 @@ function drawLines(gd, scrub, frame) {
       const px = xa.c2p(xs[k]), py = ya.c2p(ys[k]);
       at.push(Number.isFinite(px) && Number.isFinite(py) ? [px, py] : null);
     }
-    const shown = at.filter((p) => p !== null);
-    if (modes.includes("markers")) {   // the markers Plotly drew are those of the drawn points with numbers
-      const bx = gd.data[j].x || base.data[j].x, by = gd.data[j].y || base.data[j].y;
-      const drawn = (k) => Number.isFinite(xa.c2p(bx[k])) && Number.isFinite(ya.c2p(by[k]));
-      if (points.length !== shown.length || by.length !== ys.length || at.some((p, k) => (p !== null) !== drawn(k))) return false;
+    let marked = null;   // the index of the point each drawn marker stands for
+    if (modes.includes("markers")) {
+      // Plotly draws a marker for every point with numbers (each element knows its point's index), or with
+      // maxdisplayed a choice among the points within the ranges drawn that depends only on how many
+      // there are: the frame keeps the drawn markers when it has numbers at the same points and, for a
+      // choice, every point before and after lies within the ranges.
+      const cd = gd.calcdata && gd.calcdata[j], num = (v) => typeof v === "number" && Number.isFinite(v);
+      if (t.cliponaxis === false || t._needsCull || !cd || cd.length !== at.length
+          || at.some((p, k) => (p !== null) !== (num(cd[k].x) && num(cd[k].y)))) return false;
+      if (t.marker.maxdisplayed) {
+        if (xa.type !== "linear" || ya.type !== "linear") return false;
+        const within = (a, v) => v >= Math.min(a.range[0], a.range[1]) && v <= Math.max(a.range[0], a.range[1]);
+        if (at.some((p, k) => p !== null && !(within(xa, xs[k]) && within(ya, ys[k]) && within(xa, cd[k].x)
+                                              && within(ya, cd[k].y)))) return false;
+      }
+      marked = [...points].map((el) => (el.__data__ || {}).i);
+      if (marked.some((k) => !Number.isInteger(k) || !at[k])) return false;
+      if (!t.marker.maxdisplayed && marked.length !== at.filter((p) => p !== null).length) return false;
     }
     let legend = null;
     if ("name" in patch) {
@@ -272,8 +285,7 @@ function drawLines(gd, scrub, frame) {
       if (t.showlegend && (legend === null || legend.childElementCount > 0 || /[<&]/.test(patch.name)
                            || [...legend.textContent].length !== [...String(patch.name)].length)) return false;
     }
-    moves.push({ path: lines ? path[0] : null, points: modes.includes("markers") ? points : null, at, shown,
-                 legend, name: patch.name });
+    moves.push({ path: lines ? path[0] : null, points, marked, at, legend, name: patch.name });
   }
   for (const m of moves) {
     if (m.path) {
@@ -288,8 +300,8 @@ function drawLines(gd, scrub, frame) {
       }
       m.path.setAttribute("d", parts.join(""));
     }
-    if (m.points) m.points.forEach((el, k) => el.setAttribute("transform", "translate(" + m.shown[k][0].toFixed(2) + ","
-                                                                  + m.shown[k][1].toFixed(2) + ")"));
+    if (m.marked) m.points.forEach((el, n) => el.setAttribute("transform", "translate(" + m.at[m.marked[n]][0].toFixed(2)
+                                                               + "," + m.at[m.marked[n]][1].toFixed(2) + ")"));
     if (m.legend && m.name !== undefined) m.legend.textContent = m.name;
   }
   return true;
