@@ -232,7 +232,7 @@ def main() -> int:
     if args.builds_only:
         return 0
     print("\n## Pointer move → chart repainted, in Chromium (1440×900)\n")
-    print("| chart | dragged | median (ms) | p95 (ms) | frames drawn | of them lines only | messages sent "
+    print("| chart | dragged | median (ms) | p95 (ms) | frames drawn | of them in place | messages sent "
           "| today: press → rerun drawn (ms, median) | target |\n|---|---|---:|---:|---:|---:|---:|---:|:---:|")
     browser_part({p for p in args.pages.split(",") if p} or None, args.moves, args.presses)
     return 0
