@@ -312,7 +312,7 @@ function drawFrame(gd, scrub, i) {
   const frame = scrub.frames[i];
   if (!base || !frame || !gd.__plotly) return;
   if (drawLines(gd, scrub, frame)) {
-    gd.__lines = [scrub, i];   // drawn outside Plotly: a redraw of Plotly's own (a resize) draws it again
+    gd.__lines = [scrub, i];   // drawn outside Plotly: a redraw of Plotly's own draws it again (__afterplot)
     gd.setAttribute("data-frame", scrub.key + ":" + i);
     return;
   }
@@ -375,6 +375,14 @@ export default function ({ parentElement, data, setTriggerValue }) {
     scrubRow(holder, gd, spec, setTriggerValue);
     gd.style.minHeight = "";
     holder.querySelector(":scope > p")?.remove();
+    if (!gd.__afterplot) {
+      // Plotly redraws from its own data (a legend click, a resize): a frame drawn in place is drawn again,
+      // or, where it no longer can be (a trace it moves was hidden), Plotly's drawing stands.
+      gd.__afterplot = () => {
+        if (gd.__lines && !drawLines(gd, gd.__lines[0], gd.__lines[0].frames[gd.__lines[1]])) gd.__lines = null;
+      };
+      gd.on("plotly_afterplot", gd.__afterplot);
+    }
     if (!gd.__resize) {
       // The column can change width without a window resize (sidebar folded, layout reflowed).
       let pending = false;
@@ -385,8 +393,7 @@ export default function ({ parentElement, data, setTriggerValue }) {
           pending = false;
           // A chart the page has just hidden or replaced (a tab switch) has nothing to resize.
           if (gd._fullLayout && gd.isConnected && gd.offsetParent !== null) {
-            Plotly.Plots.resize(gd).then(() => { if (gd.__lines) drawLines(gd, gd.__lines[0], gd.__lines[0].frames[gd.__lines[1]]); })
-              .catch(() => {});
+            Plotly.Plots.resize(gd).then(() => gd.__afterplot()).catch(() => {});
           }
         });
       });
