@@ -216,16 +216,49 @@ function widenAxes(gd, scrub, frame, layout) {
 // those alone, where a Plotly.react redraws the whole chart (10-12 ms of a two-line chart here, most of
 // a frame's budget). False for anything else, which Plotly.react draws.
 const MOVED = new Set(["x", "y", "name"]);
+const BARS_MOVED = new Set(["x", "y", "base"]);
+
+// Whether a frame's layout patch leaves the drawn layout as it is (a frame names the properties some
+// frame of the drag changes: most frames give them their drawn values, or null for one never drawn).
+function sameLayout(drawn, patch) {
+  return Object.entries(patch || {}).every(([key, value]) => value === null
+    ? drawn[key] === undefined || drawn[key] === null || (Array.isArray(drawn[key]) && drawn[key].length === 0)
+    : JSON.stringify(value) === JSON.stringify(drawn[key]));
+}
+
+// Vertical bars at the positions drawn, with new heights and bases: each bar's rectangle keeps its drawn
+// sides and gets its new top and bottom, ya.c2p(base) and ya.c2p(base + y), as Plotly draws it. Null
+// where Plotly could draw the frame otherwise (bars that move sideways, vanish or carry text or edges).
+function barMoves(gd, t, g, patch, baseTrace, ya) {
+  const cd = gd.calcdata && gd.calcdata[t.index];
+  if (!cd || !Object.keys(patch).every((k) => BARS_MOVED.has(k)) || t.orientation !== "v" || t.visible !== true
+      || (t.text !== undefined && t.text !== "") || (t.marker.line && t.marker.line.width) || ya.type !== "linear") return null;
+  const xs = patch.x || baseTrace.x, ys = patch.y || baseTrace.y, bs = "base" in patch ? patch.base : baseTrace.base;
+  const points = [...g.querySelectorAll("g.point")];
+  if (!xs || !ys || xs.length !== cd.length || ys.length !== cd.length || points.length !== cd.length) return null;
+  const moves = [];
+  for (let n = 0; n < points.length; n++) {
+    const d = points[n].__data__, k = d && d.i, path = points[n].querySelector("path");
+    const b = Array.isArray(bs) || ArrayBuffer.isView(bs) ? bs[k] : (bs === undefined || bs === null ? 0 : bs);
+    if (!Number.isInteger(k) || !path || xs[k] !== d.p || !Number.isFinite(ys[k]) || ys[k] === 0 || !Number.isFinite(b)) return null;
+    const sides = /^M([-0-9.e]+),[-0-9.e]+V[-0-9.e]+H([-0-9.e]+)V/.exec(path.getAttribute("d") || "");
+    if (!sides) return null;
+    const y0 = ya.c2p(b), y1 = ya.c2p(b + ys[k]);
+    if (!Number.isFinite(y0) || !Number.isFinite(y1)) return null;
+    moves.push([path, "M" + sides[1] + "," + y0.toFixed(2) + "V" + y1.toFixed(2) + "H" + sides[2] + "V" + y0.toFixed(2) + "Z"]);
+  }
+  return moves;
+}
 
 function drawLines(gd, scrub, frame) {
   const base = gd.__base, full = gd._fullData, fl = gd._fullLayout;
-  if (!full || !fl || frame.data.length !== base.data.length || Object.keys(frame.layout || {}).length) return false;
+  if (!full || !fl || frame.data.length !== base.data.length || !sameLayout(gd.layout || {}, frame.layout)) return false;
   for (const [name, span] of Object.entries(frame.spans || {})) {
     const r = fl[name] && fl[name].range;
     if (!r || span[0] < Math.min(r[0], r[1]) || span[1] > Math.max(r[0], r[1])) return false;
   }
   const groups = new Map(), legends = new Map();
-  for (const g of gd.querySelectorAll("g.trace.scatter")) {
+  for (const g of gd.querySelectorAll("g.trace.scatter, g.trace.bars")) {
     const cd = g.__data__;
     if (cd && cd[0] && cd[0].trace) groups.set(cd[0].trace.index, g);
   }
@@ -238,6 +271,14 @@ function drawLines(gd, scrub, frame) {
     const patch = frame.data[j] || {}, keys = Object.keys(patch);
     if (keys.length === 0) continue;
     const t = full[j], g = groups.get(j);
+    if (t && g && t.type === "bar") {
+      const ya = fl[t.yaxis.replace("y", "yaxis")], bars = ya && barMoves(gd, t, g, patch, base.data[j], ya);
+      if (!bars || !("y" in patch || "base" in patch) || !(t.yaxis.replace("y", "yaxis") in (frame.spans || {})
+                                                            || ((scrub.axes || {})[t.yaxis.replace("y", "yaxis")] || {}).still
+                                                            || ya.autorange === false)) return false;
+      moves.push({ bars });
+      continue;
+    }
     if (!t || !g || !keys.every((k) => MOVED.has(k)) || t.type !== "scatter" || t.visible !== true) return false;
     const modes = t.mode.split("+");
     if (!modes.every((m) => m === "lines" || m === "markers") || (t.fill && t.fill !== "none")
@@ -288,6 +329,7 @@ function drawLines(gd, scrub, frame) {
     moves.push({ path: lines ? path[0] : null, points, marked, at, legend, name: patch.name });
   }
   for (const m of moves) {
+    if (m.bars) m.bars.forEach(([path, d]) => path.setAttribute("d", d));
     if (m.path) {
       const parts = [];
       let pen = false;
