@@ -86,16 +86,17 @@ def _power(x: float) -> str:
 
 
 def _ranked(values: dict, what: str) -> str:
-    """'RNN 10^-2.1, GRU 10^-0.3, LSTM 10^-5.0: the GRU's is the largest, 4.7 orders of magnitude above the LSTM's'."""
+    """'RNN 10^-2.1, GRU 10^-0.3, LSTM 10^-5.0: the GRU's is the largest, 4.7 orders of magnitude above the LSTM's'.
+    The gap is that of the exponents as shown (a reader who subtracts them finds the same number)."""
     finite = {n: float(v) for n, v in values.items() if np.isfinite(v)}
     if not finite:
         return f"No cell has a finite {what}."
     parts = ", ".join(f"{n} {_power(v)}" for n, v in finite.items())
     best, worst = max(finite, key=finite.get), min(finite, key=finite.get)
-    if finite[best] - finite[worst] < 0.05:
+    gap = round(round(finite[best], 1) - round(finite[worst], 1), 1)
+    if gap < 0.05:
         return f"{parts}: about the same for every cell."
-    return (f"{parts}: the **{best}**'s is the largest, {finite[best] - finite[worst]:.1f} orders of magnitude above "
-            f"the {worst}'s.")
+    return f"{parts}: the **{best}**'s is the largest, {gap:.1f} orders of magnitude above the {worst}'s."
 
 
 def cells_sentence(log10_dL_dh: dict) -> str:

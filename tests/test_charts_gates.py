@@ -46,3 +46,12 @@ def test_gate_heatmap_and_sentence():
     assert fig.data[0].zmin == 0.0 and fig.data[0].zmax == 1.0
     assert gate_sentence(F, gate="Fₜ", cell="LSTM") == (
         "Fₜ of the LSTM averages 0.623 over every step and unit; 50 % of its values are above 0.9 and 25 % below 0.1.")
+
+
+def test_the_gap_is_the_shown_exponents_gap():
+    """0.06 and −0.37 show as 10^0.1 and 10^−0.4: the sentence says 0.5 orders apart, as a reader subtracts."""
+    from charts.gates import _ranked
+
+    text = _ranked({"RNN": 0.06, "LSTM": -0.37}, "change")
+    assert "$10^{0.1}$" in text and "$10^{-0.4}$" in text
+    assert "0.5 orders of magnitude above the LSTM's" in text
