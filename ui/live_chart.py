@@ -9,8 +9,8 @@ and the figure travels as its data: a small ``st.components.v2`` module hands ea
 A chart with ``scrubs`` also carries a slider above it for each dragged parameter (an ``<input
 type=range>``: pointer and arrow keys) and one frame per value the slider offers (``charts.frames``).
 Moving it redraws the chart from the frame under the pointer, at most once per animation frame, with
-no message to the server: a frame that moves only lines by their paths alone (``drawLines``), any
-other with ``Plotly.react``; letting go (or a key press) sends the value once, as
+no message to the server: a frame that moves only lines, markers and bars in place, through the drawn
+axes (``drawLines``), any other with ``Plotly.react``; letting go (or a key press) sends the value once, as
 the trigger ``scrubbed``, whose callback sets the control before the rerun (``ui.drag``).
 
 plotly.js is the copy inside the ``plotly`` package (the one ``fig.to_html`` embeds, so the live
@@ -208,13 +208,14 @@ function widenAxes(gd, scrub, frame, layout) {
   }
 }
 
-// A frame that moves nothing but lines and points: it changes only the x and y of scatter traces drawn
-// as straight lines and/or markers (no text, fill or error bars), and their legend names (plain text,
-// as long as the drawn one), nothing of the layout, and every point lies within the ranges drawn. Its
-// traces are redrawn as Plotly draws them, through the points mapped by the drawn axes (c2p): a line's
-// SVG path (broken at gaps), a marker's position, a legend entry's text. 0.1-0.3 ms and a repaint of
-// those alone, where a Plotly.react redraws the whole chart (10-12 ms of a two-line chart here, most of
-// a frame's budget). False for anything else, which Plotly.react draws.
+// A frame that moves nothing but lines, points and bars: it changes only the x and y of scatter traces
+// drawn as straight lines and/or markers (no text, fill or error bars) and their legend names (plain
+// text, as long as the drawn one), or the heights and bases of vertical bars that keep their places,
+// nothing of the layout, and every point lies within the ranges drawn. Its traces are redrawn as Plotly
+// draws them, through the points mapped by the drawn axes (c2p): a line's SVG path (broken at gaps), a
+// marker's position, a bar's rectangle, a legend entry's text. 0.1-0.3 ms and a repaint of those alone,
+// where a Plotly.react redraws the whole chart (10-12 ms of a two-line chart here, most of a frame's
+// budget). False for anything else, which Plotly.react draws.
 const MOVED = new Set(["x", "y", "name"]);
 const BARS_MOVED = new Set(["x", "y", "base"]);
 
