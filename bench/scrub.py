@@ -204,7 +204,7 @@ def build_part() -> list[dict]:
             t1 = time.perf_counter()
             frames = 0
             for d in built:
-                drag_module._frames(d.key, d.ident, d.values, (False, False), d.build, lambda f: f)
+                drag_module.frames_of(d, lambda f: f, (False, False))
                 frames += len(d.values)
             t2 = time.perf_counter()
             rows.append(dict(setting=setting, chart=name, grid=(t1 - t0) * 1e3, frames_s=t2 - t0, n=frames,

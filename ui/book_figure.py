@@ -113,10 +113,10 @@ def figure_drags(shown: FigureText, rows: dict, tau: int, pi: float, seed: int) 
     by_tau = {t: regular[cut.index(min(t, n))] for t in taus}
     # The τ frames hold the randomized row as drawn: the book's own draw does not depend on the seed.
     drawn = None if shown.book else (pi, seed)
-    drags = [Drag("tau", "τ", ("figure", shown, drawn), lambda t: figure_chart(
+    drags = [Drag("tau", "τ", (shown, drawn), lambda t: figure_chart(
         shown, dict(rows, chunked=by_tau[t]), t, pi), taus)]
     if pis:
         by_pi = dict(zip(pis, randomized))
-        drags.append(Drag("pi", "π", ("figure", shown, tau, seed), lambda p: figure_chart(
+        drags.append(Drag("pi", "π", (shown, tau, seed), lambda p: figure_chart(
             shown, dict(rows, randomized=by_pi[p]), tau, p), pis))
     return tuple(drags)

@@ -80,12 +80,22 @@ def _frames(key: str, ident: tuple, values: tuple, look: tuple, _build, _style) 
     return frames_and_axes(frames)
 
 
+def frames_name(drag: Drag) -> tuple:
+    """What names a drag's frames in the cache every session and view shares: the chart function that
+    builds them with ``ident``, so two drags whose idents happen to be equal (the same model, say) never
+    share frames."""
+    return (f"{drag.build.__module__}.{drag.build.__qualname__}",) + tuple(drag.ident)
+
+
+def frames_of(drag: Drag, style, look: tuple) -> tuple[list, dict]:
+    """(the frames of ``drag`` styled by ``style``, the axes they move), built once per name and look."""
+    return _frames(drag.key, frames_name(drag), drag.values, look, drag.build, style)
+
+
 def drag_frames(drag: Drag, style, look: tuple) -> Scrub:
     """The slider with its frames and the axes they move."""
-    # The frames are shared by every session and view: the chart function that builds them is part of
-    # their name, so two drags whose idents happen to be equal (the same model, say) never share frames.
-    ident = (f"{drag.build.__module__}.{drag.build.__qualname__}",) + tuple(drag.ident)
-    frames, moving = _frames(drag.key, ident, drag.values, look, drag.build, style)
+    ident = frames_name(drag)
+    frames, moving = frames_of(drag, style, look)
     current = value(drag.key)
     index = drag.values.index(current) if current in drag.values else 0
     version = hashlib.sha1(repr((drag.key, ident, drag.values, look)).encode()).hexdigest()[:12]

@@ -46,7 +46,7 @@ def graph_drag(model: Model) -> tuple[Drag, ...]:
     rhos = control_values("rho")
     rest = model._replace(rho=0.0, T=3).canonical()  # the graph is T = 3 whatever the sidebar's T: one grid for all
     at = dict(zip(rhos, graph_gradients_over_rho(rest, rhos)))
-    return (Drag("rho", "ρ", ("graph",) + rest, lambda rho: unrolled_graph(at[rho], activation=model.activation), rhos),)
+    return (Drag("rho", "ρ", rest, lambda rho: unrolled_graph(at[rho], activation=model.activation), rhos),)
 
 
 def over_time_chart(norms, model: Model, past_float64: bool):
@@ -63,7 +63,7 @@ def over_time_drag(model: Model) -> tuple[tuple[Drag, ...], dict, str]:
     rest = model._replace(rho=0.0).canonical()
     stack, past = gradient_over_rho(rest, rhos)
     rows = {rho: (stack[f], bool(past[f])) for f, rho in enumerate(rhos)}
-    drag = Drag("rho", "ρ", ("over time",) + rest, lambda rho: over_time_chart(rows[rho][0], model._replace(rho=rho), rows[rho][1]),
+    drag = Drag("rho", "ρ", rest, lambda rho: over_time_chart(rows[rho][0], model._replace(rho=rho), rows[rho][1]),
                 rhos)
     return (drag,), rows, DRAG_NOTE + _fewer(rhos, "ρ")
 
@@ -102,7 +102,7 @@ def powers_drag(model: Model, K: int) -> tuple[tuple[Drag, ...], str]:
     curves = power_norms_over_rho(key, K, rhos)
     sv = singular_values_over_rho(key, rhos)
     at = {rho: f for f, rho in enumerate(rhos)}
-    drag = Drag("rho", "ρ", ("powers", K) + key,
+    drag = Drag("rho", "ρ", (K,) + key,
                 lambda rho: power_norms_figure(curves[at[rho]], rho=rho, sigma_max=float(sv[at[rho], 0])), rhos)
     return (drag,), DRAG_NOTE + _fewer(rhos, "ρ")
 
@@ -145,7 +145,7 @@ def lags_drag(model: Model, activations: tuple) -> tuple[tuple[Drag, ...], str]:
     grids = {act: lag_curves_over_rho(rest._replace(activation=act), rhos) for act in activations}
     at = {rho: f for f, rho in enumerate(rhos)}
     sigma1 = grids[activations[0]][1]
-    drag = Drag("rho", "ρ", ("lags", activations) + rest, lambda rho: lags_chart({a: g[0][at[rho]] for a, g in grids.items()},
+    drag = Drag("rho", "ρ", (activations,) + rest, lambda rho: lags_chart({a: g[0][at[rho]] for a, g in grids.items()},
                                                          float(sigma1[at[rho]])), rhos)
     return (drag,), DRAG_NOTE + _fewer(rhos, "ρ")
 
@@ -196,5 +196,5 @@ def recursion_drag(T: int, c_noise: float, seed: int) -> tuple[tuple[Drag, ...],
     cs = control_values("c", max_frames=recursion_frames(T))
     checks = scalar_checks_over(T, cs, c_noise, seed)
     at = {c: f for f, c in enumerate(cs)}
-    return ((Drag("c", "c", ("recursion", T, c_noise, seed), lambda c: recursion_vs_terms(checks[at[c]]), cs),),
+    return ((Drag("c", "c", (T, c_noise, seed), lambda c: recursion_vs_terms(checks[at[c]]), cs),),
             DRAG_NOTE + _fewer(cs, "c"))
