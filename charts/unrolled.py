@@ -4,12 +4,10 @@ sum, and each step's share of ∂L/∂W_hh."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import sample_colorscale
 
 from .style import (DETAIL, FONT_SIZE, LINE_WIDTH, PALETTE, STRATEGIES, bar, finite_xy, house_layout, layout,
                     log10_axis, new_figure, note, scatter, sub, sup)
@@ -27,7 +25,6 @@ _SYMBOL = {"x": "x", "h": "h", "o": "o", "l": "l", "y": "y"}
 _PARAM = {"W_hx": "W<sub>hx</sub>", "W_hh": "W<sub>hh</sub>", "W_qh": "W<sub>qh</sub>"}
 
 
-EDGE_LEVELS = 8          # distinct arrow widths (one line trace each)
 EDGE_FONT = FONT_SIZE - 3  # px: the numbers on the edges (PRESENT_DATA_FONT when projected)
 # The numbers on the edges along which the gradient flows back through the steps (h → φ → h, h → ×,
 # o → l → L), and those on the edges into the parameters, the inputs and out of ×: a projected graph
@@ -39,18 +36,25 @@ STANDOFF_PX = 22.0       # gap left between an arrow's ends and the boxes it joi
 PX_PER_UNIT = (70.0, 60.0)
 
 
-def _level_index(f: float) -> int:
-    """The width level (0 … EDGE_LEVELS − 1) of an edge whose gradient sits at ``f`` ∈ [0, 1] of the range."""
-    return min(EDGE_LEVELS - 1, int(f * EDGE_LEVELS))
+def _edge_styles(fs) -> list[tuple[float, str]]:
+    """(line width, colour) of each edge whose gradient sits at ``f`` ∈ [0, 1] of the graph's range (log
+    scale); None: an edge that takes no gradient (thin grey)."""
+    colours = _colours([0.0 if f is None else f for f in fs])
+    return [(1.0, PALETTE["grey"]) if f is None else (round(EDGE_WIDTH[0] + f * (EDGE_WIDTH[1] - EDGE_WIDTH[0]), 2), c)
+            for f, c in zip(fs, colours)]
 
 
-@functools.lru_cache(maxsize=None)
-def _edge_style(k: int | None) -> tuple[float, str]:
-    """(line width, colour) of width level ``k``; None: an edge that takes no gradient (thin grey)."""
-    if k is None:
-        return 1.0, PALETTE["grey"]
-    f = (k + 0.5) / EDGE_LEVELS
-    return EDGE_WIDTH[0] + f * (EDGE_WIDTH[1] - EDGE_WIDTH[0]), sample_colorscale(COLORSCALE, [f])[0]
+_STOPS = np.array([s for s, _ in COLORSCALE])
+_RGB = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in COLORSCALE], dtype=float)
+
+
+def _colours(fs) -> list[str]:
+    """COLORSCALE at each ``f`` ∈ [0, 1] (linear in RGB between its stops, as Plotly's colour scales),
+    as '#rrggbb': whole numbers, the colour the browser draws, so that a frame drawn in place
+    (ui/live_chart.py) sets exactly the colour Plotly would."""
+    f = np.clip(np.asarray(fs, dtype=float), 0.0, 1.0)
+    rgb = np.rint(np.stack([np.interp(f, _STOPS, _RGB[:, c]) for c in range(3)], axis=-1)).astype(int)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb]
 
 
 def _shortened(x0: float, y0: float, x1: float, y1: float):
@@ -196,53 +200,46 @@ def unrolled_graph(graph, *, activation: str = "identity",
         return (math.log10(n) - lo) / (hi - lo)
 
     traces = []
-    # Edges are drawn as line traces, one per width level, and their heads as one marker trace:
-    # 33 layout annotations with arrowheads took Chromium 35 ms of a 53 ms redraw, traces a few.
-    segments = {}  # level index (None: no gradient) → (xs, ys) with None between segments
+    # Each edge is a line trace of its own and its head a point of one marker trace (33 layout annotations
+    # with arrowheads took Chromium 35 ms of a 53 ms redraw, traces a few): a frame of the ρ drag then
+    # changes each edge's width and colour and each head's size and colour, which the browser sets in
+    # place (ui/live_chart.py), where edges grouped by width would move between traces.
     heads = dict(x=[], y=[], angle=[], size=[], color=[])
-    numbers = {False: ([], [], [], [], [], []), True: ([], [], [], [], [], [])}  # detail? → x, y, c, hover, label, pos
-    for src, dst, n, message in drawn:
+    numbers = {False: ([], [], [], [], [], []), True: ([], [], [], [], [], [])}  # detail? → x, y, f, hover, label, pos
+    fs = [None if n is None else level(n) for _, _, n, _ in drawn]
+    for (src, dst, n, message), f, (width, colour) in zip(drawn, fs, _edge_styles(fs)):
         (x0, y0), (x1, y1) = pos[src], pos[dst]
         (sx, sy), (ex, ey), angle = _shortened(x0, y0, x1, y1)
-        k = None if n is None else _level_index(level(n))
-        xs, ys = segments.setdefault(k, ([], []))
-        xs += [sx, ex, None]
-        ys += [sy, ey, None]
-        width, colour = _edge_style(k)
+        traces.append(scatter(x=[sx, ex], y=[sy, ey], mode="lines", line=dict(width=width, color=colour),
+                              hoverinfo="skip", showlegend=False, name="edge"))
         heads["x"].append(ex)
         heads["y"].append(ey)
         heads["angle"].append(angle)
-        heads["size"].append(7.0 + 1.6 * width)
+        heads["size"].append(round(7.0 + 1.6 * width, 2))
         heads["color"].append(colour)
         if n is None:
             continue
-        f = level(n)
         x, y, where = _number_spot(src, dst, x0, y0, x1, y1)
-        number_x, number_y, number_c, number_text, number_label, number_pos = numbers[_detail(src)]
+        number_x, number_y, number_f, number_text, number_label, number_pos = numbers[_detail(src)]
         number_x.append(x)
         number_y.append(y)
-        number_c.append(lo + f * (hi - lo))
+        number_f.append(f)
         number_label.append(_short(n))
         number_pos.append(where)
         number_text.append(f"{_html(src.split('@')[0])} → {_html(dst)}<br>gradient flowing back: {message}"
-                        f"<br>‖·‖ = {_fmt(n)}")
-    for k in sorted(segments, key=lambda k: -1 if k is None else k):
-        width, colour = _edge_style(k)
-        xs, ys = segments[k]
-        traces.append(scatter(x=xs, y=ys, mode="lines", line=dict(width=width, color=colour),
-                              hoverinfo="skip", showlegend=False, name="edge"))
+                           f"<br>‖·‖ = {_fmt(n)}")
     traces.append(scatter(x=heads["x"], y=heads["y"], mode="markers", hoverinfo="skip", showlegend=False,
                           name="arrowhead",
                           marker=dict(symbol="triangle-up", angle=heads["angle"], size=heads["size"],
                                       color=heads["color"], line=dict(width=0))))
-    for detail, (number_x, number_y, number_c, number_text, number_label, number_pos) in numbers.items():
+    for detail, (number_x, number_y, number_f, number_text, number_label, number_pos) in numbers.items():
         traces.append(scatter(
             x=number_x, y=number_y, mode="markers+text", name=NUMBERS[detail],
             text=number_label, textposition=number_pos, textfont=dict(size=EDGE_FONT, color=PALETTE["black"]),
-            # No colour bar: the number beside each edge already gives its size, and drawing the bar
-            # (its own axis, ticks and a margin push) cost 18 ms of the graph's 60 ms redraw in Chromium.
-            marker=dict(size=9, symbol="diamond", color=number_c, colorscale=COLORSCALE, cmin=lo, cmax=hi,
-                        showscale=False, line=dict(width=0.5, color=PALETTE["black"])),
+            # Each marker in its edge's colour, no colour bar: the number beside each edge already gives its
+            # size (and drawing the bar, its own axis, ticks and a margin push, cost 18 ms of the graph's 60
+            # ms redraw in Chromium).
+            marker=dict(size=9, symbol="diamond", color=_colours(number_f), line=dict(width=0.5, color=PALETTE["black"])),
             hovertext=number_text, hoverinfo="text", showlegend=not detail, **(dict(meta=DETAIL) if detail else {})))
 
     op_label = "+" if activation == "identity" else "φ"

@@ -69,9 +69,9 @@ def test_graph_has_every_node_and_edge(activation, rho):
     ops = list(by_name["Operators"].text)
     assert ops.count("×") == 3 and ops.count("+" if activation == "identity" else "φ") == 3
     # One arrow per drawn edge: the core's 30, with h_t → o_t and W_qh → o_t through "×" (+3), each a
-    # segment of a line trace (one per width level) and a head in the arrowhead trace.
+    # line trace of its own (a frame of the ρ drag restyles it in place) and a head in the arrowhead trace.
     lines = [t for t in fig.data if t.name == "edge"]
-    assert sum(sum(v is None for v in t.x) for t in lines) == 33
+    assert len(lines) == 33 and all(len(t.x) == len(t.y) == 2 for t in lines)
     assert len(by_name["arrowhead"].x) == 33 and not fig.layout.annotations
     # Every edge with a gradient has a midpoint marker whose hover text gives the number: those along
     # the steps in one trace, those into parameters and inputs (left out when projected) in another.
@@ -81,7 +81,7 @@ def test_graph_has_every_node_and_edge(activation, rho):
     texts = list(along.text) + list(detail.text)
     for numbers in (along, detail):
         assert all("‖·‖ =" in h for h in numbers.hovertext)
-        assert numbers.marker.showscale is False  # the numbers beside the edges are the scale
+        assert numbers.marker.colorscale is None  # explicit colours, no colour bar: the numbers are the scale
     assert all(texts)
     # Widths grow with the gradient: the widest line carries the largest number.
     widths = [t.line.width for t in lines]
@@ -89,9 +89,15 @@ def test_graph_has_every_node_and_edge(activation, rho):
     widest = max(lines, key=lambda t: t.line.width)
     biggest = int(np.argmax([float(v) for v in texts]))
     xs, ys = list(along.x) + list(detail.x), list(along.y) + list(detail.y)
-    on_widest = [on_segment((xs[biggest], ys[biggest]), (x0, y0), (x1, y1)) for x0, y0, x1, y1 in
-                 zip(widest.x[0::3], widest.y[0::3], widest.x[1::3], widest.y[1::3])]
-    assert any(on_widest), "the widest line is not the largest gradient's"
+    assert on_segment((xs[biggest], ys[biggest]), (widest.x[0], widest.y[0]), (widest.x[1], widest.y[1])), \
+        "the widest line is not the largest gradient's"
+    # Each arrow's head, and the marker of its number, in the arrow's colour.
+    heads = by_name["arrowhead"]
+    assert list(heads.marker.color) == [t.line.color for t in lines]
+    colours = list(along.marker.color) + list(detail.marker.color)
+    for x, y, colour in zip(xs, ys, colours):
+        (edge,) = [t for t in lines if on_segment((x, y), (t.x[0], t.y[0]), (t.x[1], t.y[1]))]
+        assert edge.line.color == colour
     assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
 
 
