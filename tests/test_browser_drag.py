@@ -94,49 +94,71 @@ def test_arrow_keys_on_the_chart_slider_set_the_control(browser, lab_server):
 
 
 # Draw frame i of the chart's first slider as a drag does (the slider's input event), then as Plotly.react
-# draws the same frame; return what each drew (every scatter trace's line vertices and marker positions,
-# in pixels, and the legend's texts), and whether the first was drawn outside Plotly.react (drawLines).
+# draws the same frame; return what each drew (every scatter trace's line vertices and style, its markers'
+# positions, paths and fills and its texts, the bars' corners, the shapes' paths, styles and clips, in
+# pixels, and the legend's texts and marker fills), and whether the first was drawn outside Plotly.react
+# (drawLines).
 LINES_AGAINST_PLOTLY_JS = """async (i) => {
   const gd = document.querySelector('[data-testid=bpttScrub]').parentElement.querySelector('.bptt-plot');
   const input = document.querySelector('[data-testid=bpttScrub] input[type=range]');
   const numbers = (text) => (text.match(/-?[0-9.]+(e[-+]?[0-9]+)?/g) || []).map(Number);
+  const style = (el, keys) => keys.map((k) => el.style.getPropertyValue(k)).join(';');
   const drawn = () => [...gd.querySelectorAll('g.trace.scatter')].map((g) => ({
       index: g.__data__[0].trace.index,
       lines: [...g.querySelectorAll('path.js-line')].map((p) =>
           (p.getAttribute('d') || '').split(/(?=[ML])/).filter((c) => c).map((c) => numbers(c.slice(1)))),
-      points: [...g.querySelectorAll('g.points path.point')].map((p) => numbers(p.getAttribute('transform') || ''))}))
+      looks: [...g.querySelectorAll('path.js-line')].map((p) => style(p, ['stroke', 'stroke-opacity', 'stroke-width'])),
+      points: [...g.querySelectorAll('g.points path.point')].map((p) => numbers(p.getAttribute('transform') || '')),
+      paths: [...g.querySelectorAll('g.points path.point')].map((p) => numbers(p.getAttribute('d') || '')),
+      fills: [...g.querySelectorAll('g.points path.point')].map((p) => style(p, ['fill', 'fill-opacity'])),
+      texts: [...g.querySelectorAll('g.textpoint text')].map((t) => t.textContent + '@' + t.getAttribute('x') + ','
+                                                               + t.getAttribute('y'))}))
     .concat([...gd.querySelectorAll('g.trace.bars')].map((g) => ({
-      index: g.__data__[0].trace.index, lines: [],
+      index: g.__data__[0].trace.index, lines: [], looks: [], paths: [], fills: [], texts: [],
       points: [...g.querySelectorAll('g.point path')].map((p) => numbers(p.getAttribute('d') || ''))})))
     .sort((a, b) => a.index - b.index);
-  const legend = () => [...gd.querySelectorAll('g.legend text.legendtext')].map((t) => t.textContent);
+  const shapes = () => [...gd.querySelectorAll('g.shape-group')].map((g) => ({
+      clip: g.getAttribute('clip-path'), d: numbers(g.querySelector('path').getAttribute('d') || ''),
+      look: g.querySelector('path').getAttribute('style')}));
+  const legend = () => [...gd.querySelectorAll('g.legend g.traces')].map((g) => g.querySelector('text.legendtext').textContent
+      + '|' + [...g.querySelectorAll('path.scatterpts')].map((p) => style(p, ['fill', 'fill-opacity'])).join(','));
+  const picture = () => ({traces: drawn(), shapes: shapes(), legend: legend()});
   const painted = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
   input.value = String(i);
   input.dispatchEvent(new Event('input', {bubbles: true}));
   await painted();
   const lines = gd.__lines !== null && gd.__lines !== undefined;
-  const ours = {traces: drawn(), legend: legend()};
+  const ours = picture();
   await gd.__plotly.redraw(gd);             // Plotly's own redraw (as a resize or a legend click makes one)
   await painted();
-  const again = {traces: drawn(), legend: legend()};
+  const again = picture();
   const scrub = window.__bpttFrames[Object.keys(window.__bpttFrames).find((k) => window.__bpttFrames[k].scrubs
       .some((s) => s.key === input.getAttribute('data-key')))].scrubs.find((s) => s.key === input.getAttribute('data-key'));
   const frame = scrub.frames[i], base = gd.__base;
   const data = base.data.map((b, j) => Object.assign({}, b, frame.data[j] || {}));
-  // As ui/live_chart.py's drawFrame lays it out: the axes the drag holds at the ranges drawn.
+  // As ui/live_chart.py's drawFrame lays it out: the frame's layout, the axes the drag holds at the ranges drawn.
   const layout = Object.assign({}, gd.layout, {datarevision: Math.random()});
+  for (const [key, value] of Object.entries(frame.layout || {})) {
+    if (value === null) delete layout[key];
+    else layout[key] = value;
+  }
   for (const name of Object.keys(frame.spans || {})) {
     layout[name] = Object.assign({}, layout[name], {range: gd._fullLayout[name].range.slice(), autorange: false});
   }
   gd.__lines = null;                        // as ui/live_chart.py's drawFrame before its Plotly.react
   await gd.__plotly.react(gd, data, layout, gd.__config);
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-  return {lines, ours, again, plotly: {traces: drawn(), legend: legend()}, width: xa._length, height: ya._length};
+  return {lines, ours, again, plotly: picture(), width: xa._length, height: ya._length};
 }"""
 
-MOVED_ALONE = [("unrolled", "Gradient over time"), ("eigenvalues", "Eigenvalues"), ("eigenvalues", "Singular values"),
-               ("eigenvalues", "Powers of Wₕₕ"), ("jacobians", "Against the lag"), ("truncation", "Per-step gradients"),
-               ("scalar", "Terms"), ("scalar", "Recursion = sum"), ("gates", "Gradient over time")]
+MOVED_ALONE = [("unrolled", "Graph (T = 3)"), ("unrolled", "Gradient over time"), ("eigenvalues", "Eigenvalues"),
+               ("eigenvalues", "Singular values"), ("eigenvalues", "Powers of Wₕₕ"), ("jacobians", "Against the lag"),
+               ("truncation", "The book's figure"), ("truncation", "Per-step gradients"), ("scalar", "Terms"),
+               ("scalar", "Recursion = sum"), ("gates", "Gradient over time")]
+
+
+def close(p, q, tol=0.06) -> bool:
+    return len(p) == len(q) and all(abs(a - b) <= tol for a, b in zip(p, q))
 
 
 @pytest.mark.parametrize("url_path, tab", MOVED_ALONE, ids=[f"{v}-{t}" for v, t in MOVED_ALONE])
@@ -164,10 +186,19 @@ def test_frames_drawn_outside_plotly_are_plotlys_picture(browser, lab_server, ur
             assert got["again"] == ours, f"{url_path}/{tab}: a redraw of Plotly's own lost frame {i} drawn in place"
             assert ours["legend"] == theirs["legend"], (url_path, tab, i)
             assert [t["index"] for t in ours["traces"]] == [t["index"] for t in theirs["traces"]]
+            assert len(ours["shapes"]) == len(theirs["shapes"]), (url_path, tab, i)
+            for mine, plotly in zip(ours["shapes"], theirs["shapes"]):
+                assert (mine["clip"], mine["look"]) == (plotly["clip"], plotly["look"]), (url_path, tab, i)
+                assert close(mine["d"], plotly["d"]), (url_path, tab, i, mine["d"], plotly["d"])
             for mine, plotly in zip(ours["traces"], theirs["traces"]):
-                assert len(mine["points"]) == len(plotly["points"]), (url_path, tab, i, mine["index"])
+                where = (url_path, tab, i, mine["index"])
+                assert len(mine["points"]) == len(plotly["points"]), where
                 for p, q in zip(mine["points"], plotly["points"]):   # a marker's position, a bar's corners
-                    assert len(p) == len(q) and all(abs(a - b) <= 0.06 for a, b in zip(p, q)), (url_path, tab, i, p, q)
+                    assert close(p, q), (*where, p, q)
+                assert len(mine["paths"]) == len(plotly["paths"]), where
+                for p, q in zip(mine["paths"], plotly["paths"]):     # a marker's shape at its size
+                    assert close(p, q), (*where, p, q)
+                assert (mine["fills"], mine["looks"], mine["texts"]) == (plotly["fills"], plotly["looks"], plotly["texts"]), where
                 assert len(mine["lines"]) == len(plotly["lines"])
                 for line, their_line in zip(mine["lines"], plotly["lines"]):
                     at = {}

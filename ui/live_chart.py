@@ -208,16 +208,24 @@ function widenAxes(gd, scrub, frame, layout) {
   }
 }
 
-// A frame that moves nothing but lines, points and bars: it changes only the x and y of scatter traces
-// drawn as straight lines and/or markers (no text, fill or error bars) and their legend names (plain
-// text, as long as the drawn one), or the heights and bases of vertical bars that keep their places,
-// nothing of the layout, and every point lies within the ranges drawn. Its traces are redrawn as Plotly
-// draws them, through the points mapped by the drawn axes (c2p): a line's SVG path (broken at gaps), a
-// marker's position, a bar's rectangle, a legend entry's text. 0.1-0.3 ms and a repaint of those alone,
-// where a Plotly.react redraws the whole chart (10-12 ms of a two-line chart here, most of a frame's
-// budget). False for anything else, which Plotly.react draws.
-const MOVED = new Set(["x", "y", "name"]);
+// A frame that moves or restyles nothing but lines, points, bars, numbers and boxes, drawn in place: it
+// changes only, of scatter traces drawn as straight lines, markers and text (no fill or error bars), the
+// x and y of their points (not of text), a line's width and colour, the markers' sizes and colours (of
+// a polygon symbol), the words of plain text and the legend names (as long as the drawn ones); the
+// heights and bases of vertical bars that keep their places; and rectangles on the axes (layout.shapes)
+// of looks Plotly has drawn; nothing else of the layout, and every point lies within the ranges drawn.
+// It is drawn as Plotly draws it, through the drawn axes (c2p): a line's SVG path (broken at gaps) and
+// style, a marker's position, path and fill, a text's words, a bar's rectangle, a box's path, a legend
+// entry. 0.1-0.5 ms and a repaint of those alone, where a Plotly.react redraws the whole chart (10-12 ms
+// of a two-line chart here, 35 ms of the unrolled graph). False for anything else, which Plotly.react draws.
+const MOVED = new Set(["x", "y", "name", "line", "marker", "text"]);
 const BARS_MOVED = new Set(["x", "y", "base"]);
+const RESTYLED = { line: new Set(["width", "color"]), marker: new Set(["size", "color"]) };
+const PLAIN = /^[^<>&$\n]+$/;          // text Plotly writes as it is (no pseudo-HTML, no LaTeX, one line)
+const POLYGON = /^[MLHVZ0-9.,eE+\- ]+$/; // a marker path that scales with its size (no arcs)
+// Layout properties no chart of the lab draws (meta: what the chart's data repeats for tests and
+// exports, shown only by a %{meta} template, which the frame's chart must not have).
+const UNDRAWN = new Set(["meta"]);
 
 // Whether a frame's layout patch leaves the drawn layout as it is (a frame names the properties some
 // frame of the drag changes: most frames give them their drawn values, or null for one never drawn).
@@ -225,6 +233,31 @@ function sameLayout(drawn, patch) {
   return Object.entries(patch || {}).every(([key, value]) => value === null
     ? drawn[key] === undefined || drawn[key] === null || (Array.isArray(drawn[key]) && drawn[key].length === 0)
     : JSON.stringify(value) === JSON.stringify(drawn[key]));
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const at = (v, k) => (Array.isArray(v) || ArrayBuffer.isView(v) ? v[k] : v);
+
+// A colour as Plotly's Color.stroke / Color.fill writes it: [CSS rgb(), its alpha], or null for a colour
+// it would first have to name (a named colour, hsl()).
+function rgbOf(c) {
+  if (typeof c !== "string") return null;
+  let m = /^#([0-9a-f]{6})$/i.exec(c);
+  if (m) { const n = parseInt(m[1], 16); return ["rgb(" + (n >> 16) + ", " + ((n >> 8) & 255) + ", " + (n & 255) + ")", 1]; }
+  m = /^rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*([0-9.]+)\s*)?\)$/.exec(c);
+  return m ? ["rgb(" + m[1] + ", " + m[2] + ", " + m[3] + ")", m[4] === undefined ? 1 : Number(m[4])] : null;
+}
+
+// What of ``key`` (line, marker) the frame changes from the drawn trace: {width, color} / {size, color},
+// or null when it changes anything else (a dash, a symbol, an angle), which Plotly draws.
+function restyled(patch, drawn, key) {
+  const a = patch[key] || {}, b = (drawn && drawn[key]) || {}, out = {};
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (same(a[k], b[k])) continue;
+    if (!RESTYLED[key].has(k) || a[k] === undefined) return null;
+    out[k] = a[k];
+  }
+  return out;
 }
 
 // Vertical bars at the positions drawn, with new heights and bases: each bar's rectangle keeps its drawn
@@ -251,9 +284,167 @@ function barMoves(gd, t, g, patch, baseTrace, ya) {
   return moves;
 }
 
+// A marker's path at ``size``: the path Plotly drew scaled about the point (a polygon symbol's corners
+// are proportional to its size, so this is the path it draws at ``size``, to its own rounding). Scaled
+// always from Plotly's own path (kept on the element until Plotly draws another), never from ours.
+function sizedPath(el, size, drawnSize) {
+  const d = el.getAttribute("d") || "";
+  if (!el.__sized || el.__sized.written !== d) el.__sized = { from: d, size: drawnSize };
+  const r = size / el.__sized.size;
+  if (!POLYGON.test(el.__sized.from) || !Number.isFinite(r) || !(r > 0)) return null;
+  return el.__sized.from.replace(/-?[0-9.]+(e[-+]?[0-9]+)?/gi, (n) => String(+(Number(n) * r).toFixed(3)));
+}
+
+// How to draw trace j of the frame in place (its new path, points, texts and styles), or null.
+function scatterMoves(gd, scrub, frame, j, patch, g, legendOf) {
+  const base = gd.__base, full = gd._fullData, fl = gd._fullLayout, t = full[j], drawn = (gd.data || [])[j];  // gd.data: what Plotly last drew
+  const keys = Object.keys(patch);
+  if (!t || !g || !drawn || !keys.every((k) => MOVED.has(k)) || t.type !== "scatter" || t.visible !== true) return null;
+  const modes = t.mode.split("+");
+  if (!modes.every((m) => m === "lines" || m === "markers" || m === "text") || (t.fill && t.fill !== "none")
+      || (t.error_y && t.error_y.visible) || (t.error_x && t.error_x.visible) || t.texttemplate) return null;
+  const lines = modes.includes("lines"), texts = modes.includes("text"), moving = "x" in patch || "y" in patch;
+  if (lines && (t.line.shape !== "linear" || t.connectgaps)) return null;
+  if (texts && moving) return null;
+  const path = g.querySelectorAll("path.js-line"), points = g.querySelectorAll("g.points path.point");
+  if (lines && path.length !== 1) return null;
+  const xn = t.xaxis.replace("x", "xaxis"), yn = t.yaxis.replace("y", "yaxis"), xa = fl[xn], ya = fl[yn];
+  if (!xa || !ya || ![xa, ya].every((a) => a.type === "linear" || a.type === "log")) return null;
+  // An axis the frame moves points along keeps its range: one the drag holds (spans), one whose extent is
+  // the same in every frame (its autorange would not change), or one not autoranged.
+  const held = (name) => name in (frame.spans || {}) || ((scrub.axes || {})[name] || {}).still === true
+                         || fl[name].autorange === false;
+  if (("x" in patch && !held(xn)) || ("y" in patch && !held(yn))) return null;
+  const xs = patch.x || base.data[j].x, ys = patch.y || base.data[j].y;
+  if (!xs || !ys || xs.length !== ys.length) return null;
+  const spot = [];   // every point's pixels, or null at a gap
+  for (let k = 0; k < ys.length; k++) {
+    const px = xa.c2p(xs[k]), py = ya.c2p(ys[k]);
+    spot.push(Number.isFinite(px) && Number.isFinite(py) ? [px, py] : null);
+  }
+  const move = { path: lines ? path[0] : null, points, marked: null, spot, moving };
+  const legend = legendOf(j), inLegend = t.showlegend && t.visible === true;
+  if ("line" in patch) {
+    const style = restyled(patch, drawn, "line");
+    if (style === null || !lines || inLegend || t.line.dash !== "solid") return null;
+    const width = "width" in style ? style.width : t.line.width, colour = rgbOf("color" in style ? style.color : t.line.color);
+    if (!(width > 0) || colour === null) return null;
+    move.lineStyle = { "stroke-width": width + "px", stroke: colour[0], "stroke-opacity": String(colour[1]) };
+  }
+  if (modes.includes("markers")) {
+    // Plotly draws a marker for every point with numbers (each element knows its point's index), or with
+    // maxdisplayed a choice among the points within the ranges drawn that depends only on how many
+    // there are: the frame keeps the drawn markers when it has numbers at the same points and, for a
+    // choice, every point before and after lies within the ranges.
+    const cd = gd.calcdata && gd.calcdata[j], num = (v) => typeof v === "number" && Number.isFinite(v);
+    if (t.cliponaxis === false || t._needsCull || !cd || cd.length !== spot.length
+        || spot.some((p, k) => (p !== null) !== (num(cd[k].x) && num(cd[k].y)))) return null;
+    if (t.marker.maxdisplayed) {
+      if (xa.type !== "linear" || ya.type !== "linear") return null;
+      const within = (a, v) => v >= Math.min(a.range[0], a.range[1]) && v <= Math.max(a.range[0], a.range[1]);
+      if (spot.some((p, k) => p !== null && !(within(xa, xs[k]) && within(ya, ys[k]) && within(xa, cd[k].x)
+                                               && within(ya, cd[k].y)))) return null;
+    }
+    move.marked = [...points].map((el) => (el.__data__ || {}).i);
+    if (move.marked.some((k) => !Number.isInteger(k) || !spot[k])) return null;
+    if (!t.marker.maxdisplayed && move.marked.length !== spot.filter((p) => p !== null).length) return null;
+    if ("marker" in patch) {
+      const style = restyled(patch, drawn, "marker"), m = drawn.marker || {};
+      if (style === null || /open|dot/.test(String(t.marker.symbol)) || m.sizeref !== undefined || m.sizemode !== undefined
+          || (inLegend && "size" in style)) return null;
+      move.fills = "color" in style ? move.marked.map((k) => rgbOf(at(style.color, k))) : null;
+      if (move.fills && move.fills.some((c) => c === null)) return null;
+      move.paths = "size" in style ? move.marked.map((k, n) => sizedPath(points[n], at(style.size, k), at(m.size, k))) : null;
+      if (move.paths && move.paths.some((d) => d === null)) return null;
+      if (move.fills && inLegend) {   // the legend's marker takes the first point's colour (Plotly's legend style)
+        const icon = legend && legend.parentNode.querySelector("path.scatterpts");
+        move.legendFill = [icon, rgbOf(at(style.color, 0))];
+        if (!icon || move.legendFill[1] === null) return null;
+      }
+    }
+  } else if ("marker" in patch) return null;
+  if ("text" in patch) {
+    const words = patch.text, shown = [...g.querySelectorAll("g.textpoint")];
+    if (!texts || !words || shown.length !== words.length) return null;
+    move.words = [];
+    for (const el of shown) {
+      const k = (el.__data__ || {}).i, text = el.querySelector("text"), w = words[k];
+      if (!Number.isInteger(k) || !text || text.childElementCount > 0 || !PLAIN.test(String(w))
+          || !PLAIN.test(text.textContent)) return null;
+      move.words.push([text, String(w)]);
+    }
+  }
+  if ("name" in patch) {
+    if (inLegend && (legend === null || legend.childElementCount > 0 || !PLAIN.test(String(patch.name))
+                     || [...legend.textContent].length !== [...String(patch.name)].length)) return null;
+    move.legend = legend;
+    move.name = patch.name;
+  }
+  return move;
+}
+
+// Shapes drawn in place: rectangles on the axes, each a copy of a group Plotly drew of a shape with the
+// same look (its line, fill, layer: the group's clip path and the path's style), at the frame's corners
+// through the drawn axes, as Plotly writes a rectangle: "M x0,y0 H x1 V y1 H x0 Z".
+function shapeLook(s) {
+  const o = Object.assign({}, s);
+  for (const k of ["x0", "x1", "y0", "y1", "name"]) delete o[k];
+  return JSON.stringify(o);
+}
+
+function lookAtShapes(gd) {   // after a Plotly draw: a copy of each look of shape it drew
+  const shapes = (gd.layout && gd.layout.shapes) || [];
+  gd.__looks = gd.__looks || new Map();
+  for (const g of gd.querySelectorAll(".shapelayer > g.shape-group")) {
+    const s = !g.__inPlace && shapes[Number(g.getAttribute("data-index"))];
+    if (s) gd.__looks.set(shapeLook(s), g.cloneNode(true));
+  }
+}
+
+const SHAPES = ".layer-subplot > .shapelayer > g.shape-group";
+
+function shapeMoves(gd, shapes) {   // [[group to copy, layer, path]] per shape, or null
+  const fl = gd._fullLayout, plan = [];
+  if (gd.querySelectorAll("g.shape-group").length !== gd.querySelectorAll(SHAPES).length) return null;
+  for (const s of shapes || []) {
+    const look = gd.__looks && gd.__looks.get(shapeLook(s)), plot = fl._plots && fl._plots[s.xref + s.yref];
+    if (!look || !plot || !plot.shapelayer || s.type !== "rect" || s.layer !== "below" || s.visible === false
+        || (s.label && s.label.text)) return null;
+    const xa = plot.xaxis, ya = plot.yaxis;
+    if (xa.type !== "linear" || ya.type !== "linear") return null;
+    const [x0, x1, y0, y1] = [xa._offset + xa.r2p(s.x0), xa._offset + xa.r2p(s.x1), ya._offset + ya.r2p(s.y0),
+                              ya._offset + ya.r2p(s.y1)];
+    if (![x0, x1, y0, y1].every(Number.isFinite)) return null;
+    plan.push([look, plot.shapelayer.node(), "M" + x0 + "," + y0 + "H" + x1 + "V" + y1 + "H" + x0 + "Z"]);
+  }
+  return plan;
+}
+
+function drawShapes(gd, plan) {
+  for (const g of gd.querySelectorAll(SHAPES)) g.remove();
+  plan.forEach(([look, layer, d], i) => {
+    const g = look.cloneNode(true), path = g.querySelector("path");
+    g.__inPlace = true;
+    g.setAttribute("data-index", String(i));
+    path.setAttribute("data-index", String(i));
+    path.setAttribute("d", d);
+    layer.appendChild(g);
+  });
+}
+
 function drawLines(gd, scrub, frame) {
-  const base = gd.__base, full = gd._fullData, fl = gd._fullLayout;
-  if (!full || !fl || frame.data.length !== base.data.length || !sameLayout(gd.layout || {}, frame.layout)) return false;
+  const base = gd.__base, full = gd._fullData, fl = gd._fullLayout, drawnLayout = gd.layout || {};
+  if (!full || !fl || frame.data.length !== base.data.length) return false;
+  const layoutPatch = Object.assign({}, frame.layout);
+  for (const key of UNDRAWN) {
+    if (key in layoutPatch && !gd.__templated) delete layoutPatch[key];
+  }
+  let shapes = null;
+  if ("shapes" in layoutPatch) {
+    if (!same(layoutPatch.shapes, drawnLayout.shapes) && (shapes = shapeMoves(gd, layoutPatch.shapes || [])) === null) return false;
+    delete layoutPatch.shapes;
+  }
+  if (!sameLayout(drawnLayout, layoutPatch)) return false;
   for (const [name, span] of Object.entries(frame.spans || {})) {
     const r = fl[name] && fl[name].range;
     if (!r || span[0] < Math.min(r[0], r[1]) || span[1] > Math.max(r[0], r[1])) return false;
@@ -267,74 +458,29 @@ function drawLines(gd, scrub, frame) {
     const d = g.__data__;
     if (d && d[0] && d[0].trace) legends.set(d[0].trace.index, g.querySelector("text.legendtext"));
   }
+  const legendOf = (j) => legends.get(j) || null;
   const moves = [];
   for (let j = 0; j < frame.data.length; j++) {
-    const patch = frame.data[j] || {}, keys = Object.keys(patch);
-    if (keys.length === 0) continue;
+    const patch = frame.data[j] || {};
+    if (Object.keys(patch).length === 0) continue;
     const t = full[j], g = groups.get(j);
     if (t && g && t.type === "bar") {
-      const ya = fl[t.yaxis.replace("y", "yaxis")], bars = ya && barMoves(gd, t, g, patch, base.data[j], ya);
-      if (!bars || !("y" in patch || "base" in patch) || !(t.yaxis.replace("y", "yaxis") in (frame.spans || {})
-                                                            || ((scrub.axes || {})[t.yaxis.replace("y", "yaxis")] || {}).still
+      const yn = t.yaxis.replace("y", "yaxis"), ya = fl[yn], bars = ya && barMoves(gd, t, g, patch, base.data[j], ya);
+      if (!bars || !("y" in patch || "base" in patch) || !(yn in (frame.spans || {}) || ((scrub.axes || {})[yn] || {}).still
                                                             || ya.autorange === false)) return false;
       moves.push({ bars });
       continue;
     }
-    if (!t || !g || !keys.every((k) => MOVED.has(k)) || t.type !== "scatter" || t.visible !== true) return false;
-    const modes = t.mode.split("+");
-    if (!modes.every((m) => m === "lines" || m === "markers") || (t.fill && t.fill !== "none")
-        || (t.error_y && t.error_y.visible) || (t.error_x && t.error_x.visible)) return false;
-    const lines = modes.includes("lines");
-    if (lines && (t.line.shape !== "linear" || t.connectgaps)) return false;
-    const path = g.querySelectorAll("path.js-line"), points = g.querySelectorAll("g.points path.point");
-    if (lines && path.length !== 1) return false;
-    const xn = t.xaxis.replace("x", "xaxis"), yn = t.yaxis.replace("y", "yaxis"), xa = fl[xn], ya = fl[yn];
-    if (!xa || !ya || ![xa, ya].every((a) => a.type === "linear" || a.type === "log")) return false;
-    // An axis the frame moves points along keeps its range: one the drag holds (spans), one whose extent is
-    // the same in every frame (its autorange would not change), or one not autoranged.
-    const held = (name) => name in (frame.spans || {}) || ((scrub.axes || {})[name] || {}).still === true
-                           || fl[name].autorange === false;
-    if (("x" in patch && !held(xn)) || ("y" in patch && !held(yn))) return false;
-    const xs = patch.x || base.data[j].x, ys = patch.y || base.data[j].y;
-    if (!xs || !ys || xs.length !== ys.length) return false;
-    const at = [];   // every point's pixels, or null at a gap
-    for (let k = 0; k < ys.length; k++) {
-      const px = xa.c2p(xs[k]), py = ya.c2p(ys[k]);
-      at.push(Number.isFinite(px) && Number.isFinite(py) ? [px, py] : null);
-    }
-    let marked = null;   // the index of the point each drawn marker stands for
-    if (modes.includes("markers")) {
-      // Plotly draws a marker for every point with numbers (each element knows its point's index), or with
-      // maxdisplayed a choice among the points within the ranges drawn that depends only on how many
-      // there are: the frame keeps the drawn markers when it has numbers at the same points and, for a
-      // choice, every point before and after lies within the ranges.
-      const cd = gd.calcdata && gd.calcdata[j], num = (v) => typeof v === "number" && Number.isFinite(v);
-      if (t.cliponaxis === false || t._needsCull || !cd || cd.length !== at.length
-          || at.some((p, k) => (p !== null) !== (num(cd[k].x) && num(cd[k].y)))) return false;
-      if (t.marker.maxdisplayed) {
-        if (xa.type !== "linear" || ya.type !== "linear") return false;
-        const within = (a, v) => v >= Math.min(a.range[0], a.range[1]) && v <= Math.max(a.range[0], a.range[1]);
-        if (at.some((p, k) => p !== null && !(within(xa, xs[k]) && within(ya, ys[k]) && within(xa, cd[k].x)
-                                              && within(ya, cd[k].y)))) return false;
-      }
-      marked = [...points].map((el) => (el.__data__ || {}).i);
-      if (marked.some((k) => !Number.isInteger(k) || !at[k])) return false;
-      if (!t.marker.maxdisplayed && marked.length !== at.filter((p) => p !== null).length) return false;
-    }
-    let legend = null;
-    if ("name" in patch) {
-      legend = legends.get(j) || null;
-      if (t.showlegend && (legend === null || legend.childElementCount > 0 || /[<&]/.test(patch.name)
-                           || [...legend.textContent].length !== [...String(patch.name)].length)) return false;
-    }
-    moves.push({ path: lines ? path[0] : null, points, marked, at, legend, name: patch.name });
+    const move = scatterMoves(gd, scrub, frame, j, patch, g, legendOf);
+    if (move === null) return false;
+    moves.push(move);
   }
   for (const m of moves) {
     if (m.bars) m.bars.forEach(([path, d]) => path.setAttribute("d", d));
-    if (m.path) {
+    if (m.path && m.moving) {
       const parts = [];
       let pen = false;
-      for (const p of m.at) {
+      for (const p of m.spot) {
         if (p === null) { pen = false; continue; }
         // Far outside the plot (clipped away), a point is held where its segment's direction barely changes.
         parts.push((pen ? "L" : "M") + Math.max(-1e5, Math.min(1e5, p[0])).toFixed(2) + ","
@@ -343,10 +489,16 @@ function drawLines(gd, scrub, frame) {
       }
       m.path.setAttribute("d", parts.join(""));
     }
-    if (m.marked) m.points.forEach((el, n) => el.setAttribute("transform", "translate(" + m.at[m.marked[n]][0].toFixed(2)
-                                                               + "," + m.at[m.marked[n]][1].toFixed(2) + ")"));
+    if (m.lineStyle) for (const [k, v] of Object.entries(m.lineStyle)) m.path.style.setProperty(k, v);
+    if (m.marked && m.moving) m.points.forEach((el, n) => el.setAttribute("transform", "translate("
+        + m.spot[m.marked[n]][0].toFixed(2) + "," + m.spot[m.marked[n]][1].toFixed(2) + ")"));
+    if (m.fills) m.points.forEach((el, n) => { el.style.setProperty("fill", m.fills[n][0]); el.style.setProperty("fill-opacity", String(m.fills[n][1])); });
+    if (m.paths) m.points.forEach((el, n) => { el.setAttribute("d", m.paths[n]); el.__sized.written = m.paths[n]; });
+    if (m.legendFill) { m.legendFill[0].style.setProperty("fill", m.legendFill[1][0]); m.legendFill[0].style.setProperty("fill-opacity", String(m.legendFill[1][1])); }
+    if (m.words) for (const [text, w] of m.words) { text.textContent = w; text.setAttribute("data-unformatted", w); }
     if (m.legend && m.name !== undefined) m.legend.textContent = m.name;
   }
+  if (shapes) drawShapes(gd, shapes);
   return true;
 }
 
@@ -406,12 +558,15 @@ export default function ({ parentElement, data, setTriggerValue }) {
     gd.__plotly = Plotly;
     const fig = spec.figure;
     gd.__base = { data: fig.data || [], layout: fig.layout || {} };
+    gd.__templated = JSON.stringify(gd.__base).includes("%{meta");   // a chart that shows layout.meta
+    gd.__looks = null;
     gd.__running = null;
     gd.__lines = null;
     gd.__config = spec.config;
     await Plotly.react(gd, { data: fig.data || [], layout: fig.layout || {}, frames: fig.frames,
                              config: spec.config });
     gd.removeAttribute("data-frame");
+    lookAtShapes(gd);
     if (spec.chart) {
       (window.__bpttAttach = window.__bpttAttach || {})[spec.chart] = () => scrubRow(holder, gd, spec, setTriggerValue);
     }
@@ -421,8 +576,16 @@ export default function ({ parentElement, data, setTriggerValue }) {
     if (!gd.__afterplot) {
       // Plotly redraws from its own data (a legend click, a resize): a frame drawn in place is drawn again,
       // or, where it no longer can be (a trace it moves was hidden), Plotly's drawing stands.
+      // Shapes drawn in place that a Plotly.react left standing (it found the shapes it drew last
+      // unchanged) are drawn again as Plotly believes it drew them.
       gd.__afterplot = () => {
+        lookAtShapes(gd);
         if (gd.__lines && !drawLines(gd, gd.__lines[0], gd.__lines[0].frames[gd.__lines[1]])) gd.__lines = null;
+        if (!gd.__lines && [...gd.querySelectorAll(SHAPES)].some((g) => g.__inPlace)) {
+          const plan = shapeMoves(gd, (gd.layout && gd.layout.shapes) || []);
+          if (plan) drawShapes(gd, plan);
+          else gd.__plotly.relayout(gd, { shapes: ((gd.layout && gd.layout.shapes) || []).map((s) => Object.assign({}, s)) });
+        }
       };
       gd.on("plotly_afterplot", gd.__afterplot);
     }
