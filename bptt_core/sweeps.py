@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bptt import chunked_xi, sliding_sweep
+from .bptt import chunked_xi
 from .checks import as_float_array, as_int, describe
 from .activations import phi, phi_prime
 from .comparison import log10_row_norms
@@ -217,17 +217,41 @@ def _log_forward_stack(act: str, W_hx: np.ndarray, W: np.ndarray, X: np.ndarray,
 
 def log10_sliding_dL_dh_sweep(rnn: RNN, X, Y, taus) -> np.ndarray:
     """log10 ‖∂L/∂h_t‖ (F, T) of sliding truncation (mse) for every τ of ``taus`` (F,), NaN where float64
-    overflowed (sliding truncation has no log-space version). The forward pass runs once; sliding
-    truncation is no pattern of multipliers ξ, so each τ is its own backward sweep (``sliding_sweep``,
-    vectorised over the window). Row f equals ``bptt(rnn, X, Y, Truncated(τ_f, "sliding"))``'s
-    (tests/test_scrub_grids.py::test_truncation_sweeps_are_the_single_runs)."""
+    overflowed (sliding truncation has no log-space version), from one forward pass and one backward pass
+    over the lag (``_sliding_norms``): every τ for the cost of the largest. Row f equals ``bptt(rnn, X, Y,
+    Truncated(τ_f, "sliding"))``'s (tests/test_scrub_grids.py::test_truncation_sweeps_are_the_single_runs)."""
     X, Y, h0 = one_sequence(rnn, X, Y, "mse", None)
     taus = [as_int("tau", t, minimum=1) for t in np.asarray(taus).ravel()]
     with np.errstate(over="ignore", invalid="ignore"):
         trace = forward(rnn, X, h0)
         dq = loss_and_grad("mse", trace.O, Y)[1] @ rnn.W_qh  # rows W_qhᵀ ∂L/∂o_t
         dphi = phi_prime(rnn.activation, trace.A, trace.H[1:])
-        return np.stack([log10_row_norms(sliding_sweep(rnn.W_hh, dq, dphi, tau)[0]) for tau in taus])
+        return _sliding_norms(rnn.W_hh, dq, dphi, taus)
+
+
+def _sliding_norms(W_hh: np.ndarray, dq: np.ndarray, dphi: np.ndarray, taus) -> np.ndarray:
+    """log10 ‖∂L/∂h_t‖ (F, T) of sliding truncation at every τ of ``taus``; dq, dphi (T, h).
+
+    The part of ∂L/∂h_t that left the loss term l_{t+k}, k steps later, is
+        V_0 = dq,   V_k[t] = (V_{k−1}[t+1] ⊙ φ'(a_{t+1})) W_hh    (rows: W_hhᵀ applied to columns),
+    and sliding truncation at τ keeps k < τ: ∂L/∂h_t = Σ_{k<τ} V_k[t] (``sliding_sweep``'s window, summed).
+    The lags are the sequential axis here and the steps t the array axis: one (T − k, h) × (h, h) product
+    per lag up to the largest τ, the running sum read off at every τ, where one sweep per τ costs Σ τ.
+    """
+    T = dq.shape[0]
+    reach = [min(t, T) for t in taus]   # τ ≥ T keeps every term: full BPTT
+    out = np.empty((len(reach), T))
+    at = {}
+    for f, k in enumerate(reach):
+        at.setdefault(k - 1, []).append(f)
+    total, V = dq.copy(), dq
+    for k in range(max(reach)):
+        if k:
+            V = (V[1:] * dphi[1:T - k + 1]) @ W_hh   # V_k[t] for t = 0 … T − 1 − k
+            total[:T - k] += V
+        for f in at.get(k, ()):
+            out[f] = log10_row_norms(total)
+    return out
 
 
 def log10_lag_norms_over_rho(rnn: RNN, W_hh_stack, X, h0=None) -> np.ndarray:
