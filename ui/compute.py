@@ -34,10 +34,12 @@ from ui.controls import Model
 
 DRAG_BUDGET = 1.0  # s of compute the frames of a drag may take (fewer frames beyond it, said in the caption)
 # Seconds of one frame of each grid, per unit of its work, measured on this 2-core machine (the
-# builds of bench/scrub.py): a frame's own W_hh through T steps forward and back (per T·h²), one
-# pattern ξ in the batched backward pass (per T·h²), sliding truncation (per τ·T·h²), one activation's
-# lag curve (per T·h³), the powers of a non-normal W (per K·h³), one SVD (per h³).
-FRAME_COST = dict(dL_dh=2.5e-9, xi=0.6e-9, sliding=0.2e-9, lags=1.2e-9, powers=1e-9, svd=1.5e-9,
+# builds of bench/scrub.py; the truncation grids at one BLAS thread, as the server runs): a frame's own
+# W_hh through T steps forward and back (per T·h²), one pattern ξ in the batched backward pass (per
+# T·h², 0.15-0.4e-9 at h = 256 for 20 and for 5 patterns), sliding truncation at every τ (per T·h² and
+# lag up to the largest τ: one pass over the lag serves every τ, 0.04-0.07e-9 at h = 128-256), one
+# activation's lag curve (per T·h³), the powers of a non-normal W (per K·h³), one SVD (per h³).
+FRAME_COST = dict(dL_dh=2.5e-9, xi=0.3e-9, sliding=0.06e-9, lags=1.2e-9, powers=1e-9, svd=1.5e-9,
                   recursion=2e-8)
 
 
@@ -304,8 +306,10 @@ def singular_frames(h: int, kind: str) -> int | None:
 
 
 def truncation_cost(T: int, h: int, taus) -> float:
-    """Seconds the per-step grid over ``taus`` takes: a pattern ξ each (regular), a sweep each (sliding)."""
-    return sum(FRAME_COST["xi"] * T * h ** 2 + FRAME_COST["sliding"] * min(t, T) * T * h ** 2 for t in set(taus))
+    """Seconds the per-step grid over ``taus`` takes: a pattern ξ each (regular), and one pass over the lag up
+    to the largest (sliding, every τ at once: ``log10_sliding_dL_dh_sweep``)."""
+    reach = {min(t, T) for t in taus}
+    return (FRAME_COST["xi"] * len(reach) + FRAME_COST["sliding"] * max(reach, default=0)) * T * h ** 2
 
 
 @st.cache_data(max_entries=16, show_spinner="Multiplying Jacobians for every ρ…")
@@ -487,7 +491,7 @@ def strategy_sweeps(model: Model, taus: tuple, pis: tuple) -> dict:
 @st.cache_data(max_entries=16, show_spinner="Computing every frame…")
 def per_step_over_tau(model: Model, taus: tuple) -> tuple[np.ndarray, np.ndarray]:
     """log10‖∂L/∂h_t‖ (F, T) of regular and of sliding truncation for every τ of ``taus``: regular as one
-    backward pass with the patterns ξ on an array axis, sliding by its own sweep per τ."""
+    backward pass with the patterns ξ on an array axis, sliding by one pass over the lag up to the largest τ."""
     rnn, X, Y = problem(model)
     chunked = log10_dL_dh_sweep(rnn, X, Y, chunked_xi_sweep(model.T, taus))
     return chunked, log10_sliding_dL_dh_sweep(rnn, X, Y, taus)
