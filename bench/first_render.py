@@ -5,10 +5,11 @@ corners of the sidebar's model at its heaviest (T = 1000, h = 256, ρ = 3, K = 2
 Wₕₕ with every eigenvalue of one modulus (spread 0, non-normality 10: the norm tracker cannot certify)
 and with spread 0.5, and a symmetric one, each with tanh. "Cold" is the run with every cache cleared;
 "warm" the same run again, every result cached: Streamlit's own work and the charts' drawing. Compute
-is cold − warm, the target ≤ 1 s (the issue's "≤ 1 s of compute"); PASS/MISS, exit status 0 either way.
-A tab with a dragged chart builds the drag's frames in that run too (their own budget, up to a second,
-``ui.compute.DRAG_BUDGET``; bench/scrub.py measures them apart); ``--without-drags`` offers each drag
-only the control's current value, so the run is the chart's own compute.
+is cold − warm. A tab with a dragged chart builds the drag's grid and frames in that run too, after the
+chart at rest, its caption and downloads are on the page (``ui.figures.show_chart``; their own budget,
+``ui.compute.DRAG_BUDGET``): the time inside ``drag_frames`` is counted apart, as "frames", and the rest
+is the chart's, whose target is ≤ 1 s (the issue's "≤ 1 s of compute"); PASS/MISS, exit status 0 either
+way. ``--without-drags`` offers each drag only the control's current value.
 
 Run from the repository root: ``.venv/bin/python bench/first_render.py`` (about five minutes),
 ``--views eigenvalues,jacobians`` for some views.
@@ -50,6 +51,17 @@ def main() -> int:
     from ui.controls import encode_value
     from ui.registry import VIEWS, tab_param
 
+    import ui.figures
+    in_frames = [0.0]  # seconds spent building drags' grids and frames, after each chart is on the page
+    build = ui.figures.drag_frames
+
+    def timed_frames(*a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return build(*a, **kw)
+        finally:
+            in_frames[0] += time.perf_counter() - t0
+    ui.figures.drag_frames = timed_frames
     if args.without_drags:
         import ui.drags
         from ui.controls import value
@@ -73,7 +85,8 @@ def main() -> int:
             at.query_params[tab_param(view.url_path)] = tab
         return at
 
-    print("| corner | view · tab | cold (s) | warm (s) | compute (s) | target |\n|---|---|---:|---:|---:|:---:|")
+    print("| corner | view · tab | cold (s) | warm (s) | compute: the chart (s) | then its drag's frames (s) | target |\n"
+          "|---|---|---:|---:|---:|---:|:---:|")
     worst = 0.0
     with threadpool_limits(limits=1, user_api="blas"):
         for view in views:
@@ -85,19 +98,22 @@ def main() -> int:
                     at = opened(view, values, label)
                     st.cache_data.clear()
                     st.cache_resource.clear()
+                    in_frames[0] = 0.0
                     t0 = time.perf_counter()
                     at.run()
-                    cold = time.perf_counter() - t0
+                    cold, cold_frames = time.perf_counter() - t0, in_frames[0]
                     if at.exception:
-                        print(f"| {corner} | {view.url_path} · {label} | error: {at.exception[0].message} | | | |")
+                        print(f"| {corner} | {view.url_path} · {label} | error: {at.exception[0].message} | | | | |")
                         continue
+                    in_frames[0] = 0.0
                     t0 = time.perf_counter()
                     at.run()
-                    warm = time.perf_counter() - t0
-                    compute = max(cold - warm, 0.0)
+                    warm, warm_frames = time.perf_counter() - t0, in_frames[0]
+                    compute = max((cold - cold_frames) - (warm - warm_frames), 0.0)
+                    frames = max(cold_frames - warm_frames, 0.0)
                     worst = max(worst, compute)
                     print(f"| {corner} | {view.url_path} · {label or '—'} | {cold:.2f} | {warm:.2f} | {compute:.2f} | "
-                          f"{'PASS' if compute <= TARGET_S else 'MISS'} |", flush=True)
+                          f"{frames:.2f} | {'PASS' if compute <= TARGET_S else 'MISS'} |", flush=True)
     print(f"\nWorst compute: {worst:.2f} s (target ≤ {TARGET_S:.0f} s).")
     return 0
 

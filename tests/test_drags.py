@@ -102,3 +102,24 @@ def test_two_drags_with_the_same_ident_do_not_share_frames():
                                (0.5, 1.0)), lambda f: f, ("test",))
     assert first.version != second.version
     assert repr(first.frames) != repr(second.frames)
+
+
+def test_the_chart_is_on_the_page_before_its_drags_grid_and_frames_are_built(monkeypatch):
+    """A drag's grid and frames take up to 1.5 s at the heaviest settings (bench/scrub.py): the chart at rest,
+    its caption and its downloads go out first, and the grid is computed as the frames are built, after them."""
+    import uuid
+
+    import plotly.graph_objects as go
+
+    import ui.figures as figures
+    from ui.drag import Drag, lazily
+
+    log = []
+    grid = lazily(lambda: log.append("grid") or {0.5: 1.0, 1.0: 2.0})
+    drag = Drag("rho", "ρ", (uuid.uuid4().hex,), lambda v: go.Figure(go.Scatter(x=[0, 1], y=[v, grid()[v]])), (0.5, 1.0))
+    monkeypatch.setattr(figures, "live_chart", lambda fig, **kw: log.append(("chart", kw["scrubs"][0].frames)))
+    monkeypatch.setattr(figures.st, "caption", lambda text: log.append("caption"))
+    monkeypatch.setattr(figures, "download_menu", lambda fig, key: log.append("downloads"))
+    monkeypatch.setattr(figures, "live_frames", lambda key, scrubs: log.append(("frames", len(scrubs[0].frames))))
+    figures.show_chart(go.Figure(), key="order_test", caption="c", drags=(drag,))
+    assert log == [("chart", None), "caption", "downloads", "grid", ("frames", 2)]

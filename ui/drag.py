@@ -11,8 +11,9 @@ the share link and the rest of the page follow in one rerun, which finds its fra
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -40,6 +41,13 @@ class Drag:
     ident: tuple
     build: Callable[[object], go.Figure]
     values: tuple
+
+
+def lazily(compute: Callable[[], object]) -> Callable[[], object]:
+    """``compute()`` on the first call, kept for the next: a drag's grid, computed when its frames are built
+    (after the chart at rest, its caption and downloads are on the page: ``ui.figures.show_chart``), and
+    not at all on a rerun whose frames are cached."""
+    return functools.cache(compute)
 
 
 def control_values(key: str, max_frames: int | None = None) -> tuple:
@@ -92,15 +100,18 @@ def frames_of(drag: Drag, style, look: tuple) -> tuple[list, dict]:
     return _frames(drag.key, frames_name(drag), drag.values, look, drag.build, style)
 
 
-def drag_frames(drag: Drag, style, look: tuple) -> Scrub:
-    """The slider with its frames and the axes they move."""
-    ident = frames_name(drag)
-    frames, moving = frames_of(drag, style, look)
+def drag_scrub(drag: Drag, look: tuple) -> Scrub:
+    """The slider on the chart, without its frames (what the chart's element carries)."""
     current = value(drag.key)
     index = drag.values.index(current) if current in drag.values else 0
-    version = hashlib.sha1(repr((drag.key, ident, drag.values, look)).encode()).hexdigest()[:12]
-    return Scrub(drag.key, drag.symbol, drag.values, tuple(label(drag.key, v) for v in drag.values), index, frames,
-                 moving, version)
+    version = hashlib.sha1(repr((drag.key, frames_name(drag), drag.values, look)).encode()).hexdigest()[:12]
+    return Scrub(drag.key, drag.symbol, drag.values, tuple(label(drag.key, v) for v in drag.values), index, version)
+
+
+def drag_frames(drag: Drag, style, look: tuple) -> Scrub:
+    """The slider with its frames and the axes they move."""
+    frames, moving = frames_of(drag, style, look)
+    return replace(drag_scrub(drag, look), frames=frames, axes=moving)
 
 
 def set_dragged(key: str, v) -> None:

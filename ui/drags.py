@@ -25,7 +25,7 @@ from ui.compute import (DRAG_BUDGET, FRAME_COST, dL_dh_frames, eigenvalues_over_
                         power_norms_over_rho, recursion_frames, scalar_checks_over, scalar_over_c, singular_frames,
                         singular_values_over_rho, truncation_cost)
 from ui.controls import Model
-from ui.drag import DRAG_NOTE, MIN_FRAMES, Drag, control_values
+from ui.drag import DRAG_NOTE, MIN_FRAMES, Drag, control_values, lazily
 
 MIN_AFFORDED = 5  # fewer values of ρ than the budget affords this are no drag
 
@@ -45,8 +45,8 @@ def graph_drag(model: Model) -> tuple[Drag, ...]:
     """ρ on the T = 3 graph: each arrow's number, width and colour at every ρ."""
     rhos = control_values("rho")
     rest = model._replace(rho=0.0, T=3).canonical()  # the graph is T = 3 whatever the sidebar's T: one grid for all
-    at = dict(zip(rhos, graph_gradients_over_rho(rest, rhos)))
-    return (Drag("rho", "ρ", rest, lambda rho: unrolled_graph(at[rho], activation=model.activation), rhos),)
+    at = lazily(lambda: dict(zip(rhos, graph_gradients_over_rho(rest, rhos))))
+    return (Drag("rho", "ρ", rest, lambda rho: unrolled_graph(at()[rho], activation=model.activation), rhos),)
 
 
 def over_time_chart(norms, model: Model, past_float64: bool):
@@ -86,9 +86,9 @@ def matrix_drag(model: Model, chart) -> tuple[tuple[Drag, ...], str]:
         return (), _too_costly(f"At h = {model.h} a non-normal Wₕₕ needs an SVD for every ρ")
     rhos = control_values("rho", max_frames=frames)
     key = model._replace(rho=0.0).matrix_key()
-    designed, sv = eigenvalues_over_rho(key, rhos), singular_values_over_rho(key, rhos)
+    grid = lazily(lambda: (eigenvalues_over_rho(key, rhos), singular_values_over_rho(key, rhos)))
     at = {rho: f for f, rho in enumerate(rhos)}
-    drag = Drag("rho", "ρ", (chart.__name__,) + key, lambda rho: chart(designed[at[rho]], sv[at[rho]], rho), rhos)
+    drag = Drag("rho", "ρ", (chart.__name__,) + key, lambda rho: chart(grid()[0][at[rho]], grid()[1][at[rho]], rho), rhos)
     return (drag,), DRAG_NOTE + _fewer(rhos, "ρ")
 
 
@@ -99,11 +99,10 @@ def powers_drag(model: Model, K: int) -> tuple[tuple[Drag, ...], str]:
         return (), _too_costly(f"At h = {model.h} and K = {K} a non-normal Wₕₕ needs K·h³ multiply-adds for every ρ")
     rhos = control_values("rho", max_frames=frames)
     key = model._replace(rho=0.0).matrix_key()
-    curves = power_norms_over_rho(key, K, rhos)
-    sv = singular_values_over_rho(key, rhos)
+    grid = lazily(lambda: (power_norms_over_rho(key, K, rhos), singular_values_over_rho(key, rhos)))
     at = {rho: f for f, rho in enumerate(rhos)}
     drag = Drag("rho", "ρ", (K,) + key,
-                lambda rho: power_norms_figure(curves[at[rho]], rho=rho, sigma_max=float(sv[at[rho], 0])), rhos)
+                lambda rho: power_norms_figure(grid()[0][at[rho]], rho=rho, sigma_max=float(grid()[1][at[rho], 0])), rhos)
     return (drag,), DRAG_NOTE + _fewer(rhos, "ρ")
 
 
@@ -118,10 +117,10 @@ def forget_bias_drag(model: Model, b_z: float, K: int, chart: str, fixed: dict) 
         return (), f" At T = {model.T} and h = {model.h} every b_f costs too much to draw ahead: move the b_f slider instead."
     rest = model.canonical()
     b_fs = control_values("b_f", max_frames=frames)
-    grid = forget_bias_lags(rest, b_z, b_fs, K) if chart == "lags" else forget_bias_over_time(rest, b_z, b_fs)
+    grid = lazily(lambda: forget_bias_lags(rest, b_z, b_fs, K) if chart == "lags" else forget_bias_over_time(rest, b_z, b_fs))
     figure = cells_lag_figure if chart == "lags" else cells_over_time_figure
     at = {b: f for f, b in enumerate(b_fs)}
-    drag = Drag("b_f", "b_f", (chart, b_z, K) + rest, lambda b: figure({**fixed, "LSTM": grid[at[b]]}), b_fs)
+    drag = Drag("b_f", "b_f", (chart, b_z, K) + rest, lambda b: figure({**fixed, "LSTM": grid()[at[b]]}), b_fs)
     return (drag,), DRAG_NOTE + " Only the LSTM's curve depends on b_f." + _fewer(b_fs, "b_f")
 
 
@@ -142,11 +141,10 @@ def lags_drag(model: Model, activations: tuple) -> tuple[tuple[Drag, ...], str]:
                                "multiply-adds per activation")
     rhos = control_values("rho", max_frames=frames)
     rest = model._replace(rho=0.0).canonical()
-    grids = {act: lag_curves_over_rho(rest._replace(activation=act), rhos) for act in activations}
+    grids = lazily(lambda: {act: lag_curves_over_rho(rest._replace(activation=act), rhos) for act in activations})
     at = {rho: f for f, rho in enumerate(rhos)}
-    sigma1 = grids[activations[0]][1]
-    drag = Drag("rho", "ρ", (activations,) + rest, lambda rho: lags_chart({a: g[0][at[rho]] for a, g in grids.items()},
-                                                         float(sigma1[at[rho]])), rhos)
+    drag = Drag("rho", "ρ", (activations,) + rest, lambda rho: lags_chart({a: g[0][at[rho]] for a, g in grids().items()},
+                                                         float(grids()[activations[0]][1][at[rho]])), rhos)
     return (drag,), DRAG_NOTE + _fewer(rhos, "ρ")
 
 
@@ -162,20 +160,19 @@ def per_step_drags(model: Model, tau: int, pi: float, cmp) -> tuple[tuple[Drag, 
     while truncation_cost(T, model.h, {min(t, T) for t in taus}) + pi_cost > DRAG_BUDGET and len(taus) > MIN_AFFORDED:
         taus = control_values("tau", max_frames=len(taus) * 2 // 3)
     cut = tuple(sorted({min(t, T) for t in taus}))
-    chunked, sliding = per_step_over_tau(model, cut)
-    randomized = per_step_over_pi(model, pis)
+    over_tau = lazily(lambda: dict(zip(("chunked", "sliding"), per_step_over_tau(model, cut))))
+    over_pi = lazily(lambda: {"randomized": per_step_over_pi(model, pis)})
     rows = {key: i for i, key in enumerate(cmp.keys)}
 
-    def drag(key: str, values, frame_of, grid: dict, other):
+    def drag(key: str, values, frame_of, grid, other):
         @lru_cache(maxsize=None)
         def build(frame: int):
             V = cmp.log10_dL_dh.copy()
-            for strategy, stack in grid.items():
+            for strategy, stack in grid().items():
                 V[rows[strategy]] = stack[frame]
             return gradient_norms_figure(V, cmp.keys, log_space=cmp.log_space)
         return Drag(key, {"tau": "τ", "pi": "π"}[key], (model, key, other), lambda v: build(frame_of(v)), values)
-    return ((drag("tau", taus, lambda t: cut.index(min(t, T)), {"chunked": chunked, "sliding": sliding}, pi),
-             drag("pi", pis, pis.index, {"randomized": randomized}, tau)),
+    return ((drag("tau", taus, lambda t: cut.index(min(t, T)), over_tau, pi), drag("pi", pis, pis.index, over_pi, tau)),
             DRAG_NOTE + _fewer(tuple(t for t in taus if t <= T), "τ up to T"))
 
 
@@ -184,17 +181,17 @@ def per_step_drags(model: Model, tau: int, pi: float, cmp) -> tuple[tuple[Drag, 
 def c_drag(T: int, c_noise: float, seed: int) -> tuple[Drag, ...]:
     """c on the terms of a_T: every frame from one suffix sum with c on an array axis."""
     cs = control_values("c")
-    terms = scalar_over_c(T, cs, c_noise, seed)
+    terms = lazily(lambda: scalar_over_c(T, cs, c_noise, seed))
     at = {c: f for f, c in enumerate(cs)}
     return (Drag("c", "c", (T, c_noise, seed),
-                 lambda c: scalar_term_bars(terms.log10_abs[at[c]], terms.sign[at[c]], t=T), cs),)
+                 lambda c: scalar_term_bars(terms().log10_abs[at[c]], terms().sign[at[c]], t=T), cs),)
 
 
 def recursion_drag(T: int, c_noise: float, seed: int) -> tuple[tuple[Drag, ...], str]:
     """c on the recursion against the sum of its terms (a_t at every t): every frame from one pass with c on
     an array axis, as many c as the budget affords (the sums cost T² each)."""
     cs = control_values("c", max_frames=recursion_frames(T))
-    checks = scalar_checks_over(T, cs, c_noise, seed)
+    checks = lazily(lambda: scalar_checks_over(T, cs, c_noise, seed))
     at = {c: f for f, c in enumerate(cs)}
-    return ((Drag("c", "c", (T, c_noise, seed), lambda c: recursion_vs_terms(checks[at[c]]), cs),),
+    return ((Drag("c", "c", (T, c_noise, seed), lambda c: recursion_vs_terms(checks()[at[c]]), cs),),
             DRAG_NOTE + _fewer(cs, "c"))

@@ -644,16 +644,16 @@ def plotly_js_url() -> str:
 class Scrub:
     """A parameter dragged on the chart itself: the control it sets (``key``), the symbol shown beside the
     slider, the values it can take (the frames' values, in order) with their labels, the index of the
-    current value, and one frame per value (``charts.frames.scrub_frames``)."""
+    current value, and (once built, ``ui.drag.drag_frames``) one frame per value (``charts.frames``)."""
 
     key: str
     symbol: str
     values: tuple
     labels: tuple
     index: int
-    frames: list
-    axes: dict     # the axes the frames move: {name: {"log10": bool[, "still": True]}} (charts.frames.moving_axes)
     version: str   # names the frames: the chart uses frames of its own version only
+    frames: list | None = None
+    axes: dict | None = None  # the axes the frames move: {name: {"log10": bool[, "still": True]}} (charts.frames.moving_axes)
 
     def spec(self) -> dict:
         """What the chart's element carries: the current value's index (the frames travel apart)."""
@@ -683,8 +683,9 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, scrubs: tuple[Scrub, .
                on_value: Callable[[str, object], None] | None = None) -> None:
     """Draw ``fig`` full width with Plotly's ``config``; a rerun with the same ``key`` updates it in place.
 
-    ``scrubs``: sliders on the chart, redrawing it from their frames in the browser; a let-go calls
-    ``on_value(control key, value)`` before the rerun it starts."""
+    ``scrubs``: sliders on the chart, redrawing it from their frames in the browser, each drawn once its
+    frames arrive (``live_frames``, which may come later in the run); a let-go calls ``on_value(control
+    key, value)`` before the rerun it starts."""
     figure = pio.to_json(fig, validate=False)
     extra = ""
     if scrubs:
@@ -693,9 +694,13 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, scrubs: tuple[Scrub, .
     payload = f'{{"figure":{figure},"config":{json.dumps(config)},"src":{json.dumps(plotly_js_url())}{extra}}}'
     callbacks = dict(on_scrubbed_change=_scrubbed(key, scrubs, on_value)) if scrubs and on_value else {}
     _mount(data=payload.encode(), key=key, width="stretch", **callbacks)
-    if scrubs:
-        _frames_mount(data=_frames_payload(key, tuple(s.version for s in scrubs), scrubs), key=f"{key}_frames",
-                      width="stretch")
+
+
+def live_frames(key: str, scrubs: tuple[Scrub, ...]) -> None:
+    """The frames of the sliders of the chart ``key`` (``scrubs`` with their frames), in an element of their
+    own; the chart's sliders appear when they arrive."""
+    _frames_mount(data=_frames_payload(key, tuple(s.version for s in scrubs), scrubs), key=f"{key}_frames",
+                  width="stretch")
 
 
 @st.cache_resource(max_entries=48, show_spinner=False)
