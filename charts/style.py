@@ -477,8 +477,12 @@ HIGH_CONTRAST = {
     PALETTE["grey"]: "#555555",
     GRID: "#9E9E9E",
 }
-# A trace with ``meta=DETAIL`` (numbers that need the room of others at 18 px) is left out when projected.
+# A trace with ``meta=DETAIL`` (numbers that need the room of others at 18 px) is left out when projected,
+# and by the browser from a chart drawn narrower than DETAIL_MIN_PX (ui/live_chart.py): the unrolled graph's
+# numbers clear its boxes and each other with them from this width, without them from 600 px
+# (tests/test_charts_unrolled.py).
 DETAIL = "detail"
+DETAIL_MIN_PX = 940
 _DEFAULT_LINE_WIDTH = 2.0   # Plotly's, for traces that do not set one
 _DEFAULT_MARKER_SIZE = 6.0
 

@@ -15,6 +15,7 @@ import pytest
 from tests.browser_support import (Watcher, new_context, new_page, open_page, settle, slider_value, view_url,
                                    require_browser)
 from ui.controls import CONTROLS, encode_value
+from charts.style import DETAIL, DETAIL_MIN_PX
 from ui.registry import DRAGGED, tab_param
 
 require_browser()
@@ -211,5 +212,37 @@ def test_frames_drawn_outside_plotly_are_plotlys_picture(browser, lab_server, ur
                         assert near and min(abs(v - y) for v in near) <= 0.06, (url_path, tab, i, x, y, near[:3])
         assert outside >= 2, f"{url_path}/{tab}: {outside} frames were drawn outside Plotly.react"
         assert not watcher.check(f"{url_path}/{tab}/drawn outside Plotly"), watcher.report()
+    finally:
+        context.close()
+
+
+DETAIL_SHOWN_JS = """() => { const gd = document.querySelector('[data-testid=bpttScrub]').parentElement.querySelector('.bptt-plot');
+  return {width: gd.clientWidth, shown: gd.data.filter((t) => t.meta === 'DETAIL').map((t) => t.visible !== false),
+          numbers: gd.querySelectorAll('g.textpoint').length}; }""".replace("DETAIL", DETAIL)
+
+
+def test_a_narrow_graph_leaves_its_detail_numbers_out(browser, lab_server):
+    """Narrower than DETAIL_MIN_PX the unrolled graph's numbers on the edges into parameters and inputs would lie
+    on the boxes (tests/test_charts_unrolled.py): the browser leaves them out, a drag's frames too, and the chart
+    has them back once it is wide again."""
+    context = new_context(browser, viewport={"width": 800, "height": 1000})
+    pg = new_page(context)
+    watcher = Watcher(pg, lab_server)
+    try:
+        open_page(pg, view_url(lab_server.url, "unrolled", {tab_param("unrolled"): "Graph (T = 3)"}), charts=1)
+        settle(pg)
+        narrow = pg.evaluate(DETAIL_SHOWN_JS)
+        assert narrow["width"] < DETAIL_MIN_PX and narrow["shown"] == [False], narrow
+        slider = pg.locator(SCRUB).first
+        last = int(slider.get_attribute("max"))
+        for i in (last, 0, last // 2):   # far frames (drawn by Plotly.react) and one near (drawn in place)
+            slider.evaluate("(el, i) => { el.value = String(i); el.dispatchEvent(new Event('input', {bubbles: true})); }", i)
+            pg.wait_for_timeout(100)
+            assert pg.evaluate(DETAIL_SHOWN_JS)["shown"] == [False], f"frame {i} drew the detail numbers"
+        pg.set_viewport_size({"width": 1600, "height": 1000})
+        pg.wait_for_function(DETAIL_SHOWN_JS.replace("return {", "const r = {").replace("}; }", "}; return r.shown[0] === true; }"))
+        wide = pg.evaluate(DETAIL_SHOWN_JS)
+        assert wide["width"] >= DETAIL_MIN_PX and wide["numbers"] > narrow["numbers"], (narrow, wide)
+        assert not watcher.check("unrolled/narrow graph"), watcher.report()
     finally:
         context.close()

@@ -9,7 +9,7 @@ import pytest
 
 from bptt_core import (ACTIVATIONS, expanded_dL_dh, log10_gradient_norms, product_form_dL_dh, recursion_dL_dh,
                        toy_problem, unrolled_gradients)
-from charts.style import DETAIL, PRESENT_DATA_FONT, STRATEGIES, for_projection, legend_rows
+from charts.style import DETAIL, DETAIL_MIN_PX, PRESENT_DATA_FONT, STRATEGIES, for_projection, legend_rows
 from charts.unrolled import (NUMBERS, graph_positions, gradient_norms_over_time, recursion_vs_sum, sum_terms,
                              unrolled_graph, w_hh_contribution_bars)
 
@@ -147,13 +147,16 @@ def overlap(a, b) -> bool:
 
 
 @pytest.mark.parametrize("activation, rho", [("identity", 0.9), ("tanh", 2.5), ("sigmoid", 0.5), ("identity", 30.0)])
-@pytest.mark.parametrize("projected, width", [(False, 940), (True, 820)])
+@pytest.mark.parametrize("projected, width", [(False, DETAIL_MIN_PX), (True, 820), (False, DETAIL_MIN_PX - 1), (False, 600)])
 def test_graph_numbers_clear_the_boxes_and_each_other(activation, rho, projected, width):
     # The main column is about 940 px wide, 820 px on a 1280 px projector in presentation mode, where
     # the graph is also shorter (460 px) and its numbers 18 px. ρ = 30 writes five-character numbers ("7.5e4").
+    # Narrower than DETAIL_MIN_PX (a laptop's or a tablet's column) the browser leaves the details out.
     fig = unrolled_graph(unrolled_gradients(*toy_problem(3, 16, activation, rho, seed=0)), activation=activation)
     if projected:
         fig = for_projection(fig)
+    elif width < DETAIL_MIN_PX:
+        fig.update_traces(visible=False, selector=dict(meta=DETAIL))
     numbers, nodes = text_boxes(fig, width)
     assert max(len(n[0]) for n in numbers) >= (5 if rho > 1 or activation == "sigmoid" else 4)
     if projected:  # every text at least 18 px, and only the numbers along the steps

@@ -33,6 +33,8 @@ from plotly.io.json import to_json_plotly
 import streamlit as st
 import streamlit.components.v1 as components_v1
 
+from charts.style import DETAIL, DETAIL_MIN_PX
+
 COMPONENT = "bptt_live_chart"
 FRAMES_COMPONENT = "bptt_live_frames"
 TEST_ID = "bpttLiveChart"  # the chart holder's data-testid (tests and bench/latency.py look for it)
@@ -71,6 +73,21 @@ function decoded(x) {
 # ``data``: the bytes of one JSON text {figure, config, src[, scrubs, chart, font, accent]}.
 _JS = _DECODE_JS + r"""
 let loading = null;
+
+// Numbers that need the room of a wide chart (traces with meta DETAIL, charts.style) are left out of a chart
+// drawn narrower than DETAIL_MIN_PX, as a projected chart leaves them out: on a laptop's or a tablet's
+// narrower column they would lie on the boxes and on each other. Marked, so that a wider chart has them back.
+function fitted(gd, data) {
+  const narrow = gd.clientWidth > 0 && gd.clientWidth < DETAIL_MIN_PX;
+  gd.__narrow = narrow;
+  return data.map((t) => {
+    if (!t || t.meta !== "DETAIL_META") return t;
+    const out = Object.assign({}, t);
+    if (narrow && out.visible !== false) Object.assign(out, { visible: false, _narrow: true });
+    else if (!narrow && out._narrow) { delete out.visible; delete out._narrow; }
+    return out;
+  });
+}
 
 // Our plotly.js, kept apart from any window.Plotly of the page (Streamlit's own charts load theirs).
 function plotly(src) {
@@ -464,6 +481,7 @@ function drawLines(gd, scrub, frame) {
     const patch = frame.data[j] || {};
     if (Object.keys(patch).length === 0) continue;
     const t = full[j], g = groups.get(j);
+    if (t && t.visible === false && !("visible" in patch)) continue;   // not drawn: nothing to move
     if (t && g && t.type === "bar") {
       const yn = t.yaxis.replace("y", "yaxis"), ya = fl[yn], bars = ya && barMoves(gd, t, g, patch, base.data[j], ya);
       if (!bars || !("y" in patch || "base" in patch) || !(yn in (frame.spans || {}) || ((scrub.axes || {})[yn] || {}).still
@@ -529,7 +547,7 @@ function drawFrame(gd, scrub, i) {
   // The size the chart has now, fixed: with autosize, every redraw would measure the page again (a
   // forced layout of the whole app, most of a frame's redraw).
   if (gd._fullLayout) Object.assign(layout, { autosize: false, width: gd._fullLayout.width, height: gd._fullLayout.height });
-  gd.__plotly.react(gd, data, layout, gd.__config);
+  gd.__plotly.react(gd, fitted(gd, data), layout, gd.__config);
   gd.setAttribute("data-frame", scrub.key + ":" + i);
 }
 
@@ -563,7 +581,7 @@ export default function ({ parentElement, data, setTriggerValue }) {
     gd.__running = null;
     gd.__lines = null;
     gd.__config = spec.config;
-    await Plotly.react(gd, { data: fig.data || [], layout: fig.layout || {}, frames: fig.frames,
+    await Plotly.react(gd, { data: fitted(gd, fig.data || []), layout: fig.layout || {}, frames: fig.frames,
                              config: spec.config });
     gd.removeAttribute("data-frame");
     lookAtShapes(gd);
@@ -599,7 +617,9 @@ export default function ({ parentElement, data, setTriggerValue }) {
           pending = false;
           // A chart the page has just hidden or replaced (a tab switch) has nothing to resize.
           if (gd._fullLayout && gd.isConnected && gd.offsetParent !== null) {
-            Plotly.Plots.resize(gd).then(() => gd.__afterplot()).catch(() => {});
+            const refit = (gd.clientWidth < DETAIL_MIN_PX) !== gd.__narrow && gd.data.some((t) => t.meta === "DETAIL_META");
+            (refit ? Plotly.react(gd, fitted(gd, gd.data), gd.layout, gd.__config) : Promise.resolve())
+              .then(() => Plotly.Plots.resize(gd)).then(() => gd.__afterplot()).catch(() => {});
           }
         });
       });
@@ -614,7 +634,7 @@ export default function ({ parentElement, data, setTriggerValue }) {
     if (gd.__plotly) gd.__plotly.purge(gd);
   };
 }
-""".replace("TEST_ID", TEST_ID)
+""".replace("TEST_ID", TEST_ID).replace("DETAIL_MIN_PX", str(DETAIL_MIN_PX)).replace("DETAIL_META", DETAIL)
 
 _mount = st.components.v2.component(COMPONENT, js=_JS, isolate_styles=False)
 

@@ -5,7 +5,7 @@
 
 import streamlit as st
 
-from charts.style import sub
+from charts.style import DETAIL_MIN_PX, sub
 from charts.unrolled import recursion_vs_sum, sum_terms, unrolled_graph, w_hh_contribution_bars
 from ui.compute import expansion, gradient_log_norms, graph_gradients
 from ui.controls import Model
@@ -29,7 +29,7 @@ def graph_tab(model: Model):
         f"back along it in a T = 3 run of the sidebar's network (h = {model.h}, φ = {model.activation}, "
         f"ρ = {model.rho:g}; hover for the symbols)"
         + ("; projected, only the numbers along the chain of steps are written." if presenting()
-           else ".") + DRAG_NOTE))
+           else f"; drawn narrower than {DETAIL_MIN_PX} px, only the numbers along the chain of steps.") + DRAG_NOTE))
 
 
 def over_time_tab(model: Model):
