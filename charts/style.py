@@ -73,6 +73,7 @@ GRID = "#E5E5E5"
 # and the legend is anchored to the figure ("container") so that Plotly reserves the top margin
 # down to its last row, however many rows it wraps into.
 LINE_HEIGHT = 1.3         # px of a line of text per px of font
+TITLE_STANDOFF = 10       # px between a wrapped axis title and its tick labels
 TITLE_TOP = 10            # px from the top of the figure to the title
 TITLE_GAP = 8             # px between the title's line and the legend
 LEFT_MARGIN = 70
@@ -388,6 +389,10 @@ def _fit_text(lay: dict, traces) -> None:
         fitted = wrap(text, max(8, int(plot / (0.55 * size))))
         extra = _lines(fitted) - _lines(title.get("text"))
         title["text"] = fitted
+        if axis.get("automargin") and _lines(fitted) > 1:
+            # Plotly stands a rotated title off the tick labels by its first line: the lines after it
+            # would lie on the labels, so it stands off by them too (automargin makes the room).
+            title["standoff"] = TITLE_STANDOFF + (_lines(fitted) - 1) * LINE_HEIGHT * size
         lay[name] = dict(axis, title=title)
         if extra and name == "yaxis" and not axis.get("automargin"):
             lay["margin"] = dict(lay.get("margin") or {}, l=(margin.get("l") or 0) + extra * LINE_HEIGHT * size)

@@ -312,6 +312,10 @@ def test_y_titles_fit_beside_the_plot(name, look):
             size = axis.get("title", {}).get("font", {}).get("size", lay["font"]["size"])
             longest = max(len(re.sub(r"<[^>]+>", "", line)) for line in text.split("<br>"))
             assert 0.5 * size * longest <= plot, f"{name}: {where} title {text!r} longer than the plot ({plot:.0f} px)"
+            if axis.get("automargin") and "<br>" in text:
+                # Plotly stands a rotated title off the tick labels by its first line: the others need room too
+                lines = text.count("<br>") + 1
+                assert axis["title"].get("standoff", 0) >= (lines - 1) * style.LINE_HEIGHT * size, (name, where, text)
 
 
 @pytest.mark.parametrize("name", list(FIGURES))
