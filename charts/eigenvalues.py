@@ -166,7 +166,7 @@ def power_norm_summary(log10_norms, *, rho: float) -> str:
             tail = (f" It falls back below 1 for good after k = {int(above[-1])} and then decays like ρ^k."
                     if lv[-1] < 0 else f" Up to k = {K}, the last power drawn, it is still above 1.")
             return (f"**Transient growth:** max ${norm % 'k'}$ = {_power_of_ten(peak)} at k = {peak_k}, although "
-                    f"ρ = {rho:.2f} < 1: a non-normal W_hh amplifies before its eigenvalues win.{tail}")
+                    f"ρ = {rho:.2f} < 1: a non-normal Wₕₕ amplifies before its eigenvalues win.{tail}")
         return (f"${norm % 'k'} \\le 1$ for every k from 1 to {K} (largest {_power_of_ten(peak)} at k = {peak_k}): with "
                 f"ρ = {rho:.2f} < 1 the powers shrink from the start; ${norm % K}$ = {_power_of_ten(float(lv[-1]))}.")
     if not finite[-1]:
@@ -177,7 +177,7 @@ def power_norm_summary(log10_norms, *, rho: float) -> str:
         return (f"{head}, which is ρ^{K} for ρ = {rho:.2f}: W_hh is normal here, so its powers have norm exactly ρ^k "
                 f"and nothing but the eigenvalues decides growth.")
     return (f"{head}: a factor {_power_of_ten(excess)} above ρ^{K} = {_power_of_ten(K * math.log10(rho))} "
-            f"(ρ = {rho:.2f}), contributed by the non-normal part of W_hh.")
+            f"(ρ = {rho:.2f}), contributed by the non-normal part of Wₕₕ.")
 
 
 def alignment_figure(cos, *, title: str = "Exercise 1: |cos∠(Mᵏx, v₁)| against the power k") -> go.Figure:
@@ -204,16 +204,16 @@ def alignment_summary(cos, *, ratio: float, complex_top: bool = False) -> str:
     target = "the plane of the top conjugate pair λ₁, λ̄₁" if complex_top else "v₁"
     lead = (r"Write $x = \sum_i c_i v_i$; then $M^k x = \lambda_1^k \big(c_1 v_1 + \sum_{i \ge 2} c_i "
             r"(\lambda_i/\lambda_1)^k v_i\big)$, so for a symmetric M with a gap the part off "
-            f"{target} shrinks like |λ₂/λ₁|^k and cos∠ → 1.")
+            f"{target} shrinks like |λ₂/λ₁|ᵏ and cos∠ → 1.")
     if not math.isfinite(ratio):
         return lead + " Here every eigenvalue is zero, so there is nothing to align with."
     if ratio >= 1.0 - 1e-12:
-        return (lead + " Here |λ₂| = |λ₁|: there is no gap, so M^k x need not settle on v₁, and gradients keep "
+        return (lead + " Here |λ₂| = |λ₁|: there is no gap, so Mᵏx need not settle on v₁, and gradients keep "
                 "more than one direction.")
     reached = np.nonzero(np.isfinite(c) & (c >= 0.999))[0]
     when = (f"cos∠ reaches 0.999 at k = {int(reached[0])}" if reached.size
             else f"cos∠ has not reached 0.999 by k = {c.size - 1}")
     per_decade = (f", one decade every {1.0 / -math.log10(ratio):.3g} steps" if ratio > 0 else "")
-    return (lead + f" Here |λ₂/λ₁| = {ratio:.4g}{per_decade}; {when}. For gradients: ∂L/∂h_t sums "
+    return (lead + f" Here |λ₂/λ₁| = {ratio:.4g}{per_decade}; {when}. For gradients: ∂L/∂hₜ sums "
             r"$(W_{hh}^\top)^{T-i}$ times vectors, so its long-range terms all point along the top eigenvector(s) "
-            "of W_hhᵀ and carry little else.")
+            "of Wₕₕᵀ and carry little else.")

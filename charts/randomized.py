@@ -65,7 +65,7 @@ def mc_error_figure(n, relative_error, expected_error, *, running_cosine=None, p
         c = np.asarray(running_cosine, dtype=float)[keep]
         custom = np.where(np.isfinite(c), c, 0.0)
         hover += "<br>cos∠(ḡₙ, g) = %{customdata:.4f}"
-    traces.append(scatter(x=n[keep], y=r[keep], mode="lines", name=_label(pi) + ": running mean ḡₙ",
+    traces.append(scatter(x=n[keep], y=r[keep], mode="lines", name=_label(pi) + ": error of the running mean ḡₙ",
                           customdata=custom, hovertemplate=hover + "<extra></extra>",
                           line=dict(color=style["color"], dash=style["dash"], width=LINE_WIDTH)))
     fig = new_figure(*traces, layout=house_layout(title=title, x="Number of samples n", y="‖ḡₙ − g‖ / ‖g‖",
