@@ -165,8 +165,8 @@ def per_step_sentence(log10_dL_dh, keys, *, tau: int) -> str:
             continue
         ok = np.isfinite(row) & np.isfinite(full)
         agree = int(np.sum(np.abs(row[ok] - full[ok]) <= AGREE))
-        parts.append(f"{STRATEGIES[key]['short'].lower()} at {agree}")
-    return (f"Steps (of T = {T}) where a strategy's ‖∂L/∂hₜ‖ is within 2 % of full BPTT's: " + ", ".join(parts)
+        parts.append(f"{STRATEGIES[key]['short'].lower()} {agree}")
+    return (f"How many of the T = {T} steps have ‖∂L/∂hₜ‖ within 2 % of full BPTT's: " + ", ".join(parts)
             + f" (τ = {tau}).")
 
 
