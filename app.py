@@ -11,9 +11,11 @@ st.set_page_config(page_title="BPTT Lab", page_icon="assets/favicon.png", layout
 limit_blas_threads()
 # On a tablet (800 px) Streamlit's 300 px sidebar leaves the charts too little room. Streamlit has no
 # setting for its width by screen size, so a fixed rule of ours narrows it there (checked by
-# tests/test_browser_layout.py at 800 px).
+# tests/test_browser_layout.py at 800 px). There the displayed formulas are set smaller (KaTeX's 1.21 em
+# ran off a tablet's column), and one still wider than the column scrolls sideways within itself.
 st.html("<style>@media (max-width: 960px) { section[data-testid='stSidebar'] "
-        "{ width: 232px !important; min-width: 232px !important; } }</style>")
+        "{ width: 232px !important; min-width: 232px !important; } .katex-display > .katex { font-size: 0.9em; } } "
+        ".katex-display { overflow-x: auto; overflow-y: hidden; }</style>")
 read_link()  # before any widget: the link's values, checked
 
 
