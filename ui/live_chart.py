@@ -9,8 +9,8 @@ and the figure travels as its data: a small ``st.components.v2`` module hands ea
 A chart with ``scrubs`` also carries a slider above it for each dragged parameter (an ``<input
 type=range>``: pointer and arrow keys) and one frame per value the slider offers (``charts.frames``).
 Moving it redraws the chart from the frame under the pointer, at most once per animation frame, with
-no message to the server: a frame that moves only lines, markers and bars in place, through the drawn
-axes (``drawLines``), any other with ``Plotly.react``; letting go (or a key press) sends the value once, as
+no message to the server: a frame that moves or restyles only lines, markers, text, bars and boxes in
+place, through the drawn axes (``drawLines``), any other with ``Plotly.react``; letting go (or a key press) sends the value once, as
 the trigger ``scrubbed``, whose callback sets the control before the rerun (``ui.drag``).
 
 plotly.js is the copy inside the ``plotly`` package (the one ``fig.to_html`` embeds, so the live
@@ -246,14 +246,25 @@ const UNDRAWN = new Set(["meta"]);
 
 // Whether a frame's layout patch leaves the drawn layout as it is (a frame names the properties some
 // frame of the drag changes: most frames give them their drawn values, or null for one never drawn).
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const at = (v, k) => (Array.isArray(v) || ArrayBuffer.isView(v) ? v[k] : v);
+
 function sameLayout(drawn, patch) {
   return Object.entries(patch || {}).every(([key, value]) => value === null
     ? drawn[key] === undefined || drawn[key] === null || (Array.isArray(drawn[key]) && drawn[key].length === 0)
-    : JSON.stringify(value) === JSON.stringify(drawn[key]));
+    : same(value, drawn[key]));
 }
 
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-const at = (v, k) => (Array.isArray(v) || ArrayBuffer.isView(v) ? v[k] : v);
+// An axis the frame moves points along keeps its range: one the drag holds (spans), one whose extent is
+// the same in every frame (its autorange would not change), or one not autoranged.
+function held(scrub, frame, fl, name) {
+  return name in (frame.spans || {}) || ((scrub.axes || {})[name] || {}).still === true || fl[name].autorange === false;
+}
+
+function fill(el, [rgb, alpha]) {   // a marker's fill as Plotly's Color.fill writes it (rgbOf)
+  el.style.setProperty("fill", rgb);
+  el.style.setProperty("fill-opacity", String(alpha));
+}
 
 // A colour as Plotly's Color.stroke / Color.fill writes it: [CSS rgb(), its alpha], or null for a colour
 // it would first have to name (a named colour, hsl()).
@@ -290,7 +301,7 @@ function barMoves(gd, t, g, patch, baseTrace, ya) {
   const moves = [];
   for (let n = 0; n < points.length; n++) {
     const d = points[n].__data__, k = d && d.i, path = points[n].querySelector("path");
-    const b = Array.isArray(bs) || ArrayBuffer.isView(bs) ? bs[k] : (bs === undefined || bs === null ? 0 : bs);
+    const b = at(bs ?? 0, k);
     if (!Number.isInteger(k) || !path || xs[k] !== d.p || !Number.isFinite(ys[k]) || ys[k] === 0 || !Number.isFinite(b)) return null;
     const sides = /^M([-0-9.e]+),[-0-9.e]+V[-0-9.e]+H([-0-9.e]+)V/.exec(path.getAttribute("d") || "");
     if (!sides) return null;
@@ -327,11 +338,7 @@ function scatterMoves(gd, scrub, frame, j, patch, g, legendOf) {
   if (lines && path.length !== 1) return null;
   const xn = t.xaxis.replace("x", "xaxis"), yn = t.yaxis.replace("y", "yaxis"), xa = fl[xn], ya = fl[yn];
   if (!xa || !ya || ![xa, ya].every((a) => a.type === "linear" || a.type === "log")) return null;
-  // An axis the frame moves points along keeps its range: one the drag holds (spans), one whose extent is
-  // the same in every frame (its autorange would not change), or one not autoranged.
-  const held = (name) => name in (frame.spans || {}) || ((scrub.axes || {})[name] || {}).still === true
-                         || fl[name].autorange === false;
-  if (("x" in patch && !held(xn)) || ("y" in patch && !held(yn))) return null;
+  if (("x" in patch && !held(scrub, frame, fl, xn)) || ("y" in patch && !held(scrub, frame, fl, yn))) return null;
   const xs = patch.x || base.data[j].x, ys = patch.y || base.data[j].y;
   if (!xs || !ys || xs.length !== ys.length) return null;
   const spot = [];   // every point's pixels, or null at a gap
@@ -484,8 +491,7 @@ function drawLines(gd, scrub, frame) {
     if (t && t.visible === false && !("visible" in patch)) continue;   // not drawn: nothing to move
     if (t && g && t.type === "bar") {
       const yn = t.yaxis.replace("y", "yaxis"), ya = fl[yn], bars = ya && barMoves(gd, t, g, patch, base.data[j], ya);
-      if (!bars || !("y" in patch || "base" in patch) || !(yn in (frame.spans || {}) || ((scrub.axes || {})[yn] || {}).still
-                                                            || ya.autorange === false)) return false;
+      if (!bars || !("y" in patch || "base" in patch) || !held(scrub, frame, fl, yn)) return false;
       moves.push({ bars });
       continue;
     }
@@ -510,9 +516,9 @@ function drawLines(gd, scrub, frame) {
     if (m.lineStyle) for (const [k, v] of Object.entries(m.lineStyle)) m.path.style.setProperty(k, v);
     if (m.marked && m.moving) m.points.forEach((el, n) => el.setAttribute("transform", "translate("
         + m.spot[m.marked[n]][0].toFixed(2) + "," + m.spot[m.marked[n]][1].toFixed(2) + ")"));
-    if (m.fills) m.points.forEach((el, n) => { el.style.setProperty("fill", m.fills[n][0]); el.style.setProperty("fill-opacity", String(m.fills[n][1])); });
+    if (m.fills) m.points.forEach((el, n) => fill(el, m.fills[n]));
     if (m.paths) m.points.forEach((el, n) => { el.setAttribute("d", m.paths[n]); el.__sized.written = m.paths[n]; });
-    if (m.legendFill) { m.legendFill[0].style.setProperty("fill", m.legendFill[1][0]); m.legendFill[0].style.setProperty("fill-opacity", String(m.legendFill[1][1])); }
+    if (m.legendFill) fill(...m.legendFill);
     if (m.words) for (const [text, w] of m.words) { text.textContent = w; text.setAttribute("data-unformatted", w); }
     if (m.legend && m.name !== undefined) m.legend.textContent = m.name;
   }
